@@ -1,0 +1,437 @@
+//! The commands: wires options, the runner, the results folder and the reports.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+
+use crate::cli::{Cli, Command, ReportArgs, RunArgs, ServeSimArgs, ValidateArgs};
+use crate::client::{Client, ClientOptions};
+use crate::manifest::{Manifest, RunMeta, SCHEMA_VERSION};
+use crate::metrics::Summary;
+use crate::options::{Destination, RunOptions, UsageError};
+use crate::progress::{self, TrialProgress};
+use crate::record::ErrorKind;
+use crate::runner::sink::Sink;
+use crate::runner::{self, Interrupt};
+use crate::sim::SimServer;
+use crate::workload::LoadPlan;
+use crate::{report, results};
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_RUN_FAILED: u8 = 4;
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Run(args) => runtime()?.block_on(run_command(&args)),
+        Command::ServeSim(args) => runtime()?.block_on(serve_sim(args)),
+        Command::Validate(args) => validate(&args),
+        Command::Report(args) => report_command(&args),
+    }
+}
+
+/// Exit code for an error that ended a command.
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    if err.downcast_ref::<UsageError>().is_some() {
+        EXIT_USAGE
+    } else {
+        EXIT_RUN_FAILED
+    }
+}
+
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn env_lookup(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
+    match crate::config::load_dir(&args.config_dir, &env_lookup) {
+        Ok(config) => {
+            println!(
+                "{}: OK ({} targets, {} models, {} scenarios)",
+                args.config_dir.display(),
+                config.targets.len(),
+                config.models.len(),
+                config.workloads.scenarios.len()
+            );
+            Ok(EXIT_OK)
+        }
+        Err(errors) => {
+            println!("{errors}");
+            println!("{} problem(s) found", errors.0.len());
+            Ok(EXIT_USAGE)
+        }
+    }
+}
+
+/// `llm-bench report`: rebuilds every output of a results folder from its rows, so
+/// an old run can be re-analysed after a metric definition changes.
+fn report_command(args: &ReportArgs) -> anyhow::Result<u8> {
+    let dir = &args.results_dir;
+    for folder in std::iter::once(dir).chain(&args.baseline_dir) {
+        if !folder.join(results::MANIFEST).is_file() || !folder.join(results::REQUESTS).is_file() {
+            return Err(UsageError(format!(
+                "{} is not a results folder: it needs {} and {} (pass a folder that `llm-bench run` wrote, e.g. results/<run id>)",
+                folder.display(),
+                results::MANIFEST,
+                results::REQUESTS
+            ))
+            .into());
+        }
+    }
+    let (summary, series) = results::analyse_dir(dir)?;
+    let baseline = match &args.baseline_dir {
+        Some(b) => Some((b, results::analyse_dir(b)?.1)),
+        None => None,
+    };
+    let view = baseline
+        .as_ref()
+        .map(|(path, series)| report::html::BaselineView {
+            label: path.display().to_string(),
+            series: Some(series),
+            verdict: None,
+        });
+    let written = results::write_outputs_with(dir, &summary, &series, view.as_ref())?;
+    println!("{}", report::console::table(&summary));
+    for path in written {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(EXIT_OK)
+}
+
+async fn serve_sim(args: ServeSimArgs) -> anyhow::Result<u8> {
+    args.sim.validate().map_err(UsageError)?;
+    crate::sim::serve_until_ctrl_c(args.sim, SocketAddr::new(args.host, args.port))
+        .await
+        .with_context(|| format!("cannot serve on {}:{}", args.host, args.port))?;
+    Ok(EXIT_OK)
+}
+
+async fn run_command(args: &RunArgs) -> anyhow::Result<u8> {
+    let options = RunOptions::from_args(args, &env_lookup)?;
+    let sim = match &options.destination {
+        Destination::Sim(config) => {
+            config
+                .validate()
+                .map_err(|e| UsageError(format!("simulated server: {e}")))?;
+            let server =
+                SimServer::start(config.clone(), SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+                    .await
+                    .context("cannot start the built-in simulated server")?;
+            eprintln!("built-in simulated server on {}", server.base_url());
+            Some(server)
+        }
+        Destination::Url(_) => None,
+    };
+    let base_url = match (&options.destination, &sim) {
+        (_, Some(server)) => server.base_url(),
+        (Destination::Url(url), None) => url.clone(),
+        (Destination::Sim(_), None) => unreachable!("the simulated server was started above"),
+    };
+    let outcome = benchmark(&options, &base_url, sim.is_some()).await;
+    if let Some(server) = sim {
+        server.shutdown().await;
+    }
+    outcome
+}
+
+async fn benchmark(options: &RunOptions, base_url: &str, is_sim: bool) -> anyhow::Result<u8> {
+    let client = Client::new(ClientOptions {
+        base_url: base_url.to_string(),
+        api: options.api,
+        api_key: options.api_key.clone(),
+        headers: options.headers.clone(),
+        connect_timeout: options.timeouts.connect,
+        request_timeout: options.timeouts.request,
+        stall_timeout: options.timeouts.stall,
+        max_connections: peak_concurrency(options),
+    })
+    .map_err(|e| UsageError(format!("{e:#}")))?;
+    let model = match &options.model {
+        Some(m) => m.clone(),
+        None => discover_model(base_url, options).await?,
+    };
+    let started = chrono::Utc::now();
+    let run_id = format!(
+        "{}-{}",
+        started.format("%Y%m%d-%H%M%S"),
+        sanitize(&options.target_name)
+    );
+    let out_dir = options
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| options.results_dir.join(&run_id));
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let manifest = Manifest {
+        schema_version: SCHEMA_VERSION,
+        run: RunMeta {
+            id: run_id,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: git_commit(),
+            target: options.target_name.clone(),
+            base_url: if is_sim {
+                "builtin:sim".into()
+            } else {
+                strip_credentials(base_url)
+            },
+            api: options.api.name().to_string(),
+            model: model.clone(),
+            workload_hash: options.workload_hash.clone(),
+            started_at: started.to_rfc3339(),
+            ended_at: None,
+            interrupted: false,
+            percentile_method: "linear".into(),
+        },
+        scenarios: options
+            .scenarios
+            .iter()
+            .map(|(plan, _)| plan.spec.clone())
+            .collect(),
+    };
+    results::write_json_atomic(&out_dir.join(results::MANIFEST), &manifest)?;
+    let sink = Sink::start(&out_dir.join(results::REQUESTS), manifest.clone())?;
+    let interrupt = Interrupt::new();
+    let ctrl_c = tokio::spawn(watch_ctrl_c(interrupt.clone(), options.grace));
+
+    let progress_mode = progress::Mode::detect();
+    for (plan, template) in &options.scenarios {
+        let mut body = template.clone();
+        body.model = model.clone();
+        for trial in 0..plan.spec.trials {
+            if interrupt.is_triggered() {
+                break;
+            }
+            eprintln!(
+                "▶ {} ({}{}) trial {}/{}",
+                plan.spec.name,
+                plan.spec.load.describe(),
+                stop_description(plan),
+                trial + 1,
+                plan.spec.trials
+            );
+            let handle = sink.handle();
+            let limit = progress::Limit {
+                requests: plan.total_requests,
+                duration: plan.duration,
+            };
+            let progress = TrialProgress::start(
+                progress_mode,
+                plan.spec.name.clone(),
+                handle.progress.clone(),
+                limit,
+            );
+            runner::run_trial(
+                plan,
+                trial,
+                &client,
+                &body,
+                &handle,
+                &interrupt,
+                options.grace,
+            )
+            .await;
+            progress.finish().await;
+        }
+    }
+    ctrl_c.abort();
+    let interrupted = interrupt.is_triggered();
+    let mut builder = sink.close()?;
+    let meta = builder.run_meta_mut();
+    meta.ended_at = Some(chrono::Utc::now().to_rfc3339());
+    meta.interrupted = interrupted;
+    let summary = builder.finish();
+    results::write_json_atomic(
+        &out_dir.join(results::MANIFEST),
+        &Manifest {
+            run: summary.run.clone(),
+            ..manifest
+        },
+    )?;
+    results::write_outputs(&out_dir, &summary)?;
+    println!("{}", report::console::table(&summary));
+    eprintln!("results: {}", out_dir.display());
+    if interrupted {
+        eprintln!("interrupted: partial results written");
+        return Ok(EXIT_INTERRUPTED);
+    }
+    Ok(health_verdict(&summary, &out_dir))
+}
+
+/// Checks each scenario's error rate against its limit and explains failures.
+fn health_verdict(summary: &Summary, out_dir: &std::path::Path) -> u8 {
+    let mut failed = false;
+    for s in &summary.scenarios {
+        let m = &s.metrics;
+        let sent = m.requests.succeeded + m.requests.failed;
+        let error_rate = if sent > 0 {
+            m.requests.failed as f64 / sent as f64
+        } else {
+            0.0
+        };
+        if m.requests.succeeded > 0 && error_rate <= s.spec.max_error_rate {
+            continue;
+        }
+        failed = true;
+        eprintln!(
+            "error: scenario `{}`: {} of {} requests failed ({:.1}%, limit {:.1}%)",
+            s.name,
+            m.requests.failed,
+            sent,
+            error_rate * 100.0,
+            s.spec.max_error_rate * 100.0
+        );
+        for (kind, count) in &m.errors {
+            let example = m.error_examples.get(kind).map(String::as_str).unwrap_or("");
+            eprintln!("  {count} × {kind}: {example}");
+        }
+        if m.errors.contains_key(&ErrorKind::InvalidRequest) {
+            eprintln!("  this is a configuration problem: the server refused the request body; see the message above");
+        }
+    }
+    if failed {
+        eprintln!(
+            "every request is recorded in {}",
+            out_dir.join(results::REQUESTS).display()
+        );
+        EXIT_RUN_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+fn stop_description(plan: &crate::workload::ScenarioPlan) -> String {
+    let mut parts = Vec::new();
+    if let Some(n) = plan.spec.requests {
+        parts.push(format!("{n} requests"));
+    }
+    if let Some(d) = plan.spec.duration_s {
+        parts.push(format!("{d}s"));
+    }
+    if plan.spec.warmup > 0 {
+        parts.push(format!("{} warm-up", plan.spec.warmup));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", parts.join(", "))
+    }
+}
+
+/// First Ctrl-C: stop sending and give in-flight requests the grace time; second:
+/// stop now. Either way the results are written.
+async fn watch_ctrl_c(interrupt: Interrupt, grace: Duration) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    eprintln!("\ninterrupt: no new requests; waiting up to {grace:?} for those in flight (Ctrl-C again to stop now)");
+    interrupt.trigger(grace);
+    if tokio::signal::ctrl_c().await.is_ok() {
+        interrupt.hard.cancel();
+    }
+}
+
+fn peak_concurrency(options: &RunOptions) -> usize {
+    options
+        .scenarios
+        .iter()
+        .map(|(plan, _)| match plan.load {
+            LoadPlan::Closed { concurrency } => concurrency as usize,
+            LoadPlan::Open {
+                max_concurrency, ..
+            } => max_concurrency.map_or(1024, |c| c as usize),
+        })
+        .max()
+        .unwrap_or(1)
+}
+
+/// Asks `/models` for the first model the server serves.
+async fn discover_model(base_url: &str, options: &RunOptions) -> anyhow::Result<String> {
+    let url = format!("{}/models", base_url.trim_end_matches('/'));
+    let mut request = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .no_proxy()
+        .build()?
+        .get(&url);
+    if let Some(key) = &options.api_key {
+        request = request.bearer_auth(key);
+    }
+    let failed = |why: String| {
+        anyhow!(UsageError(format!(
+            "no --model given and {why}; pass --model NAME"
+        )))
+    };
+    let response = request.send().await.map_err(|e| {
+        failed(format!(
+            "{} could not be reached: {}",
+            strip_credentials(&url),
+            e.without_url()
+        ))
+    })?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(failed(format!(
+            "{} answered HTTP {}",
+            strip_credentials(&url),
+            status.as_u16()
+        )));
+    }
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|_| failed("its /models answer is not JSON".into()))?;
+    let model = body["data"][0]["id"]
+        .as_str()
+        .ok_or_else(|| failed("its /models list is empty".into()))?;
+    eprintln!("using model `{model}` (the first listed by /models)");
+    Ok(model.to_string())
+}
+
+fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Removes `user:password@` from a URL before it is written anywhere.
+pub fn strip_credentials(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string().trim_end_matches('/').to_string()
+        }
+        Err(_) => url.to_string(),
+    }
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

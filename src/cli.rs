@@ -1,0 +1,167 @@
+//! Command-line flags. Only clap types live here; `options` turns them into a
+//! validated run description.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::sim::SimConfig;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "llm-bench",
+    version,
+    about = "Load-test OpenAI-compatible LLM serving endpoints and catch regressions in CI",
+    long_about = "Load-test OpenAI-compatible LLM serving endpoints (vLLM, SGLang, LiteLLM, \
+llama.cpp server, TGI) with streaming requests, record every request, summarise TTFT, TPOT, \
+ITL, E2E latency and throughput per scenario, and compare against committed baselines.\n\n\
+Quick start: `llm-bench run` benchmarks the built-in simulated server with the workloads in \
+./configs; `llm-bench run --url http://127.0.0.1:8000/v1 --model NAME --concurrency 8` \
+benchmarks a real server without any config file.",
+    after_help = "Exit codes: 0 success · 1 regression · 2 usage or config error · \
+3 not comparable / no baseline under --strict · 4 run failed (error rate over the limit) · \
+130 interrupted (partial results written)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run benchmark scenarios and write a results folder.
+    Run(Box<RunArgs>),
+    /// Start the built-in simulated OpenAI-compatible server (for trying things by hand).
+    ServeSim(ServeSimArgs),
+    /// Check every config file and print each problem.
+    Validate(ValidateArgs),
+    /// Rebuild summary.json, summary.csv, report.md and report.html of a results
+    /// folder from its requests.jsonl (e.g. after a metric definition changed).
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApiArg {
+    Chat,
+    Completions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ArrivalArg {
+    Poisson,
+    Constant,
+    Gamma,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Folder with targets.yaml, models.yaml and workloads.yaml.
+    #[arg(long, default_value = "configs", value_name = "DIR")]
+    pub config_dir: PathBuf,
+    /// Target from targets.yaml (default: the file's `default`).
+    #[arg(long, short = 't', value_name = "NAME")]
+    pub target: Option<String>,
+    /// Model name as the server knows it (default: the target's or models.yaml's default;
+    /// with --url, the first model the server lists).
+    #[arg(long, short = 'm', value_name = "NAME")]
+    pub model: Option<String>,
+    /// Scenario(s) from workloads.yaml to run (repeatable; default: all).
+    #[arg(long = "scenario", short = 's', value_name = "NAME")]
+    pub scenarios: Vec<String>,
+
+    /// Benchmark this base URL directly, without config files (e.g. http://127.0.0.1:8000/v1).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// API flavour for --url.
+    #[arg(long, value_enum, default_value_t = ApiArg::Chat)]
+    pub api: ApiArg,
+    /// Environment variable that holds the API key for --url.
+    #[arg(long, default_value = "OPENAI_API_KEY", value_name = "NAME")]
+    pub api_key_env: String,
+
+    /// Closed loop: this many requests in flight at all times.
+    #[arg(long, short = 'c', conflicts_with = "rate")]
+    pub concurrency: Option<u32>,
+    /// Open loop: send this many requests per second on a fixed schedule.
+    #[arg(long, short = 'r')]
+    pub rate: Option<f64>,
+    /// Arrival process for --rate.
+    #[arg(long, value_enum, requires = "rate")]
+    pub arrival: Option<ArrivalArg>,
+    /// Shape of gamma arrivals: 1 is Poisson, < 1 burstier, > 1 more regular.
+    #[arg(long, requires = "rate")]
+    pub burstiness: Option<f64>,
+    /// Open loop: at most this many requests in flight; later arrivals wait.
+    #[arg(long, requires = "rate")]
+    pub max_concurrency: Option<u32>,
+    /// Stop after this many measured requests (warm-up not included).
+    #[arg(long, short = 'n')]
+    pub requests: Option<u64>,
+    /// Stop sending after this long, e.g. 30s, 2m.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Requests sent first and excluded from statistics.
+    #[arg(long)]
+    pub warmup: Option<u64>,
+    /// Synthetic prompt length in tokens (approximate; the server's usage is recorded).
+    #[arg(long)]
+    pub prompt_tokens: Option<u32>,
+    /// max_tokens for every request.
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
+    /// Ask the server to ignore end-of-sequence so every response is max_tokens long
+    /// (vLLM, SGLang; strict servers reject the field).
+    #[arg(long)]
+    pub ignore_eos: bool,
+    /// Send non-streaming requests (TTFT then equals E2E).
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Seed for prompts and arrival times.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Repeat each scenario this many times (trials are the unit of comparison).
+    #[arg(long)]
+    pub trials: Option<u32>,
+    /// Fail the run when more than this share of requests fail (0–1).
+    #[arg(long)]
+    pub max_error_rate: Option<f64>,
+    /// After Ctrl-C or the duration limit, wait this long for in-flight requests.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub grace: String,
+
+    /// Results folder (default: RESULTS_DIR/<run id>).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Where run folders are created.
+    #[arg(long, default_value = "results", value_name = "DIR")]
+    pub results_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeSimArgs {
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Port (0 picks a free one).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    #[command(flatten)]
+    pub sim: SimConfig,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Folder with targets.yaml, models.yaml and workloads.yaml.
+    #[arg(long, default_value = "configs", value_name = "DIR")]
+    pub config_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Results folder written by `llm-bench run` (holds run.json and requests.jsonl).
+    #[arg(value_name = "RESULTS_DIR")]
+    pub results_dir: PathBuf,
+    /// Results folder of an earlier run to overlay on the latency charts.
+    #[arg(long, value_name = "DIR")]
+    pub baseline_dir: Option<PathBuf>,
+}

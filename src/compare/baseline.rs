@@ -1,0 +1,401 @@
+//! `baselines/<target>/<scenario>.json`: the blessed measurement a run is judged by.
+//!
+//! A baseline keeps everything a later comparison needs without the original run
+//! folder: who blessed it and why, the fingerprint, the scenario spec, every trial's
+//! statistics, the between-trial noise per metric and the raw per-request samples the
+//! statistics were computed from (TTFT, TPOT, E2E, output tokens, outcome). ITL is
+//! kept as an HDR histogram (microseconds, 3 significant digits, V2 + DEFLATE
+//! encoding, base64: the format of HdrHistogram's interval logs, readable by every
+//! HdrHistogram implementation), since a run has one ITL per token.
+//!
+//! The file is canonical JSON (keys sorted, two-space indentation, arrays of plain
+//! values on one line), so a bless shows up as a readable diff. Its layout is
+//! described by `schemas/baseline.schema.json`. `schema_version` is "MAJOR.MINOR":
+//! a newer minor only adds fields; an unknown major is refused.
+//!
+//! Every run writes the same structure, unblessed, as
+//! `RESULTS/baselines/<scenario>.json.new`, so `llm-bench bless --from RESULTS`
+//! promotes a run without re-running it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::fingerprint::Fingerprint;
+use super::metric::MetricId;
+use crate::manifest::ScenarioSpec;
+use crate::metrics::Metrics;
+use crate::record::{ErrorKind, RequestRow};
+
+/// The schema this build writes.
+pub const SCHEMA_VERSION: &str = "1.0";
+/// The major version this build reads.
+pub const SCHEMA_MAJOR: u32 = 1;
+
+/// One scenario's blessed (or candidate) measurement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub schema_version: String,
+    pub tool_version: String,
+    /// When it was blessed (a candidate: when its run ended).
+    pub created_at: String,
+    /// Who blessed it; `None` in a candidate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blessed_by: Option<String>,
+    /// Why (`--reason`); `None` in a candidate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    /// The run it was taken from.
+    pub run_id: String,
+    pub target: String,
+    pub scenario: String,
+    /// Always `linear` (see [`crate::metrics::percentile`]).
+    pub percentile_method: String,
+    pub fingerprint: Fingerprint,
+    pub spec: ScenarioSpec,
+    /// Between-trial standard deviation of each metric's log, from these trials;
+    /// a comparison never assumes less spread than this.
+    pub noise: BTreeMap<MetricId, f64>,
+    pub trials: Vec<TrialRecord>,
+}
+
+/// One trial: counts, statistics and the samples they were computed from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialRecord {
+    pub trial: u32,
+    /// The measured window (first send to last completion) throughputs divide by.
+    pub duration_s: f64,
+    pub succeeded: u64,
+    pub failed: u64,
+    #[serde(default)]
+    pub errors: BTreeMap<ErrorKind, u64>,
+    /// Mean output tokens per successful request, to detect output-length drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens_mean: Option<f64>,
+    pub stats: BTreeMap<MetricId, f64>,
+    pub samples: Samples,
+}
+
+/// Raw per-request samples of one trial, one entry per measured request (warm-up,
+/// cancelled and dropped requests excluded) in request order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Samples {
+    /// `null` for a success, else the error kind.
+    pub error_kind: Vec<Option<ErrorKind>>,
+    pub ttft_ms: Vec<Option<f64>>,
+    pub tpot_ms: Vec<Option<f64>>,
+    pub e2e_ms: Vec<f64>,
+    pub output_tokens: Vec<u64>,
+    /// Every inter-token latency of the trial's successful requests, in microseconds:
+    /// base64 of an HdrHistogram V2+DEFLATE encoding (3 significant digits).
+    pub itl_us_hdr: String,
+}
+
+impl Samples {
+    /// Collects the measured rows of one trial (any order; sorted by index here).
+    pub fn from_rows<'a>(rows: impl IntoIterator<Item = &'a RequestRow>) -> Samples {
+        let mut rows: Vec<&RequestRow> = rows.into_iter().filter(|r| r.measured()).collect();
+        rows.sort_by_key(|r| r.index);
+        let mut itl = Histogram::<u64>::new(3).expect("3 significant digits is valid");
+        let mut s = Samples::default();
+        for r in rows {
+            s.error_kind.push(r.error_kind);
+            s.ttft_ms.push(r.ttft_ms);
+            s.tpot_ms.push(r.tpot_ms);
+            s.e2e_ms.push(r.e2e_ms);
+            s.output_tokens.push(r.output_tokens);
+            if r.ok {
+                for v in &r.itl_ms {
+                    itl.saturating_record((v * 1000.0).round().max(0.0) as u64);
+                }
+            }
+        }
+        s.itl_us_hdr = encode_histogram(&itl);
+        s
+    }
+
+    fn ok(&self) -> impl Iterator<Item = usize> + '_ {
+        self.error_kind.iter().enumerate().filter(|(_, e)| e.is_none()).map(|(i, _)| i)
+    }
+
+    /// TTFT of successful requests.
+    pub fn ttft(&self) -> Vec<f64> {
+        self.ok().filter_map(|i| self.ttft_ms[i]).collect()
+    }
+
+    pub fn tpot(&self) -> Vec<f64> {
+        self.ok().filter_map(|i| self.tpot_ms[i]).collect()
+    }
+
+    pub fn e2e(&self) -> Vec<f64> {
+        self.ok().map(|i| self.e2e_ms[i]).collect()
+    }
+
+    pub fn output_tokens(&self) -> Vec<f64> {
+        self.ok().map(|i| self.output_tokens[i] as f64).collect()
+    }
+
+    /// ITL values (ms) rebuilt from the histogram, each bucket at its median value.
+    pub fn itl(&self) -> Vec<f64> {
+        let Some(h) = decode_histogram(&self.itl_us_hdr) else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(h.len() as usize);
+        for v in h.iter_recorded() {
+            let value = h.median_equivalent(v.value_iterated_to()) as f64 / 1000.0;
+            out.extend(std::iter::repeat_n(value, v.count_at_value() as usize));
+        }
+        out
+    }
+}
+
+/// base64(V2 + DEFLATE) of a histogram.
+pub fn encode_histogram(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    match V2DeflateSerializer::new().serialize(h, &mut bytes) {
+        Ok(_) => base64::engine::general_purpose::STANDARD.encode(bytes),
+        Err(_) => String::new(),
+    }
+}
+
+pub fn decode_histogram(text: &str) -> Option<Histogram<u64>> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text).ok()?;
+    Deserializer::new().deserialize(&mut bytes.as_slice()).ok()
+}
+
+impl TrialRecord {
+    /// A trial from its summary metrics and its rows.
+    pub fn new(trial: u32, metrics: &Metrics, samples: Samples) -> TrialRecord {
+        let stats = MetricId::ALL
+            .iter()
+            .filter_map(|&m| Some((m, m.value(metrics)?)))
+            .filter(|(_, v)| v.is_finite())
+            .collect();
+        TrialRecord {
+            trial,
+            duration_s: metrics.duration_s,
+            succeeded: metrics.requests.succeeded,
+            failed: metrics.requests.failed,
+            errors: metrics.errors.clone(),
+            output_tokens_mean: metrics.output_tokens.map(|s| s.mean),
+            stats,
+            samples,
+        }
+    }
+}
+
+/// Between-trial standard deviation of ln(statistic), per metric with ≥ 2 positive
+/// values. The success rate is tested on counts and has no entry.
+pub fn noise(trials: &[TrialRecord]) -> BTreeMap<MetricId, f64> {
+    MetricId::ALL
+        .iter()
+        .filter(|&&m| m != MetricId::SuccessRate)
+        .filter_map(|&m| {
+            let logs: Vec<f64> = trials
+                .iter()
+                .filter_map(|t| t.stats.get(&m))
+                .filter(|v| **v > 0.0)
+                .map(|v| v.ln())
+                .collect();
+            (logs.len() >= 2 && logs.len() == trials.len()).then(|| (m, super::stats::sample_sd(&logs)))
+        })
+        .collect()
+}
+
+/// Why a baseline file cannot be used. Each message says how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("cannot read baseline {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{} is not a valid baseline ({message}); restore it with `git checkout -- {}` \
+         or delete it and bless again with `--bless --reason ...`",
+        path.display(),
+        path.display()
+    )]
+    Corrupt { path: PathBuf, message: String },
+    #[error(
+        "{} has baseline schema version {found}, but this llm-bench (v{}) reads {SCHEMA_MAJOR}.x; \
+         upgrade llm-bench, or bless again with this version",
+        path.display(),
+        env!("CARGO_PKG_VERSION")
+    )]
+    UnsupportedVersion { path: PathBuf, found: String },
+}
+
+/// Reads and checks a baseline; `Ok(None)` when the file does not exist.
+pub fn read(path: &Path) -> Result<Option<Baseline>, BaselineError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(BaselineError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    parse(&text, path).map(Some)
+}
+
+/// Parses baseline text; `path` is only for messages.
+pub fn parse(text: &str, path: &Path) -> Result<Baseline, BaselineError> {
+    let corrupt = |message: String| BaselineError::Corrupt {
+        path: path.to_path_buf(),
+        message,
+    };
+    let value: Value = serde_json::from_str(text).map_err(|e| corrupt(format!("not JSON: {e}")))?;
+    let version = value
+        .get("schema_version")
+        .and_then(Value::as_str)
+        .ok_or_else(|| corrupt("no `schema_version`".into()))?;
+    let major = version.split('.').next().and_then(|m| m.parse::<u32>().ok());
+    match major {
+        Some(SCHEMA_MAJOR) => {}
+        Some(_) => {
+            return Err(BaselineError::UnsupportedVersion {
+                path: path.to_path_buf(),
+                found: version.to_string(),
+            })
+        }
+        None => return Err(corrupt(format!("`schema_version` must look like \"1.0\" (got {version:?})"))),
+    }
+    let baseline: Baseline = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+    if baseline.trials.is_empty() {
+        return Err(corrupt("it has no trials".into()));
+    }
+    for t in &baseline.trials {
+        let n = t.samples.error_kind.len();
+        let s = &t.samples;
+        if [s.ttft_ms.len(), s.tpot_ms.len(), s.e2e_ms.len(), s.output_tokens.len()].iter().any(|&l| l != n) {
+            return Err(corrupt(format!("trial {}: sample columns of different lengths", t.trial)));
+        }
+    }
+    Ok(baseline)
+}
+
+/// The file's text: canonical JSON and a final newline.
+pub fn to_text(baseline: &Baseline) -> String {
+    let value = serde_json::to_value(baseline).expect("a baseline is plain data");
+    let mut text = canonical_json(&value);
+    text.push('\n');
+    text
+}
+
+/// Writes a baseline through a temporary file and a rename.
+pub fn write(path: &Path, baseline: &Baseline) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
+    crate::results::write_atomic(path, to_text(baseline).as_bytes())
+}
+
+/// JSON with object keys sorted at every level, two-space indentation, and arrays of
+/// scalars kept on one line: stable bytes for equal values, whatever serde_json's
+/// map order, and diffs that show changed numbers rather than reflowed arrays.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value, 0);
+    out
+}
+
+fn write_value(out: &mut String, value: &Value, depth: usize) {
+    let indent = |out: &mut String, depth: usize| out.extend(std::iter::repeat_n("  ", depth));
+    match value {
+        Value::Object(map) if map.is_empty() => out.push_str("{}"),
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push_str("{\n");
+            for (i, key) in keys.iter().enumerate() {
+                indent(out, depth + 1);
+                let _ = write!(out, "{}: ", Value::String((*key).clone()));
+                write_value(out, &map[key.as_str()], depth + 1);
+                out.push_str(if i + 1 < keys.len() { ",\n" } else { "\n" });
+            }
+            indent(out, depth);
+            out.push('}');
+        }
+        Value::Array(items) if items.iter().all(|v| !v.is_object() && !v.is_array()) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                let _ = write!(out, "{item}");
+            }
+            out.push(']');
+        }
+        Value::Array(items) => {
+            out.push_str("[\n");
+            for (i, item) in items.iter().enumerate() {
+                indent(out, depth + 1);
+                write_value(out, item, depth + 1);
+                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+            }
+            indent(out, depth);
+            out.push(']');
+        }
+        scalar => {
+            let _ = write!(out, "{scalar}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_and_inlines_plain_arrays() {
+        let v: Value = serde_json::from_str(r#"{"b": [1, 2.5, null], "a": {"z": [], "y": [{"k": 1}]}}"#).unwrap();
+        let text = canonical_json(&v);
+        assert_eq!(
+            text,
+            "{\n  \"a\": {\n    \"y\": [\n      {\n        \"k\": 1\n      }\n    ],\n    \"z\": []\n  },\n  \"b\": [1, 2.5, null]\n}"
+        );
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn histogram_round_trips() {
+        let mut h = Histogram::<u64>::new(3).unwrap();
+        for v in [5_000u64, 5_100, 5_100, 12_345, 0] {
+            h.saturating_record(v);
+        }
+        let back = decode_histogram(&encode_histogram(&h)).unwrap();
+        assert_eq!(back.len(), 5);
+        assert_eq!(back.value_at_quantile(0.5), h.value_at_quantile(0.5));
+        let s = Samples {
+            itl_us_hdr: encode_histogram(&h),
+            ..Samples::default()
+        };
+        let itl = s.itl();
+        assert_eq!(itl.len(), 5);
+        assert!((itl[4] - 12.345).abs() < 0.02, "{itl:?}");
+    }
+
+    #[test]
+    fn refuses_unknown_major_and_garbage() {
+        let path = Path::new("baselines/t/s.json");
+        let err = parse(r#"{"schema_version": "2.0"}"#, path).unwrap_err();
+        assert!(matches!(err, BaselineError::UnsupportedVersion { .. }));
+        assert!(err.to_string().contains("reads 1.x"), "{err}");
+        let err = parse("{not json", path).unwrap_err();
+        assert!(err.to_string().contains("git checkout -- baselines/t/s.json"), "{err}");
+        assert!(matches!(parse(r#"{"schema_version": 1}"#, path), Err(BaselineError::Corrupt { .. })));
+    }
+}

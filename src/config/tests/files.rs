@@ -1,0 +1,184 @@
+//! Whole-file problems, and the configs shipped in the repository.
+
+use super::*;
+
+#[test]
+fn invalid_yaml_syntax() {
+    let text = "prompts:\n  p: { text: hi }\nscenarios:\n  s:\n    prompt: p\n   concurrency: 1\n";
+    let e = only_error(TARGETS, MODELS, text);
+    assert_eq!(place(&e), "workloads.yaml:6:4: ");
+    assert!(
+        e.message
+            .starts_with("invalid YAML: did not find expected key"),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("check the indentation"), "{}", e.message);
+}
+
+#[test]
+fn tabs_are_a_syntax_error() {
+    let e = only_error(TARGETS, "models:\n\tm: {}\n", WORKLOADS);
+    assert_eq!(place(&e), "models.yaml:2:1: ");
+    assert!(e.message.starts_with("invalid YAML"), "{}", e.message);
+}
+
+#[test]
+fn missing_file_says_how_to_point_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), TARGETS, MODELS, WORKLOADS);
+    std::fs::remove_file(dir.path().join("models.yaml")).unwrap();
+    let errors = load_dir(dir.path(), &env).unwrap_err().0;
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].file, dir.path().join("models.yaml"));
+    assert_eq!((errors[0].line, errors[0].column), (None, None));
+    assert!(
+        errors[0].message.starts_with("file not found"),
+        "{}",
+        errors[0].message
+    );
+    assert!(errors[0]
+        .message
+        .contains("llm-bench validate --config-dir DIR"));
+}
+
+#[test]
+fn missing_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    let errors = load_dir(&missing, &env).unwrap_err().0;
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].to_string().contains("nope: folder not found"),
+        "{}",
+        errors[0]
+    );
+    assert!(errors[0].message.contains("--config-dir DIR"));
+}
+
+#[test]
+fn empty_file() {
+    let e = only_error(TARGETS, MODELS, "# nothing here yet\n\n");
+    assert_eq!(place(&e), "workloads.yaml: ");
+    assert!(
+        e.message
+            .starts_with("the file is empty; it should hold `prompts:` and `scenarios:`"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_mapping() {
+    let e = only_error(TARGETS, "just text\n", WORKLOADS);
+    assert_eq!(place(&e), "models.yaml:1:1: ");
+    assert!(
+        e.message.starts_with("the file should hold `models:`"),
+        "{}",
+        e.message
+    );
+    let e = only_error(TARGETS, "models: [a, b]\n", WORKLOADS);
+    assert_eq!(place(&e), "models.yaml:1:9: models");
+    assert_eq!(
+        e.message,
+        "expected a mapping of names to settings, got a list"
+    );
+}
+
+#[test]
+fn unknown_top_level_key() {
+    let e = only_error(TARGETS, MODELS, &format!("{WORKLOADS}senarios: {{}}\n"));
+    assert_eq!(place(&e), "workloads.yaml:8:1: senarios");
+    assert_eq!(
+        e.message,
+        "unknown key `senarios`; did you mean `scenarios`?"
+    );
+}
+
+#[test]
+fn errors_from_every_file_are_reported_together() {
+    let errors = load(
+        "targets: {}\n",
+        "models:\n  m: { max_tokens: x }\n",
+        "oops: [\n",
+    )
+    .unwrap_err()
+    .0;
+    let files: Vec<String> = errors
+        .iter()
+        .map(|e| place(e).split(':').next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(files, ["targets.yaml", "models.yaml", "workloads.yaml"]);
+}
+
+#[test]
+fn odd_input_never_panics() {
+    let odd = [
+        "", "~", "[]", "{}", "---\n---\n", "a: *x", "? [a]\n: b", "\u{feff}models: {}", "!!binary x",
+        "scenarios:\n  s: { prompt: p, rate: .nan, burstiness: .inf, requests: 18446744073709551615 }",
+        "scenarios: { \"\": {} }\nprompts: { \"\": {} }", "targets: { t: { base_url: \"${\" } }",
+        "models: { m: { extra_body: { a: [1, {b: ~}] } } }", "defaults: { slo: { ttft_ms: .inf } }",
+    ];
+    for text in odd {
+        let _ = load(text, text, text);
+        let _ = load(TARGETS, MODELS, text);
+    }
+}
+
+fn shipped() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs")
+}
+
+#[test]
+fn the_shipped_configs_load() {
+    let config = match load_dir(&shipped(), &|_| None) {
+        Ok(config) => config,
+        Err(errors) => panic!("configs/ has problems:\n{errors}"),
+    };
+    let names: Vec<&str> = config
+        .workloads
+        .scenarios
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["low-load", "medium-load", "high-load", "stress-test"]
+    );
+    assert_eq!(config.default_target, "sim");
+    assert!(matches!(
+        config.target("sim").map(|t| &t.endpoint),
+        Some(crate::config::Endpoint::Sim(_))
+    ));
+    assert!(config.model(&config.default_model).is_some());
+}
+
+#[test]
+fn shipped_workloads_hash_ignores_comment_and_whitespace_edits() {
+    let original = load_dir(&shipped(), &|_| None)
+        .expect("valid")
+        .workloads
+        .hash;
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["targets.yaml", "models.yaml"] {
+        std::fs::copy(shipped().join(name), dir.path().join(name)).unwrap();
+    }
+    let text = std::fs::read_to_string(shipped().join("workloads.yaml")).unwrap();
+    // Drop comment lines, add blank lines before top-level keys, add a comment.
+    let edited: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .map(|l| match l.starts_with(' ') {
+            true => format!("{l}\n"),
+            false => format!("\n\n{l}\n"),
+        })
+        .chain(["# edited\n".to_string()])
+        .collect();
+    assert_ne!(edited, text);
+    std::fs::write(dir.path().join("workloads.yaml"), edited).unwrap();
+    let edited_hash = load_dir(dir.path(), &|_| None)
+        .expect("still valid")
+        .workloads
+        .hash;
+    assert_eq!(original, edited_hash);
+}

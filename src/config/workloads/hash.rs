@@ -1,0 +1,121 @@
+//! The workload fingerprint: SHA-256 of a canonical JSON rendering.
+//!
+//! Hashing the parsed values (not the file's bytes) means comments, blank lines,
+//! quoting and key order do not change it, while any value that changes what is
+//! sent does. Object keys are sorted here explicitly, so the result does not depend
+//! on whether serde_json's `preserve_order` feature is enabled somewhere in the
+//! build.
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::{Arrival, Load, PromptSource, PromptSpec, Scenario};
+
+/// Bump when the canonical form changes meaning, so old and new hashes never match
+/// by accident.
+const CANONICAL_VERSION: u32 = 1;
+
+pub(super) fn workloads_hash(scenarios: &[Scenario], prompts: &[PromptSpec]) -> String {
+    let value = json!({
+        "version": CANONICAL_VERSION,
+        "prompts": prompts.iter().map(prompt_json).collect::<Vec<_>>(),
+        "scenarios": scenarios.iter().map(scenario_json).collect::<Vec<_>>(),
+    });
+    let mut canonical = String::new();
+    write_canonical(&value, &mut canonical);
+    Sha256::digest(canonical.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn prompt_json(prompt: &PromptSpec) -> Value {
+    match &prompt.source {
+        PromptSource::Template { text } => json!({"name": prompt.name, "text": text}),
+        PromptSource::Synthetic { tokens, spread } => {
+            json!({"name": prompt.name, "synthetic_tokens": tokens, "spread": spread})
+        }
+    }
+}
+
+fn scenario_json(s: &Scenario) -> Value {
+    let load = match &s.load {
+        Load::Closed { concurrency } => json!({"concurrency": concurrency}),
+        Load::Open {
+            rate,
+            arrival,
+            max_concurrency,
+        } => {
+            let (kind, burstiness) = match arrival {
+                Arrival::Constant => ("constant", None),
+                Arrival::Poisson => ("poisson", None),
+                Arrival::Gamma { burstiness } => ("gamma", Some(*burstiness)),
+            };
+            json!({
+                "rate": rate,
+                "arrival": kind,
+                "burstiness": burstiness,
+                "max_concurrency": max_concurrency,
+            })
+        }
+    };
+    json!({
+        "name": s.name,
+        "prompt": s.prompt,
+        "load": load,
+        "requests": s.stop.requests,
+        "duration_ms": s.stop.duration.map(|d| d.as_secs_f64() * 1000.0),
+        "warmup": s.warmup,
+        "max_tokens": s.max_tokens,
+        "ignore_eos": s.ignore_eos,
+        "stream": s.stream,
+        "seed": s.seed,
+        "trials": s.trials,
+        "slo": {"ttft_ms": s.slo.ttft_ms, "tpot_ms": s.slo.tpot_ms, "e2e_ms": s.slo.e2e_ms},
+        "max_error_rate": s.max_error_rate,
+    })
+}
+
+/// Compact JSON with object keys in byte order.
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(value, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let value = json!({"b": 1, "a": {"d": [ {"z": 1, "y": 2} ], "c": null}});
+        let mut out = String::new();
+        write_canonical(&value, &mut out);
+        assert_eq!(out, r#"{"a":{"c":null,"d":[{"y":2,"z":1}]},"b":1}"#);
+    }
+}

@@ -1,0 +1,187 @@
+//! workloads.yaml: what to send (prompts) and how hard (scenarios).
+//!
+//! Scenarios are model- and target-independent, so the same file benchmarks every
+//! server. The parsed result carries a content hash that ignores formatting and
+//! comments, which is how two runs are known to have used the same workload.
+
+mod hash;
+mod prompts;
+mod raw;
+mod scenario;
+mod settings;
+
+use std::time::Duration;
+
+use raw::RawFile;
+use scenario::Inherited;
+
+use super::error::ConfigError;
+use super::references::unknown_name;
+use super::source::Source;
+
+pub(crate) const FILE: &str = "workloads.yaml";
+const EXPECTED: &str = "`prompts:` and `scenarios:` mappings (and optionally `defaults:`)";
+
+/// workloads.yaml, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workloads {
+    /// In file order.
+    pub scenarios: Vec<Scenario>,
+    /// In file order.
+    pub prompts: Vec<PromptSpec>,
+    /// SHA-256 (hex) of the canonical JSON of `scenarios` and `prompts`: equal for
+    /// files that differ only in comments, formatting or key order.
+    pub hash: String,
+}
+
+impl Workloads {
+    pub fn prompt(&self, name: &str) -> Option<&PromptSpec> {
+        self.prompts.iter().find(|p| p.name == name)
+    }
+
+    pub fn scenario(&self, name: &str) -> Option<&Scenario> {
+        self.scenarios.iter().find(|s| s.name == name)
+    }
+}
+
+/// A named prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptSpec {
+    pub name: String,
+    pub source: PromptSource,
+}
+
+/// Where a prompt's text comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromptSource {
+    /// The same text for every request.
+    Template { text: String },
+    /// Seeded generated text of about `tokens` tokens; each request's length is drawn
+    /// with a standard deviation of `spread * tokens` (0 = every prompt equally long).
+    Synthetic { tokens: u32, spread: f64 },
+}
+
+/// One benchmark scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    /// The name of a [`PromptSpec`]; checked to exist.
+    pub prompt: String,
+    pub load: Load,
+    pub stop: Stop,
+    /// Requests sent first and left out of the statistics.
+    pub warmup: u64,
+    /// Overrides the model's `max_tokens`.
+    pub max_tokens: Option<u32>,
+    /// Ask the server to ignore end-of-sequence so every response is `max_tokens` long.
+    pub ignore_eos: bool,
+    pub stream: bool,
+    pub seed: u64,
+    /// Independent repetitions, for confidence intervals.
+    pub trials: u32,
+    pub slo: Slo,
+    /// The run fails when a larger fraction of requests fail.
+    pub max_error_rate: f64,
+}
+
+/// How load is applied.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load {
+    /// `concurrency` requests in flight at all times; each completion starts the next.
+    Closed { concurrency: u32 },
+    /// Requests sent at `rate` per second whatever the latency, optionally capped at
+    /// `max_concurrency` in flight.
+    Open {
+        rate: f64,
+        arrival: Arrival,
+        max_concurrency: Option<u32>,
+    },
+}
+
+/// The gaps between open-loop arrivals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arrival {
+    /// Evenly spaced.
+    Constant,
+    /// Exponential gaps (a Poisson process): the default.
+    Poisson,
+    /// Gamma gaps with this shape: 1 is Poisson, below 1 burstier, above 1 more regular.
+    Gamma { burstiness: f64 },
+}
+
+/// When a trial ends: after `requests` measured requests or after `duration`,
+/// whichever comes first. At least one is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stop {
+    pub requests: Option<u64>,
+    pub duration: Option<Duration>,
+}
+
+/// Latency bounds for goodput: a request meets the SLO when every given bound holds.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Slo {
+    pub ttft_ms: Option<f64>,
+    pub tpot_ms: Option<f64>,
+    pub e2e_ms: Option<f64>,
+}
+
+/// Reads and validates workloads.yaml; problems go to `errors`. Returns `None` only
+/// when the file could not be parsed at all.
+pub(crate) fn load(source: &Source, errors: &mut Vec<ConfigError>) -> Option<Workloads> {
+    let raw: RawFile = match source.parse(EXPECTED) {
+        Ok(raw) => raw,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    let defaults = raw.defaults.unwrap_or_default();
+    let default_settings = settings::check(source, &["defaults"], defaults.settings(), errors);
+
+    let raw_prompts = raw.prompts.unwrap_or_default();
+    if raw_prompts.0.is_empty() {
+        errors.push(source.at_key(
+            &["prompts"],
+            "no prompts; add at least one, e.g. `prompts: { short: { text: \"Hello\" } }`",
+        ));
+    }
+    let prompt_names: Vec<String> = raw_prompts.names().map(str::to_string).collect();
+    let prompts: Vec<PromptSpec> = raw_prompts
+        .0
+        .into_iter()
+        .map(|(name, raw)| prompts::check(source, name, raw, errors))
+        .collect();
+
+    let raw_scenarios = raw.scenarios.unwrap_or_default();
+    if raw_scenarios.0.is_empty() {
+        errors.push(source.at_key(
+            &["scenarios"],
+            "no scenarios; add at least one, e.g. \
+             `scenarios: { smoke: { prompt: short, concurrency: 1, requests: 10 } }`",
+        ));
+    }
+    let name_refs: Vec<&str> = prompt_names.iter().map(String::as_str).collect();
+    if let Some(prompt) = defaults.prompt.as_deref() {
+        if !name_refs.contains(&prompt) {
+            let message = unknown_name("prompt", prompt, &name_refs, "`prompts:`");
+            errors.push(source.at_value(&["defaults", "prompt"], message));
+        }
+    }
+    let inherited = Inherited {
+        prompt: defaults.prompt.as_deref(),
+        settings: &default_settings,
+        prompt_names: &name_refs,
+    };
+    let scenarios: Vec<Scenario> = raw_scenarios
+        .0
+        .into_iter()
+        .map(|(name, raw)| scenario::check(source, name, raw, &inherited, errors))
+        .collect();
+
+    let hash = hash::workloads_hash(&scenarios, &prompts);
+    Some(Workloads {
+        scenarios,
+        prompts,
+        hash,
+    })
+}

@@ -1,0 +1,135 @@
+//! workloads.yaml exactly as written: shapes and key names only, no value rules.
+//!
+//! Every field is optional and every struct denies unknown keys, so serde_yaml
+//! reports typos and wrong types with their line and column, and the loader decides
+//! what is missing or out of range (reporting all of it, not only the first).
+
+use serde::Deserialize;
+
+use crate::config::duration::DurationText;
+use crate::config::entries::Entries;
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `scenarios`, `prompts` and optionally `defaults`"
+)]
+pub(super) struct RawFile {
+    pub defaults: Option<RawDefaults>,
+    pub prompts: Option<Entries<RawPrompt>>,
+    pub scenarios: Option<Entries<RawScenario>>,
+}
+
+/// Settings every scenario inherits unless it sets its own.
+#[derive(Deserialize, Default)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping of default scenario settings (`seed`, `trials`, `warmup`, ...)"
+)]
+pub(super) struct RawDefaults {
+    pub prompt: Option<String>,
+    pub warmup: Option<u64>,
+    pub max_tokens: Option<u32>,
+    pub ignore_eos: Option<bool>,
+    pub stream: Option<bool>,
+    pub seed: Option<u64>,
+    pub trials: Option<u32>,
+    pub slo: Option<RawSlo>,
+    pub max_error_rate: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `text` or `synthetic_tokens` (and optionally `spread`)"
+)]
+pub(super) struct RawPrompt {
+    pub text: Option<String>,
+    pub synthetic_tokens: Option<u32>,
+    pub spread: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping of scenario settings (`prompt`, `concurrency` or `rate`, `requests`, ...)"
+)]
+pub(super) struct RawScenario {
+    pub prompt: Option<String>,
+    pub concurrency: Option<u32>,
+    pub rate: Option<f64>,
+    pub arrival: Option<RawArrival>,
+    pub burstiness: Option<f64>,
+    pub max_concurrency: Option<u32>,
+    pub requests: Option<u64>,
+    pub duration: Option<DurationText>,
+    pub warmup: Option<u64>,
+    pub max_tokens: Option<u32>,
+    pub ignore_eos: Option<bool>,
+    pub stream: Option<bool>,
+    pub seed: Option<u64>,
+    pub trials: Option<u32>,
+    pub slo: Option<RawSlo>,
+    pub max_error_rate: Option<f64>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawArrival {
+    Constant,
+    Poisson,
+    Gamma,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `ttft_ms`, `tpot_ms` and/or `e2e_ms`"
+)]
+pub(super) struct RawSlo {
+    pub ttft_ms: Option<f64>,
+    pub tpot_ms: Option<f64>,
+    pub e2e_ms: Option<f64>,
+}
+
+/// The settings shared by `defaults:` and each scenario, as written.
+pub(super) struct RawSettings {
+    pub warmup: Option<u64>,
+    pub max_tokens: Option<u32>,
+    pub ignore_eos: Option<bool>,
+    pub stream: Option<bool>,
+    pub seed: Option<u64>,
+    pub trials: Option<u32>,
+    pub slo: Option<RawSlo>,
+    pub max_error_rate: Option<f64>,
+}
+
+impl RawDefaults {
+    pub fn settings(&self) -> RawSettings {
+        RawSettings {
+            warmup: self.warmup,
+            max_tokens: self.max_tokens,
+            ignore_eos: self.ignore_eos,
+            stream: self.stream,
+            seed: self.seed,
+            trials: self.trials,
+            slo: self.slo,
+            max_error_rate: self.max_error_rate,
+        }
+    }
+}
+
+impl RawScenario {
+    pub fn settings(&self) -> RawSettings {
+        RawSettings {
+            warmup: self.warmup,
+            max_tokens: self.max_tokens,
+            ignore_eos: self.ignore_eos,
+            stream: self.stream,
+            seed: self.seed,
+            trials: self.trials,
+            slo: self.slo,
+            max_error_rate: self.max_error_rate,
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! One `scenarios:` entry: which prompt, how load is applied, when to stop.
+//!
+//! The load keys are where most mistakes happen (`concurrency` and `rate` together,
+//! `burstiness` without `gamma`, a zero rate), so each combination gets its own
+//! message saying which key to keep.
+
+use super::raw::{RawArrival, RawScenario};
+use super::settings::{self, Settings, DEFAULT_MAX_ERROR_RATE, DEFAULT_SEED};
+use super::{Arrival, Load, Scenario, Stop};
+use crate::config::error::ConfigError;
+use crate::config::references::unknown_name;
+use crate::config::source::Source;
+
+/// What a scenario may take from `defaults:`.
+pub(super) struct Inherited<'a> {
+    pub prompt: Option<&'a str>,
+    pub settings: &'a Settings,
+    pub prompt_names: &'a [&'a str],
+}
+
+/// Checks one scenario; problems go to `errors` and a best-effort value is returned.
+pub(super) fn check(
+    source: &Source,
+    name: String,
+    raw: RawScenario,
+    inherited: &Inherited,
+    errors: &mut Vec<ConfigError>,
+) -> Scenario {
+    let base = ["scenarios", name.as_str()];
+    if let Err(problem) = check_name(&name) {
+        errors.push(source.at_key(&base, problem));
+    }
+    let own = settings::check(source, &base, raw.settings(), errors).or(inherited.settings);
+    let prompt = prompt(source, &name, raw.prompt.as_deref(), inherited, errors);
+    let load = load(source, &name, &raw, errors);
+    let stop = stop(source, &name, &raw, errors);
+    Scenario {
+        name: name.clone(),
+        prompt,
+        load,
+        stop,
+        warmup: own.warmup.unwrap_or(0),
+        max_tokens: own.max_tokens,
+        ignore_eos: own.ignore_eos.unwrap_or(false),
+        stream: own.stream.unwrap_or(true),
+        seed: own.seed.unwrap_or(DEFAULT_SEED),
+        trials: own.trials.unwrap_or(1),
+        slo: own.slo.unwrap_or_default(),
+        max_error_rate: own.max_error_rate.unwrap_or(DEFAULT_MAX_ERROR_RATE),
+    }
+}
+
+/// Scenario names appear on the command line and in result file names.
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "scenario names may use letters, digits, `-`, `_` and `.` only (they are used \
+             with `--scenario` and in file names); rename `{name}`"
+        ))
+    }
+}
+
+fn prompt(
+    source: &Source,
+    name: &str,
+    own: Option<&str>,
+    inherited: &Inherited,
+    errors: &mut Vec<ConfigError>,
+) -> String {
+    let prompt = match (own, inherited.prompt) {
+        (Some(p), _) => p,
+        // `defaults.prompt` is checked once, where it is written.
+        (None, Some(p)) => return p.to_string(),
+        (None, None) => {
+            errors.push(source.at_key(
+                &["scenarios", name],
+                format!(
+                    "no `prompt`; add `prompt: NAME` naming one of the `prompts:` ({})",
+                    inherited.prompt_names.join(", ")
+                ),
+            ));
+            return String::new();
+        }
+    };
+    if !inherited.prompt_names.contains(&prompt) {
+        let message = unknown_name("prompt", prompt, inherited.prompt_names, "`prompts:`");
+        errors.push(source.at_value(&["scenarios", name, "prompt"], message));
+    }
+    prompt.to_string()
+}
+
+fn load(source: &Source, name: &str, raw: &RawScenario, errors: &mut Vec<ConfigError>) -> Load {
+    let at = |key: &'static str| ["scenarios", name, key];
+    match (raw.concurrency, raw.rate) {
+        (Some(concurrency), None) => {
+            if concurrency == 0 {
+                errors.push(source.at_value(
+                    &at("concurrency"),
+                    "must be at least 1 (requests kept in flight)",
+                ));
+            }
+            let open_only = [
+                ("arrival", raw.arrival.is_some()),
+                ("burstiness", raw.burstiness.is_some()),
+                ("max_concurrency", raw.max_concurrency.is_some()),
+            ];
+            for (key, set) in open_only {
+                if set {
+                    errors.push(source.at_key(
+                        &["scenarios", name, key],
+                        format!(
+                            "`{key}` applies to an open loop (`rate`) only; remove it, or \
+                             replace `concurrency` with `rate`"
+                        ),
+                    ));
+                }
+            }
+            Load::Closed {
+                concurrency: concurrency.max(1),
+            }
+        }
+        (None, Some(rate)) => {
+            if !(rate.is_finite() && rate > 0.0) {
+                errors.push(source.at_value(
+                    &at("rate"),
+                    format!(
+                        "must be > 0 requests per second (got {rate}); for a closed loop use \
+                         `concurrency` instead"
+                    ),
+                ));
+            }
+            if raw.max_concurrency == Some(0) {
+                errors.push(source.at_value(
+                    &at("max_concurrency"),
+                    "must be at least 1; leave it out for no cap",
+                ));
+            }
+            Load::Open {
+                rate,
+                arrival: arrival(source, name, raw, errors),
+                max_concurrency: raw.max_concurrency.filter(|&n| n > 0),
+            }
+        }
+        (Some(_), Some(_)) => {
+            errors.push(source.at_key(
+                &at("rate"),
+                "both `concurrency` (closed loop) and `rate` (open loop) are set; keep one",
+            ));
+            Load::Closed { concurrency: 1 }
+        }
+        (None, None) => {
+            errors.push(source.at_key(
+                &["scenarios", name],
+                "no load; add `concurrency: N` (closed loop: N requests in flight) or \
+                 `rate: R` (open loop: R requests per second)",
+            ));
+            Load::Closed { concurrency: 1 }
+        }
+    }
+}
+
+fn arrival(
+    source: &Source,
+    name: &str,
+    raw: &RawScenario,
+    errors: &mut Vec<ConfigError>,
+) -> Arrival {
+    let at = |key: &'static str| ["scenarios", name, key];
+    let burstiness = raw.burstiness.filter(|&b| {
+        let ok = b.is_finite() && b > 0.0;
+        if !ok {
+            errors.push(source.at_value(
+                &at("burstiness"),
+                format!(
+                    "must be > 0 (got {b}); 1 is Poisson, below 1 burstier, above 1 more regular"
+                ),
+            ));
+        }
+        ok
+    });
+    match (raw.arrival, raw.burstiness) {
+        (Some(RawArrival::Gamma), None) => {
+            errors.push(source.at_value(
+                &at("arrival"),
+                "`gamma` needs `burstiness: K` (K > 0; 1 is Poisson, below 1 burstier, above 1 \
+                 more regular)",
+            ));
+            Arrival::Poisson
+        }
+        (Some(RawArrival::Gamma) | None, Some(_)) => match burstiness {
+            Some(burstiness) => Arrival::Gamma { burstiness },
+            None => Arrival::Poisson,
+        },
+        (Some(kind @ (RawArrival::Constant | RawArrival::Poisson)), Some(_)) => {
+            let kind = if kind == RawArrival::Constant {
+                "constant"
+            } else {
+                "poisson"
+            };
+            errors.push(source.at_key(
+                &at("burstiness"),
+                format!(
+                    "`burstiness` shapes `arrival: gamma` only, not `{kind}`; remove one of them"
+                ),
+            ));
+            Arrival::Poisson
+        }
+        (Some(RawArrival::Constant), None) => Arrival::Constant,
+        (Some(RawArrival::Poisson) | None, None) => Arrival::Poisson,
+    }
+}
+
+fn stop(source: &Source, name: &str, raw: &RawScenario, errors: &mut Vec<ConfigError>) -> Stop {
+    let at = |key: &'static str| ["scenarios", name, key];
+    if raw.requests.is_none() && raw.duration.is_none() {
+        errors.push(source.at_key(
+            &["scenarios", name],
+            "no stop condition; add `requests: N` (measured requests, after warm-up) and/or \
+             `duration: 30s`",
+        ));
+    }
+    let requests = raw.requests.filter(|&n| {
+        if n == 0 {
+            errors.push(source.at_value(
+                &at("requests"),
+                "must be at least 1; leave it out to stop on `duration` only",
+            ));
+        }
+        n > 0
+    });
+    let duration = raw.duration.as_ref().and_then(|text| match text.parse() {
+        Ok(d) if d.is_zero() => {
+            errors.push(source.at_value(&at("duration"), "must be longer than 0, e.g. 30s"));
+            None
+        }
+        Ok(d) => Some(d),
+        Err(e) => {
+            errors.push(source.at_value(
+                &at("duration"),
+                format!("{e}; write a number with a unit: 500ms, 10s, 2m, 1h"),
+            ));
+            None
+        }
+    });
+    Stop { requests, duration }
+}

@@ -1,0 +1,377 @@
+//! One sticky comment per benchmark job on a pull request (or issue), through octocrab.
+//!
+//! The comment starts with a hidden marker, `<!-- llm-bench:KEY -->`; a later run pages
+//! through every comment, finds its own by that marker and edits it in place, and only
+//! creates one when none exists. KEY keeps several benchmark jobs in one repository
+//! apart.
+//!
+//! Requests go through octocrab's raw `_get`/`_post`/`_patch` so that the status and
+//! headers of a failure stay visible: GitHub's secondary rate limit answers 403 or 429
+//! with `Retry-After`, a proxy in front of GitHub Enterprise may answer 502 with an
+//! HTML page, and octocrab's own retry neither waits nor reads `Retry-After`. The whole
+//! find-then-write step is retried, so a create whose answer was lost is found (not
+//! duplicated) on the next attempt. Nothing here formats a request or its headers,
+//! and every message is passed through [`Secret`]-aware redaction before it leaves.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use octocrab::Octocrab;
+use serde::Deserialize;
+
+use super::{GithubError, Repo};
+use crate::config::Secret;
+
+/// Comments per page when listing (GitHub's maximum).
+const PER_PAGE: usize = 100;
+/// A pull request with more comments than this many pages is not searched further.
+const MAX_PAGES: u32 = 100;
+
+/// How often and how long to retry a transient failure.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included.
+    pub max_attempts: u32,
+    /// Wait before the second try; doubled for each later one (unless the server says).
+    pub base_delay: Duration,
+    /// Never wait longer than this; a server that asks for more is not retried.
+    pub max_delay: Duration,
+    /// The wait after a secondary rate limit that gives no `Retry-After` (GitHub's docs:
+    /// "wait for at least one minute").
+    pub secondary_rate_limit_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(90),
+            secondary_rate_limit_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn backoff(&self, attempt: u32) -> Duration {
+        self.base_delay.saturating_mul(1 << attempt.saturating_sub(1).min(16)).min(self.max_delay)
+    }
+}
+
+/// The hidden line that identifies the comment of one benchmark job.
+pub fn marker(key: &str) -> String {
+    format!("<!-- llm-bench:{key} -->")
+}
+
+/// Whether `key` can sit inside the marker: letters, digits, `.`, `_`, `-`, `/`.
+pub fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 100
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+        && !key.contains("--")
+}
+
+/// What [`CommentClient::upsert`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Posted {
+    Created { id: u64, url: String },
+    Updated { id: u64, url: String },
+    /// The comment already had exactly this body.
+    Unchanged { id: u64, url: String },
+}
+
+impl Posted {
+    pub fn url(&self) -> &str {
+        match self {
+            Posted::Created { url, .. } | Posted::Updated { url, .. } | Posted::Unchanged { url, .. } => url,
+        }
+    }
+}
+
+/// The fields of a comment this module needs (GitHub sends many more).
+#[derive(Debug, Clone, Deserialize)]
+struct Comment {
+    id: u64,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    html_url: String,
+}
+
+/// Why one attempt failed.
+enum Failure {
+    /// Worth another try, after `wait` if the server named one.
+    Transient { why: String, wait: Option<Duration> },
+    Fatal(GithubError),
+}
+
+/// A raw answer: status, the headers this module reads, and the body.
+struct Answer {
+    status: u16,
+    retry_after: Option<String>,
+    rate_limit_remaining: Option<String>,
+    rate_limit_reset: Option<String>,
+    body: String,
+}
+
+pub struct CommentClient {
+    crab: Octocrab,
+    repo: Repo,
+    token: Secret,
+    policy: RetryPolicy,
+}
+
+impl CommentClient {
+    /// `api_url` is `GITHUB_API_URL`: `https://api.github.com`, or
+    /// `https://HOST/api/v3` on GitHub Enterprise Server.
+    pub fn new(api_url: &str, token: &Secret, repo: Repo, policy: RetryPolicy) -> Result<CommentClient, GithubError> {
+        let bad_url = || GithubError::Config(format!(
+            "GITHUB_API_URL `{api_url}` is not a URL; it should be https://api.github.com or, on GitHub Enterprise Server, https://HOST/api/v3"
+        ));
+        let base = api_url.trim_end_matches('/');
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            return Err(bad_url());
+        }
+        let crab = Octocrab::builder()
+            .base_uri(base)
+            .map_err(|_| bad_url())?
+            .personal_token(token.expose().to_string())
+            .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .set_write_timeout(Some(Duration::from_secs(30)))
+            .build()
+            .map_err(|e| GithubError::Transport(redact(token, &first_line(&e.to_string()))))?;
+        Ok(CommentClient { crab, repo, token: token.clone(), policy })
+    }
+
+    /// Edits this job's comment on issue or pull request `number` to `body`, or creates
+    /// it. `body` should already start with [`marker`]`(key)`.
+    pub async fn upsert(&self, number: u64, key: &str, body: &str) -> Result<Posted, GithubError> {
+        let marker = marker(key);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_upsert(number, &marker, body).await {
+                Ok(posted) => return Ok(posted),
+                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Transient { why, wait }) => {
+                    if attempt >= self.policy.max_attempts {
+                        return Err(GithubError::GaveUp { attempts: attempt, last: why });
+                    }
+                    let wait = wait.unwrap_or_else(|| self.policy.backoff(attempt));
+                    if wait > self.policy.max_delay {
+                        return Err(GithubError::GaveUp {
+                            attempts: attempt,
+                            last: format!("{why}; GitHub asked to wait {} s, longer than the {} s this command waits", wait.as_secs(), self.policy.max_delay.as_secs()),
+                        });
+                    }
+                    eprintln!(
+                        "GitHub: {why}; trying again in {:.1} s (attempt {}/{})",
+                        wait.as_secs_f64(),
+                        attempt + 1,
+                        self.policy.max_attempts
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    async fn try_upsert(&self, number: u64, marker: &str, body: &str) -> Result<Posted, Failure> {
+        match self.find(number, marker).await? {
+            Some(existing) if existing.body.as_deref() == Some(body) => {
+                Ok(Posted::Unchanged { id: existing.id, url: existing.html_url })
+            }
+            Some(existing) => {
+                let route = format!("/repos/{}/{}/issues/comments/{}", self.repo.owner, self.repo.name, existing.id);
+                let answer = self.send(Method::Patch, &route, Some(body)).await?;
+                let c: Comment = self.parse(&answer)?;
+                Ok(Posted::Updated { id: c.id, url: c.html_url })
+            }
+            None => {
+                let route = format!("/repos/{}/{}/issues/{number}/comments", self.repo.owner, self.repo.name);
+                let answer = self.send(Method::Post, &route, Some(body)).await?;
+                let c: Comment = self.parse(&answer)?;
+                Ok(Posted::Created { id: c.id, url: c.html_url })
+            }
+        }
+    }
+
+    /// Pages through every comment (oldest first) for the first that starts with `marker`.
+    async fn find(&self, number: u64, marker: &str) -> Result<Option<Comment>, Failure> {
+        for page in 1..=MAX_PAGES {
+            let route = format!(
+                "/repos/{}/{}/issues/{number}/comments?per_page={PER_PAGE}&page={page}",
+                self.repo.owner, self.repo.name
+            );
+            let answer = self.send(Method::Get, &route, None).await?;
+            let comments: Vec<Comment> = self.parse(&answer)?;
+            if let Some(c) = comments.iter().find(|c| c.body.as_deref().is_some_and(|b| b.trim_start().starts_with(marker))) {
+                return Ok(Some(c.clone()));
+            }
+            if comments.len() < PER_PAGE {
+                return Ok(None);
+            }
+        }
+        Ok(None)
+    }
+
+    async fn send(&self, method: Method, route: &str, body: Option<&str>) -> Result<Answer, Failure> {
+        let payload = body.map(|b| serde_json::json!({ "body": b }));
+        let response = match method {
+            Method::Get => self.crab._get(route).await,
+            Method::Post => self.crab._post(route, payload.as_ref()).await,
+            Method::Patch => self.crab._patch(route, payload.as_ref()).await,
+        };
+        let response = response.map_err(|e| Failure::Transient {
+            why: format!("{} {route}: {}", method.name(), redact(&self.token, &first_line(&e.to_string()))),
+            wait: None,
+        })?;
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let status = response.status().as_u16();
+        let retry_after = header("retry-after");
+        let rate_limit_remaining = header("x-ratelimit-remaining");
+        let rate_limit_reset = header("x-ratelimit-reset");
+        let text = self.crab.body_to_string(response).await.map_err(|e| Failure::Transient {
+            why: format!("{} {route}: the answer was cut off: {}", method.name(), redact(&self.token, &first_line(&e.to_string()))),
+            wait: None,
+        })?;
+        let answer = Answer { status, retry_after, rate_limit_remaining, rate_limit_reset, body: text };
+        if (200..300).contains(&status) {
+            Ok(answer)
+        } else {
+            Err(self.classify(method, route, &answer))
+        }
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(&self, answer: &Answer) -> Result<T, Failure> {
+        serde_json::from_str(&answer.body).map_err(|e| {
+            Failure::Fatal(GithubError::Api { status: answer.status, message: format!("unexpected answer from GitHub: {e}") })
+        })
+    }
+
+    /// Sorts a failed answer into worth-retrying or final, with GitHub's own message.
+    fn classify(&self, method: Method, route: &str, answer: &Answer) -> Failure {
+        let message = redact(&self.token, &api_message(&answer.body));
+        let status = answer.status;
+        let what = format!("{} {} answered HTTP {status}: {message}", method.name(), route.split('?').next().unwrap_or(route));
+        let secondary = message.to_ascii_lowercase().contains("secondary rate limit");
+        let primary_exhausted = answer.rate_limit_remaining.as_deref() == Some("0");
+        if status == 429 || (status == 403 && (secondary || primary_exhausted || answer.retry_after.is_some())) {
+            let wait = parse_retry_after(answer.retry_after.as_deref())
+                .or_else(|| primary_exhausted.then(|| until_reset(answer.rate_limit_reset.as_deref())).flatten())
+                .or(secondary.then_some(self.policy.secondary_rate_limit_delay));
+            return Failure::Transient { why: format!("rate limited ({what})"), wait };
+        }
+        if status >= 500 {
+            return Failure::Transient { why: what, wait: parse_retry_after(answer.retry_after.as_deref()) };
+        }
+        Failure::Fatal(match status {
+            401 => GithubError::Unauthorized { message },
+            403 => GithubError::Forbidden { message },
+            404 => GithubError::NotFound { message, repo: self.repo.to_string() },
+            _ => GithubError::Api { status, message: what },
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Method {
+    Get,
+    Post,
+    Patch,
+}
+
+impl Method {
+    fn name(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+        }
+    }
+}
+
+/// GitHub's `message` from an error body, or a short plain-text excerpt (a proxy's
+/// HTML page says little, so it is not quoted at length).
+fn api_message(body: &str) -> String {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        message: String,
+    }
+    match serde_json::from_str::<ErrorBody>(body) {
+        Ok(b) => b.message,
+        Err(_) if body.trim().is_empty() => "(empty answer)".into(),
+        Err(_) => {
+            let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+            flat.chars().take(120).collect()
+        }
+    }
+}
+
+/// `Retry-After` in seconds (GitHub sends seconds; an HTTP date is not used by it).
+fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
+    value?.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// Time until the epoch second in `x-ratelimit-reset`.
+fn until_reset(value: Option<&str>) -> Option<Duration> {
+    let reset = value?.trim().parse::<u64>().ok()?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+    Some(Duration::from_secs(reset.saturating_sub(now) + 1))
+}
+
+/// octocrab's error text ends in a backtrace; the first line says what happened.
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or("").trim().to_string()
+}
+
+/// Removes the token from `text`, should anything ever echo it.
+pub fn redact(token: &Secret, text: &str) -> String {
+    let t = token.expose();
+    if t.is_empty() {
+        text.to_string()
+    } else {
+        text.replace(t, "***")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        for key in ["default", "vllm-h100", "nightly/llama-8b", "a.b_c"] {
+            assert!(valid_key(key), "{key}");
+        }
+        for key in ["", "a b", "x-->", "a--b", "<script>", &"k".repeat(101)] {
+            assert!(!valid_key(key), "{key}");
+        }
+        assert_eq!(marker("vllm"), "<!-- llm-bench:vllm -->");
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let p = RetryPolicy { base_delay: Duration::from_secs(2), max_delay: Duration::from_secs(10), ..RetryPolicy::default() };
+        let waits: Vec<u64> = (1..=5).map(|a| p.backoff(a).as_secs()).collect();
+        assert_eq!(waits, [2, 4, 8, 10, 10]);
+    }
+
+    #[test]
+    fn error_messages() {
+        assert_eq!(api_message(r#"{"message":"Resource not accessible by integration","documentation_url":"x"}"#), "Resource not accessible by integration");
+        assert_eq!(api_message(""), "(empty answer)");
+        assert_eq!(api_message("<html>\n<h1>502 Bad Gateway</h1></html>"), "<html> <h1>502 Bad Gateway</h1></html>");
+        assert_eq!(parse_retry_after(Some(" 3 ")), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+        assert_eq!(first_line("Service Error: timed out\n\nFound at ..."), "Service Error: timed out");
+    }
+
+    #[test]
+    fn redaction() {
+        let token = Secret::new("ghs_secret123");
+        assert_eq!(redact(&token, "Bearer ghs_secret123 failed"), "Bearer *** failed");
+        assert_eq!(redact(&Secret::new(""), "text"), "text");
+    }
+}

@@ -1,0 +1,120 @@
+//! `run.json`: what was run, written before the first request.
+//!
+//! The request rows say what happened; the manifest says what was asked for (target,
+//! model, each scenario's load and SLO). Together they are enough to rebuild every
+//! summary and report of a run long after it finished.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of `run.json`, `summary.json` and `requests.jsonl`. Bump the major number
+/// on a change that old readers would misread.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub run: RunMeta,
+    pub scenarios: Vec<ScenarioSpec>,
+}
+
+/// The run's identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMeta {
+    pub id: String,
+    pub tool_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    pub target: String,
+    /// Base URL without credentials; `builtin:sim` for the simulated server.
+    pub base_url: String,
+    pub api: String,
+    pub model: String,
+    pub workload_hash: String,
+    pub started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    /// True when Ctrl-C or a time limit cut the run short.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// How percentiles are computed: `linear` (numpy's default).
+    pub percentile_method: String,
+}
+
+/// One scenario as it was asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioSpec {
+    pub name: String,
+    pub prompt: String,
+    pub load: LoadSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+    pub warmup: u64,
+    pub max_tokens: u32,
+    pub ignore_eos: bool,
+    pub stream: bool,
+    pub seed: u64,
+    pub trials: u32,
+    #[serde(default)]
+    pub slo: SloSpec,
+    pub max_error_rate: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum LoadSpec {
+    Closed {
+        concurrency: u32,
+    },
+    Open {
+        rate: f64,
+        arrival: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        burstiness: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_concurrency: Option<u32>,
+    },
+}
+
+impl LoadSpec {
+    /// Short human description, e.g. `concurrency 32` or `poisson 8 req/s`.
+    pub fn describe(&self) -> String {
+        match self {
+            LoadSpec::Closed { concurrency } => format!("concurrency {concurrency}"),
+            LoadSpec::Open {
+                rate,
+                arrival,
+                max_concurrency,
+                ..
+            } => match max_concurrency {
+                Some(cap) => format!("{arrival} {rate} req/s, cap {cap}"),
+                None => format!("{arrival} {rate} req/s"),
+            },
+        }
+    }
+
+    pub fn target_rate(&self) -> Option<f64> {
+        match self {
+            LoadSpec::Open { rate, .. } => Some(*rate),
+            LoadSpec::Closed { .. } => None,
+        }
+    }
+}
+
+/// Service-level objectives; a request that meets all given bounds counts as goodput.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SloSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpot_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2e_ms: Option<f64>,
+}
+
+impl SloSpec {
+    pub fn is_empty(&self) -> bool {
+        self.ttft_ms.is_none() && self.tpot_ms.is_none() && self.e2e_ms.is_none()
+    }
+}

@@ -1,0 +1,11 @@
+//! Request rows → statistics, computed once.
+//!
+//! Everything here is pure: no clock, no I/O. The same rows give the same summary,
+//! whether they come straight from a run or from `requests.jsonl` years later.
+
+pub mod percentile;
+pub mod stats;
+pub mod summary;
+
+pub use stats::Stats;
+pub use summary::{Metrics, ScenarioSummary, Summary};

@@ -1,0 +1,392 @@
+//! Flags + config files → one validated description of a run.
+//!
+//! Two ways in: with `--url` nothing is read from disk and the flags describe a single
+//! scenario (`adhoc`); otherwise targets, models and workloads come from the config
+//! folder and the load flags override every selected scenario.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail};
+
+use crate::cli::{ApiArg, ArrivalArg, RunArgs};
+use crate::client::{Api, BodyTemplate};
+use crate::config::{self, Config, Endpoint, Load, PromptSource};
+use crate::manifest::{LoadSpec, ScenarioSpec, SloSpec};
+use crate::sim::SimConfig;
+use crate::workload::{ArrivalKind, LoadPlan, PromptGenerator, ScenarioPlan};
+
+/// Where requests go.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    Url(String),
+    /// Start the built-in simulated server first.
+    Sim(SimConfig),
+}
+
+/// A validated run.
+#[derive(Debug)]
+pub struct RunOptions {
+    pub target_name: String,
+    pub destination: Destination,
+    pub api: Api,
+    pub api_key: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub timeouts: config::Timeouts,
+    /// `None`: ask the server's `/models` and take the first.
+    pub model: Option<String>,
+    pub scenarios: Vec<(ScenarioPlan, BodyTemplate)>,
+    pub workload_hash: String,
+    pub out_dir: Option<PathBuf>,
+    pub results_dir: PathBuf,
+    pub grace: Duration,
+}
+
+/// A mistake in flags or config: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl RunOptions {
+    pub fn from_args(
+        args: &RunArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<RunOptions> {
+        let grace = parse_flag_duration("--grace", &args.grace)?;
+        if args.url.is_some() {
+            Self::adhoc(args, env, grace)
+        } else {
+            Self::from_config(args, env, grace)
+        }
+    }
+
+    fn adhoc(
+        args: &RunArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+        grace: Duration,
+    ) -> anyhow::Result<RunOptions> {
+        let url = args.url.clone().unwrap_or_default();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(UsageError(format!(
+                "--url must start with http:// or https:// (got `{url}`)"
+            ))
+            .into());
+        }
+        let api = match args.api {
+            ApiArg::Chat => Api::Chat,
+            ApiArg::Completions => Api::Completions,
+        };
+        let load = cli_load(args)?.unwrap_or(Load::Closed { concurrency: 1 });
+        let duration = args
+            .duration
+            .as_deref()
+            .map(|d| parse_flag_duration("--duration", d))
+            .transpose()?;
+        let requests = match (args.requests, duration) {
+            (None, None) => Some(100),
+            (r, _) => r,
+        };
+        let seed = args.seed.unwrap_or(42);
+        let prompt = PromptGenerator::Synthetic {
+            tokens: args.prompt_tokens.unwrap_or(256),
+            spread: 0.0,
+            seed,
+        };
+        let spec = ScenarioSpec {
+            name: "adhoc".into(),
+            prompt: format!("synthetic-{}", prompt.approx_tokens()),
+            load: load_spec(&load),
+            requests,
+            duration_s: duration.map(|d| d.as_secs_f64()),
+            warmup: args.warmup.unwrap_or(0),
+            max_tokens: args.max_tokens.unwrap_or(128),
+            ignore_eos: args.ignore_eos,
+            stream: !args.no_stream,
+            seed,
+            trials: args.trials.unwrap_or(1).max(1),
+            slo: SloSpec::default(),
+            max_error_rate: args.max_error_rate.unwrap_or(0.05),
+        };
+        let body = BodyTemplate {
+            api,
+            model: args.model.clone().unwrap_or_default(),
+            max_tokens: spec.max_tokens,
+            ignore_eos: spec.ignore_eos,
+            stream: spec.stream,
+            extra: Default::default(),
+        };
+        let plan = plan(spec, &load, prompt, requests, duration);
+        let api_key = env(&args.api_key_env).filter(|k| !k.is_empty());
+        Ok(RunOptions {
+            target_name: "adhoc".into(),
+            destination: Destination::Url(url),
+            api,
+            api_key,
+            headers: Vec::new(),
+            timeouts: config::Timeouts::default(),
+            model: args.model.clone(),
+            workload_hash: crate::hash::sha256_hex(format!("{:?}", plan.spec).as_bytes()),
+            scenarios: vec![(plan, body)],
+            out_dir: args.out.clone(),
+            results_dir: args.results_dir.clone(),
+            grace,
+        })
+    }
+
+    fn from_config(
+        args: &RunArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+        grace: Duration,
+    ) -> anyhow::Result<RunOptions> {
+        let config: Config = config::load_dir(&args.config_dir, env).map_err(|errors| {
+            UsageError(format!(
+                "{errors}\n(check the files with `llm-bench validate --config-dir {}`)",
+                args.config_dir.display()
+            ))
+        })?;
+        let target_name = args
+            .target
+            .clone()
+            .unwrap_or_else(|| config.default_target.clone());
+        let target = config.target(&target_name).ok_or_else(|| {
+            UsageError(format!(
+                "no target `{target_name}` in {}/targets.yaml; known targets: {}",
+                args.config_dir.display(),
+                config
+                    .targets
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        let model_name = args
+            .model
+            .clone()
+            .or_else(|| target.model.clone())
+            .unwrap_or_else(|| config.default_model.clone());
+        let model = config.model(&model_name);
+        let api = match target.api {
+            config::ApiFlavor::Chat => Api::Chat,
+            config::ApiFlavor::Completions => Api::Completions,
+        };
+        let selected: Vec<&config::Scenario> = if args.scenarios.is_empty() {
+            config.workloads.scenarios.iter().collect()
+        } else {
+            args.scenarios
+                .iter()
+                .map(|name| {
+                    config.scenario(name).ok_or_else(|| {
+                        UsageError(format!(
+                            "no scenario `{name}` in {}/workloads.yaml; known scenarios: {}",
+                            args.config_dir.display(),
+                            config
+                                .workloads
+                                .scenarios
+                                .iter()
+                                .map(|s| s.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?
+        };
+        let load_override = cli_load(args)?;
+        let duration_override = args
+            .duration
+            .as_deref()
+            .map(|d| parse_flag_duration("--duration", d))
+            .transpose()?;
+        let mut scenarios = Vec::new();
+        for s in selected {
+            let load = load_override.clone().unwrap_or_else(|| s.load.clone());
+            let (requests, duration) = match (args.requests, duration_override) {
+                (None, None) => (s.stop.requests, s.stop.duration),
+                overridden => overridden,
+            };
+            let seed = args.seed.unwrap_or(s.seed);
+            let prompt_spec = config
+                .workloads
+                .prompts
+                .iter()
+                .find(|p| p.name == s.prompt)
+                .ok_or_else(|| {
+                    anyhow!("scenario `{}` names unknown prompt `{}`", s.name, s.prompt)
+                })?;
+            let prompt = match (&prompt_spec.source, args.prompt_tokens) {
+                (_, Some(tokens)) => PromptGenerator::Synthetic {
+                    tokens,
+                    spread: 0.0,
+                    seed,
+                },
+                (PromptSource::Template { text }, None) => PromptGenerator::Template(text.clone()),
+                (PromptSource::Synthetic { tokens, spread }, None) => PromptGenerator::Synthetic {
+                    tokens: *tokens,
+                    spread: *spread,
+                    seed,
+                },
+            };
+            let max_tokens = args
+                .max_tokens
+                .or(s.max_tokens)
+                .unwrap_or_else(|| model.map_or(128, |m| m.max_tokens));
+            let spec = ScenarioSpec {
+                name: s.name.clone(),
+                prompt: s.prompt.clone(),
+                load: load_spec(&load),
+                requests,
+                duration_s: duration.map(|d| d.as_secs_f64()),
+                warmup: args.warmup.unwrap_or(s.warmup),
+                max_tokens,
+                ignore_eos: args.ignore_eos || s.ignore_eos,
+                stream: s.stream && !args.no_stream,
+                seed,
+                trials: args.trials.unwrap_or(s.trials).max(1),
+                slo: SloSpec {
+                    ttft_ms: s.slo.ttft_ms,
+                    tpot_ms: s.slo.tpot_ms,
+                    e2e_ms: s.slo.e2e_ms,
+                },
+                max_error_rate: args.max_error_rate.unwrap_or(s.max_error_rate),
+            };
+            let body = BodyTemplate {
+                api,
+                model: model_name.clone(),
+                max_tokens,
+                ignore_eos: spec.ignore_eos,
+                stream: spec.stream,
+                extra: model.map(|m| m.extra_body.clone()).unwrap_or_default(),
+            };
+            scenarios.push((plan(spec, &load, prompt, requests, duration), body));
+        }
+        let destination = match &target.endpoint {
+            Endpoint::Url(url) => Destination::Url(url.clone()),
+            Endpoint::Sim(sim) => Destination::Sim(sim.clone()),
+        };
+        Ok(RunOptions {
+            target_name,
+            destination,
+            api,
+            api_key: target.api_key.as_ref().map(|k| k.expose().to_string()),
+            headers: target
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.expose().to_string()))
+                .collect(),
+            timeouts: target.timeouts.clone(),
+            model: Some(model_name),
+            scenarios,
+            workload_hash: config.workloads.hash.clone(),
+            out_dir: args.out.clone(),
+            results_dir: args.results_dir.clone(),
+            grace,
+        })
+    }
+}
+
+/// Load flags, if any were given.
+fn cli_load(args: &RunArgs) -> anyhow::Result<Option<Load>> {
+    if let Some(concurrency) = args.concurrency {
+        if concurrency == 0 {
+            bail!(UsageError("--concurrency must be at least 1".into()));
+        }
+        return Ok(Some(Load::Closed { concurrency }));
+    }
+    let Some(rate) = args.rate else {
+        return Ok(None);
+    };
+    if !(rate.is_finite() && rate > 0.0) {
+        bail!(UsageError(format!(
+            "--rate must be a positive number of requests per second (got {rate})"
+        )));
+    }
+    let arrival = match (args.arrival, args.burstiness) {
+        (Some(ArrivalArg::Gamma), Some(b)) | (None, Some(b)) if b > 0.0 && b.is_finite() => {
+            config::Arrival::Gamma { burstiness: b }
+        }
+        (_, Some(b)) if !(b > 0.0 && b.is_finite()) => {
+            bail!(UsageError(format!("--burstiness must be > 0 (got {b})")))
+        }
+        (Some(ArrivalArg::Gamma), None) => bail!(UsageError(
+            "--arrival gamma needs --burstiness K (1 is Poisson, < 1 burstier)".into()
+        )),
+        (Some(ArrivalArg::Constant), _) => config::Arrival::Constant,
+        _ => config::Arrival::Poisson,
+    };
+    if args.max_concurrency == Some(0) {
+        bail!(UsageError("--max-concurrency must be at least 1".into()));
+    }
+    Ok(Some(Load::Open {
+        rate,
+        arrival,
+        max_concurrency: args.max_concurrency,
+    }))
+}
+
+fn load_spec(load: &Load) -> LoadSpec {
+    match load {
+        Load::Closed { concurrency } => LoadSpec::Closed {
+            concurrency: *concurrency,
+        },
+        Load::Open {
+            rate,
+            arrival,
+            max_concurrency,
+        } => LoadSpec::Open {
+            rate: *rate,
+            arrival: arrival_kind(arrival).name().to_string(),
+            burstiness: match arrival {
+                config::Arrival::Gamma { burstiness } => Some(*burstiness),
+                _ => None,
+            },
+            max_concurrency: *max_concurrency,
+        },
+    }
+}
+
+fn arrival_kind(arrival: &config::Arrival) -> ArrivalKind {
+    match arrival {
+        config::Arrival::Constant => ArrivalKind::Constant,
+        config::Arrival::Poisson => ArrivalKind::Poisson,
+        config::Arrival::Gamma { burstiness } => ArrivalKind::Gamma {
+            burstiness: *burstiness,
+        },
+    }
+}
+
+fn plan(
+    spec: ScenarioSpec,
+    load: &Load,
+    prompts: PromptGenerator,
+    requests: Option<u64>,
+    duration: Option<Duration>,
+) -> ScenarioPlan {
+    let load = match load {
+        Load::Closed { concurrency } => LoadPlan::Closed {
+            concurrency: *concurrency,
+        },
+        Load::Open {
+            rate,
+            arrival,
+            max_concurrency,
+        } => LoadPlan::Open {
+            rate: *rate,
+            arrival: arrival_kind(arrival),
+            max_concurrency: *max_concurrency,
+        },
+    };
+    let total_requests = requests.map(|n| n + spec.warmup);
+    ScenarioPlan {
+        spec,
+        load,
+        prompts,
+        total_requests,
+        duration,
+    }
+}
+
+fn parse_flag_duration(flag: &str, text: &str) -> anyhow::Result<Duration> {
+    config::parse_duration(text)
+        .map_err(|e| UsageError(format!("{flag}: {e} (examples: 500ms, 30s, 2m)")).into())
+}

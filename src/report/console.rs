@@ -1,0 +1,44 @@
+//! The summary table printed at the end of a run, sized for a terminal.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, ContentArrangement, Table};
+
+use super::{fmt_percent, fmt_rate, stat};
+use crate::metrics::Summary;
+
+pub fn table(summary: &Summary) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(vec![
+            "scenario", "load", "ok/sent", "success", "req/s", "tok/s", "TTFT p50", "TTFT p99",
+            "TPOT p50", "ITL p50", "E2E p90",
+        ]);
+    for s in &summary.scenarios {
+        let m = &s.metrics;
+        table.add_row(vec![
+            s.name.clone(),
+            s.spec.load.describe(),
+            format!(
+                "{}/{}",
+                m.requests.succeeded,
+                m.requests.succeeded + m.requests.failed
+            ),
+            fmt_percent(m.success_rate),
+            fmt_rate(m.requests_per_s),
+            fmt_rate(m.output_tokens_per_s),
+            stat(&m.ttft_ms, |s| s.p50),
+            stat(&m.ttft_ms, |s| s.p99),
+            stat(&m.tpot_ms, |s| s.p50),
+            stat(&m.itl_ms, |s| s.p50),
+            stat(&m.e2e_ms, |s| s.p90),
+        ]);
+    }
+    for i in 2..table.column_count() {
+        if let Some(col) = table.column_mut(i) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    format!("{table}\n(latencies in ms)")
+}

@@ -1,0 +1,167 @@
+//! Executes scenario plans on tokio and hands every finished request to the sink.
+//!
+//! Closed loops run N long-lived workers; open loops send on an absolute schedule
+//! (`trial_start + offset`) so a late send never shifts the ones after it, and
+//! latency is also measured from the scheduled time. Workers share nothing but an
+//! in-flight counter and the channel to the sink. Stopping has two stages: `soft`
+//! stops new sends (Ctrl-C, the duration limit), `hard` abandons what is still in
+//! flight after a grace time, recording it as cancelled.
+
+mod closed;
+mod open;
+pub mod sink;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{BodyTemplate, Client};
+use crate::record::{ErrorKind, Outcome, RequestRow, RequestTiming, RowContext};
+use crate::workload::{LoadPlan, ScenarioPlan};
+use sink::SinkHandle;
+
+/// Stops a whole run: new sends stop at once, in-flight requests get `grace`.
+#[derive(Debug, Clone)]
+pub struct Interrupt {
+    pub soft: CancellationToken,
+    pub hard: CancellationToken,
+}
+
+impl Interrupt {
+    pub fn new() -> Self {
+        Interrupt {
+            soft: CancellationToken::new(),
+            hard: CancellationToken::new(),
+        }
+    }
+
+    /// Stop sending now; abandon in-flight requests after `grace`.
+    pub fn trigger(&self, grace: Duration) {
+        self.soft.cancel();
+        let hard = self.hard.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            hard.cancel();
+        });
+    }
+
+    pub fn is_triggered(&self) -> bool {
+        self.soft.is_cancelled()
+    }
+}
+
+impl Default for Interrupt {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Runs one trial of one scenario; returns when every request has been recorded.
+pub async fn run_trial(
+    plan: &ScenarioPlan,
+    trial: u32,
+    client: &Client,
+    body: &BodyTemplate,
+    sink: &SinkHandle,
+    interrupt: &Interrupt,
+    grace: Duration,
+) {
+    let soft = interrupt.soft.child_token();
+    let hard = interrupt.hard.child_token();
+    let start = Instant::now();
+    let deadline = plan.duration.map(|d| {
+        let (soft, hard) = (soft.clone(), hard.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(d).await;
+            soft.cancel();
+            tokio::time::sleep(grace).await;
+            hard.cancel();
+        })
+    });
+    let ctx = Arc::new(TrialContext {
+        plan: plan.clone(),
+        trial,
+        client: client.clone(),
+        body: body.clone(),
+        sink: sink.clone(),
+        soft,
+        hard,
+        start,
+        in_flight: AtomicU32::new(0),
+    });
+    match plan.load {
+        LoadPlan::Closed { concurrency } => closed::run(ctx, concurrency).await,
+        LoadPlan::Open {
+            max_concurrency, ..
+        } => {
+            let schedule = plan.schedule(trial).into_iter().flatten();
+            open::run(ctx, schedule, max_concurrency).await
+        }
+    }
+    if let Some(task) = deadline {
+        task.abort();
+    }
+}
+
+/// What every request of a trial shares.
+struct TrialContext {
+    plan: ScenarioPlan,
+    trial: u32,
+    client: Client,
+    body: BodyTemplate,
+    sink: SinkHandle,
+    soft: CancellationToken,
+    hard: CancellationToken,
+    start: Instant,
+    in_flight: AtomicU32,
+}
+
+impl TrialContext {
+    /// Whether request `index` is beyond the scenario's request count.
+    fn exhausted(&self, index: u64) -> bool {
+        self.plan.total_requests.is_some_and(|n| index >= n)
+    }
+
+    /// Sends request `index`, scheduled at `scheduled`, and records it.
+    async fn execute(&self, index: u64, scheduled: Instant) {
+        let prompt = self.plan.prompts.prompt(self.trial, index);
+        let body = self.body.body(&prompt);
+        let in_flight = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        let outcome = tokio::select! {
+            outcome = self.client.send(body, scheduled, self.body.stream) => outcome,
+            _ = self.hard.cancelled() => cancelled(scheduled),
+        };
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.record(index, in_flight, &outcome);
+    }
+
+    fn record(&self, index: u64, in_flight: u32, outcome: &Outcome) {
+        let ctx = RowContext {
+            scenario: &self.plan.spec.name,
+            trial: self.trial,
+            index,
+            warmup: self.plan.is_warmup(index),
+            trial_start: self.start,
+            in_flight,
+        };
+        self.sink.send(RequestRow::new(ctx, outcome));
+    }
+}
+
+fn cancelled(scheduled: Instant) -> Outcome {
+    let now = Instant::now();
+    let mut timing = RequestTiming::new(scheduled, now);
+    timing.end = now;
+    Outcome {
+        timing,
+        status: None,
+        error: Some((
+            ErrorKind::Cancelled,
+            "still in flight when the run stopped and the grace time ran out".into(),
+        )),
+        usage_prompt_tokens: None,
+        usage_output_tokens: None,
+    }
+}

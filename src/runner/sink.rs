@@ -1,0 +1,189 @@
+//! The one place request rows go: appended to `requests.jsonl` as they finish and
+//! folded into the summary, on a thread of its own so file I/O never stalls the
+//! async workers.
+//!
+//! Rows are flushed to disk whenever the channel is momentarily empty, so under
+//! light load every row is on disk as soon as it finishes, and under heavy load
+//! writes are batched without rows waiting more than a few microseconds.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use anyhow::Context;
+
+use crate::manifest::Manifest;
+use crate::metrics::summary::SummaryBuilder;
+use crate::record::RequestRow;
+
+/// TTFTs kept for the live median: the most recent this many.
+pub const TTFT_RING: usize = 256;
+
+/// Live counters for progress display. Workers only do relaxed atomic adds and
+/// stores here: no lock, no allocation on the hot path.
+#[derive(Debug)]
+pub struct Progress {
+    pub done: AtomicU64,
+    pub failed: AtomicU64,
+    pub output_tokens: AtomicU64,
+    /// TTFTs written so far; `ttft_seen % TTFT_RING` is the next slot.
+    pub ttft_seen: AtomicU64,
+    /// The most recent TTFTs in microseconds, a ring overwritten in place.
+    ttft_us: [AtomicU32; TTFT_RING],
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress {
+            done: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            output_tokens: AtomicU64::new(0),
+            ttft_seen: AtomicU64::new(0),
+            ttft_us: std::array::from_fn(|_| AtomicU32::new(0)),
+        }
+    }
+}
+
+impl Progress {
+    fn record_ttft(&self, ttft_ms: f64) {
+        let slot = self.ttft_seen.fetch_add(1, Ordering::Relaxed) as usize % TTFT_RING;
+        let us = (ttft_ms * 1000.0).clamp(0.0, u32::MAX as f64) as u32;
+        self.ttft_us[slot].store(us, Ordering::Relaxed);
+    }
+
+    /// Median of the last (up to [`TTFT_RING`]) TTFTs recorded after the counter
+    /// stood at `since`, in ms. Approximate while writers race the reader, which
+    /// is fine for a progress line.
+    pub fn recent_ttft_p50_ms(&self, since: u64) -> Option<f64> {
+        let seen = self.ttft_seen.load(Ordering::Relaxed);
+        let from = since.max(seen.saturating_sub(TTFT_RING as u64));
+        let mut recent: Vec<u32> = (from..seen)
+            .map(|i| self.ttft_us[i as usize % TTFT_RING].load(Ordering::Relaxed))
+            .collect();
+        if recent.is_empty() {
+            return None;
+        }
+        let mid = recent.len() / 2;
+        let (_, median, _) = recent.select_nth_unstable(mid);
+        Some(f64::from(*median) / 1000.0)
+    }
+}
+
+/// Sending side; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SinkHandle {
+    tx: Sender<RequestRow>,
+    pub progress: Arc<Progress>,
+}
+
+impl SinkHandle {
+    pub fn send(&self, row: RequestRow) {
+        self.progress.done.fetch_add(1, Ordering::Relaxed);
+        if !row.ok {
+            self.progress.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        self.progress
+            .output_tokens
+            .fetch_add(row.output_tokens, Ordering::Relaxed);
+        if let Some(t) = row.ttft_ms {
+            self.progress.record_ttft(t);
+        }
+        // The receiver only goes away after every handle is dropped.
+        let _ = self.tx.send(row);
+    }
+}
+
+/// The writer thread; [`Sink::close`] waits for it and returns the summary builder.
+pub struct Sink {
+    handle: SinkHandle,
+    thread: JoinHandle<anyhow::Result<SummaryBuilder>>,
+}
+
+impl Sink {
+    pub fn start(path: &Path, manifest: Manifest) -> anyhow::Result<Sink> {
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let (tx, rx) = channel();
+        let thread = std::thread::Builder::new()
+            .name("llm-bench-sink".into())
+            .spawn(move || write_rows(rx, BufWriter::with_capacity(1 << 16, file), manifest))
+            .context("cannot start the writer thread")?;
+        Ok(Sink {
+            handle: SinkHandle {
+                tx,
+                progress: Arc::default(),
+            },
+            thread,
+        })
+    }
+
+    pub fn handle(&self) -> SinkHandle {
+        self.handle.clone()
+    }
+
+    /// Waits until every row sent so far is on disk. All other handles must have
+    /// been dropped, or this waits for them.
+    pub fn close(self) -> anyhow::Result<SummaryBuilder> {
+        drop(self.handle);
+        self.thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?
+    }
+}
+
+fn write_rows(
+    rx: Receiver<RequestRow>,
+    mut out: BufWriter<File>,
+    manifest: Manifest,
+) -> anyhow::Result<SummaryBuilder> {
+    let mut summary = SummaryBuilder::new(manifest);
+    let mut line = Vec::with_capacity(4096);
+    loop {
+        let row = match rx.try_recv() {
+            Ok(row) => row,
+            Err(TryRecvError::Empty) => {
+                // Nothing waiting: put what we have on disk (a no-op when empty).
+                out.flush().context("cannot write requests.jsonl")?;
+                match rx.recv() {
+                    Ok(row) => row,
+                    Err(_) => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        };
+        line.clear();
+        serde_json::to_writer(&mut line, &row)?;
+        line.push(b'\n');
+        out.write_all(&line)
+            .context("cannot write requests.jsonl")?;
+        summary.add(&row);
+    }
+    out.flush().context("cannot write requests.jsonl")?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_ttft_median_covers_only_recent_requests() {
+        let p = Progress::default();
+        assert_eq!(p.recent_ttft_p50_ms(0), None);
+        for t in [10.0, 30.0, 20.0] {
+            p.record_ttft(t);
+        }
+        assert_eq!(p.recent_ttft_p50_ms(0), Some(20.0));
+        let since = p.ttft_seen.load(Ordering::Relaxed);
+        assert_eq!(p.recent_ttft_p50_ms(since), None);
+        for i in 0..1000 {
+            p.record_ttft(f64::from(i));
+        }
+        // Only the last 256 (744..=999) remain.
+        assert_eq!(p.recent_ttft_p50_ms(since), Some(872.0));
+    }
+}

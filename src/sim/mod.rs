@@ -1,0 +1,34 @@
+//! A simulated OpenAI-compatible LLM server: real HTTP and SSE on a socket,
+//! with synthetic tokens on a precise schedule.
+//!
+//! It exists so that llm-bench can be tried, tested and demonstrated without a
+//! GPU: the default benchmark and every integration test run against it. The
+//! timing model (TTFT with a per-prompt-token prefill cost, a fixed
+//! inter-token latency, a batch capacity beyond which everything slows) makes
+//! the numbers llm-bench reports checkable against known inputs, and the fault
+//! injection (429/500, cut and stalled streams, malformed chunks, strict field
+//! checking, missing `[DONE]` or usage) exercises the client's error paths.
+//!
+//! Layout: [`config`](SimConfig) holds the knobs, `handlers` the routes and the
+//! request flow, `stream` the SSE body, `frames` the bytes on the wire,
+//! `timing` the delay model, `faults` the fault draws, `state` the counters and
+//! `metrics` the Prometheus page.
+
+mod config;
+mod error;
+mod faults;
+mod frames;
+mod handlers;
+mod metrics;
+mod request;
+mod server;
+mod state;
+mod stream;
+mod timing;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{SimConfig, UsageMode};
+pub use server::{serve_until_ctrl_c, SimServer};
+pub use state::SimStats;

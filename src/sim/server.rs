@@ -1,0 +1,109 @@
+//! Starting, inspecting and stopping a simulated server.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::config::SimConfig;
+use super::handlers;
+use super::state::{Shared, SimStats};
+
+/// How long `shutdown` lets in-flight responses finish before cutting them.
+const GRACE: Duration = Duration::from_secs(5);
+/// How long cut streams get to notice (each checks at its next chunk).
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// A running simulated server. Dropping it also starts a graceful shutdown,
+/// but only [`SimServer::shutdown`] waits for it.
+#[derive(Debug)]
+pub struct SimServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<io::Result<()>>,
+}
+
+impl SimServer {
+    /// Binds `bind` (port 0 picks a free port) and serves in a tokio task.
+    /// The config should have passed [`SimConfig::validate`].
+    pub async fn start(config: SimConfig, bind: SocketAddr) -> io::Result<SimServer> {
+        let listener = TcpListener::bind(bind).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(config));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = handlers::router(Arc::clone(&shared));
+        let server = axum::serve(listener, app)
+            // Without TCP_NODELAY, Nagle's algorithm holds small SSE chunks
+            // back while an ACK is outstanding, adding up to tens of ms.
+            .tcp_nodelay(true)
+            // A dropped sender resolves too, so dropping the SimServer stops it.
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            });
+        let task = tokio::spawn(async move { server.await });
+        Ok(SimServer {
+            addr,
+            shared,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// The bound address (with the real port when 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL for OpenAI clients, e.g. `http://127.0.0.1:PORT/v1`. A
+    /// wildcard bind address is replaced by loopback, which clients can reach.
+    pub fn base_url(&self) -> String {
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}/v1", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> SimStats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Stops accepting connections, lets responses in flight finish for up to
+    /// 5 s, then cuts the rest at their next chunk.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if tokio::time::timeout(GRACE, &mut self.task).await.is_ok() {
+            return;
+        }
+        self.shared.close();
+        if tokio::time::timeout(CLOSE_WAIT, &mut self.task)
+            .await
+            .is_err()
+        {
+            // Something still holds a connection open (e.g. a request still in
+            // its time to first token); give up rather than hang the caller.
+            self.task.abort();
+        }
+    }
+}
+
+/// Runs a server until Ctrl-C, for `llm-bench serve-sim`.
+pub async fn serve_until_ctrl_c(config: SimConfig, bind: SocketAddr) -> io::Result<()> {
+    let server = SimServer::start(config, bind).await?;
+    eprintln!(
+        "simulated OpenAI-compatible server listening on {}",
+        server.base_url()
+    );
+    let signal = tokio::signal::ctrl_c().await;
+    server.shutdown().await;
+    signal
+}

@@ -1,0 +1,201 @@
+//! The streamed response body: one SSE chunk per scheduled deadline.
+//!
+//! `TokenStream` is a hand-written `Stream` rather than a spawned task feeding
+//! a channel: hyper polls it directly from the connection task, so a stream
+//! costs one boxed timer and one reusable buffer, and a chunk costs one timer
+//! wake-up, a few `memcpy`s and one socket write. Every deadline is the
+//! previous deadline plus one step (see `timing`), so late wake-ups never
+//! accumulate. Returning `Err` from the stream makes hyper abort the
+//! connection without the final chunk of the chunked encoding, which is how a
+//! crashed server looks to a client.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::Ordering::Relaxed;
+use std::task::{ready, Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
+use tokio::time::{Instant, Sleep};
+
+use super::config::UsageMode;
+use super::faults::Faults;
+use super::frames::{Frames, Usage};
+use super::request::Api;
+use super::state::ActiveGuard;
+use super::timing::Pace;
+
+/// Everything decided about an accepted request when it arrives.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub api: Api,
+    /// Request number: the id is `chatcmpl-<index>` / `cmpl-<index>`.
+    pub index: u64,
+    /// Unix time of arrival.
+    pub created: u64,
+    /// Model name echoed back: the requested one, else the configured one.
+    pub model: String,
+    pub frames: Frames,
+    /// Tokens to generate.
+    pub tokens: u32,
+    /// `"length"` when max_tokens was reached, `"stop"` otherwise.
+    pub finish: &'static str,
+    pub prompt_tokens: u64,
+    pub tokens_per_chunk: u32,
+    /// How usage is sent; `None` when the client did not ask for it.
+    pub usage: Option<UsageMode>,
+    pub send_done: bool,
+    pub faults: Faults,
+    /// Length of an injected stall.
+    pub stall: std::time::Duration,
+}
+
+impl Plan {
+    pub fn chunks(&self) -> u32 {
+        self.tokens.div_ceil(self.tokens_per_chunk.max(1))
+    }
+
+    /// Chunk at which a cut, stall or malformed chunk happens: "half-way".
+    pub fn midpoint(&self) -> u32 {
+        self.chunks() / 2
+    }
+
+    pub fn usage(&self) -> Usage {
+        Usage {
+            prompt: self.prompt_tokens,
+            completion: u64::from(self.tokens),
+        }
+    }
+}
+
+/// The body of a streamed response.
+pub(crate) struct TokenStream {
+    active: ActiveGuard,
+    plan: Plan,
+    pace: Pace,
+    /// When the next chunk is due.
+    deadline: Instant,
+    sleep: Pin<Box<Sleep>>,
+    /// Index of the next chunk.
+    chunk: u32,
+    tokens_sent: u32,
+    /// Reused for every chunk: `split()` hands out the written bytes and, once
+    /// hyper has dropped them, the allocation is reclaimed by the next write.
+    buf: BytesMut,
+    finished: bool,
+}
+
+impl TokenStream {
+    /// `first_deadline` is when the first chunk is due (arrival + TTFT).
+    pub fn new(
+        active: ActiveGuard,
+        plan: Plan,
+        pace: Pace,
+        first_deadline: Instant,
+    ) -> TokenStream {
+        TokenStream {
+            active,
+            plan,
+            pace,
+            deadline: first_deadline,
+            sleep: Box::pin(tokio::time::sleep_until(first_deadline)),
+            chunk: 0,
+            tokens_sent: 0,
+            buf: BytesMut::with_capacity(1024),
+            finished: false,
+        }
+    }
+
+    /// Renders the next chunk (plus, after the last, the usage chunk and
+    /// `[DONE]`) into `buf`; returns whether the response is complete.
+    fn render_chunk(&mut self) -> bool {
+        let plan = &self.plan;
+        let first = self.tokens_sent;
+        let count = plan.tokens_per_chunk.min(plan.tokens - first);
+        let last = first + count == plan.tokens;
+        let out = &mut self.buf;
+        if self.chunk == 0 {
+            // Sent together with the first token rather than at arrival, as
+            // vLLM does, so clients that time the first event see the TTFT.
+            plan.frames.role(out);
+        }
+        if plan.faults.malformed && self.chunk == plan.midpoint() {
+            plan.frames.malformed(out, first, count);
+        } else {
+            let finish = last.then_some(plan.finish);
+            let usage = (last && plan.usage == Some(UsageMode::OnLastChunk)).then(|| plan.usage());
+            plan.frames.content(out, first, count, finish, usage);
+        }
+        if last {
+            if plan.usage == Some(UsageMode::Separate) {
+                plan.frames.usage(out, plan.usage());
+            }
+            if plan.send_done {
+                Frames::done(out);
+            }
+        }
+        self.tokens_sent += count;
+        self.chunk += 1;
+        let counters = &self.active.shared().counters;
+        counters
+            .output_tokens_total
+            .fetch_add(u64::from(count), Relaxed);
+        last
+    }
+
+    /// Ends the stream with an error, which makes hyper drop the connection.
+    fn abort(&mut self, why: &'static str) -> Poll<Option<io::Result<Bytes>>> {
+        self.finished = true;
+        Poll::Ready(Some(Err(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            why,
+        ))))
+    }
+}
+
+impl Stream for TokenStream {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        // All fields are Unpin (the timer is boxed), so the stream is too.
+        let this = self.get_mut();
+        if this.finished {
+            return Poll::Ready(None);
+        }
+        ready!(this.sleep.as_mut().poll(cx));
+        let shared = this.active.shared();
+        shared
+            .counters
+            .record_lateness(Instant::now().saturating_duration_since(this.deadline));
+        if shared.is_closing() {
+            return this.abort("simulated server is shutting down");
+        }
+        if this.plan.faults.disconnect && this.chunk == this.plan.midpoint() {
+            shared
+                .counters
+                .requests_failed_injected
+                .fetch_add(1, Relaxed);
+            return this.abort("injected disconnect");
+        }
+        if this.render_chunk() {
+            this.finished = true;
+            let counters = &this.active.shared().counters;
+            if this.plan.faults.malformed {
+                counters.requests_failed_injected.fetch_add(1, Relaxed);
+            } else {
+                counters.requests_ok.fetch_add(1, Relaxed);
+            }
+        } else {
+            // The capacity model reads the load now, so a stream slows down
+            // and speeds up as other requests come and go.
+            let mut next = this.deadline + this.pace.step(this.active.active_now());
+            if this.plan.faults.stall && this.chunk == this.plan.midpoint() {
+                next += this.plan.stall;
+            }
+            this.deadline = next;
+            this.sleep.as_mut().reset(next);
+        }
+        Poll::Ready(Some(Ok(this.buf.split().freeze())))
+    }
+}

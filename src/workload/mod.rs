@@ -1,0 +1,60 @@
+//! What to send and when: prompts and arrival schedules.
+//!
+//! A scenario from the config becomes a [`ScenarioPlan`]: the request bodies come from
+//! a seeded prompt generator and, for an open loop, the send times from a seeded
+//! arrival process, so the same seed always produces the same load.
+
+pub mod arrival;
+pub mod prompts;
+
+pub use arrival::{ArrivalKind, ArrivalSchedule};
+pub use prompts::PromptGenerator;
+
+use std::time::Duration;
+
+use crate::manifest::ScenarioSpec;
+
+/// How load is applied.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadPlan {
+    /// N long-lived workers, each sending its next request when the last completes.
+    Closed { concurrency: u32 },
+    /// Requests sent on an absolute schedule, whatever the server's latency.
+    Open {
+        rate: f64,
+        arrival: ArrivalKind,
+        /// Requests beyond this many in flight wait for a slot (and are counted late).
+        max_concurrency: Option<u32>,
+    },
+}
+
+/// A scenario ready to run.
+#[derive(Debug, Clone)]
+pub struct ScenarioPlan {
+    /// What is written to `run.json` and `summary.json`.
+    pub spec: ScenarioSpec,
+    pub load: LoadPlan,
+    pub prompts: PromptGenerator,
+    /// Requests to send including warm-up; `None` when only a duration limits the run.
+    pub total_requests: Option<u64>,
+    pub duration: Option<Duration>,
+}
+
+impl ScenarioPlan {
+    pub fn is_warmup(&self, index: u64) -> bool {
+        index < self.spec.warmup
+    }
+
+    /// The arrival schedule of one trial; each trial gets its own seed so trials are
+    /// independent replicates.
+    pub fn schedule(&self, trial: u32) -> Option<ArrivalSchedule> {
+        match &self.load {
+            LoadPlan::Open { rate, arrival, .. } => Some(ArrivalSchedule::new(
+                *arrival,
+                *rate,
+                self.spec.seed.wrapping_add(u64::from(trial)),
+            )),
+            LoadPlan::Closed { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Prompt text for each request.
+//!
+//! Templates are sent as written. Synthetic prompts are seeded random sequences of
+//! common English words, each about one token in the tokenizers of Llama, Qwen and
+//! GPT-style models, so a target of N tokens gives a prompt of roughly N tokens
+//! without shipping a tokenizer. The server's `usage.prompt_tokens` records the
+//! exact count. Each synthetic prompt is different, so a prefix cache cannot make a
+//! benchmark look faster than it is.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Normal};
+
+/// Words that are a single token in common BPE vocabularies (with a leading space).
+const WORDS: &[&str] = &[
+    "the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "was", "with", "be", "by",
+    "on", "not", "he", "this", "are", "or", "his", "from", "at", "which", "but", "have", "an",
+    "had", "they", "you", "were", "their", "one", "all", "we", "can", "her", "has", "there",
+    "been", "if", "more", "when", "will", "would", "who", "so", "no", "time", "people", "year",
+    "way", "day", "man", "thing", "world", "life", "hand", "part", "child", "eye", "place", "work",
+    "week", "case", "point", "number", "group", "problem", "fact", "good", "new", "first", "last",
+    "long", "great", "little", "own", "other", "old", "right", "big", "high", "small", "large",
+    "next", "early", "young", "water", "light", "house", "story", "music", "river", "city",
+    "table", "paper",
+];
+
+#[derive(Debug, Clone)]
+pub enum PromptGenerator {
+    /// The same text for every request.
+    Template(String),
+    /// Seeded random words; `tokens` on average, with a relative spread.
+    Synthetic { tokens: u32, spread: f64, seed: u64 },
+}
+
+impl PromptGenerator {
+    /// The prompt of request `index` in `trial`: deterministic for a given seed.
+    pub fn prompt(&self, trial: u32, index: u64) -> String {
+        match self {
+            PromptGenerator::Template(text) => text.clone(),
+            PromptGenerator::Synthetic {
+                tokens,
+                spread,
+                seed,
+            } => {
+                let mut rng = StdRng::seed_from_u64(
+                    seed ^ (u64::from(trial) << 40) ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                );
+                let len = synthetic_length(*tokens, *spread, &mut rng);
+                let mut out = String::with_capacity(len * 6);
+                for i in 0..len {
+                    if i > 0 {
+                        out.push(' ');
+                    }
+                    out.push_str(WORDS[rng.gen_range(0..WORDS.len())]);
+                }
+                out
+            }
+        }
+    }
+
+    /// Approximate prompt length in tokens, for display.
+    pub fn approx_tokens(&self) -> u32 {
+        match self {
+            PromptGenerator::Template(text) => text.split_whitespace().count() as u32,
+            PromptGenerator::Synthetic { tokens, .. } => *tokens,
+        }
+    }
+}
+
+fn synthetic_length(tokens: u32, spread: f64, rng: &mut StdRng) -> usize {
+    let mean = f64::from(tokens.max(1));
+    if spread <= 0.0 {
+        return mean as usize;
+    }
+    let drawn = Normal::new(mean, mean * spread).map_or(mean, |d| d.sample(rng));
+    drawn.round().max(1.0) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_prompts_have_the_requested_length_and_differ() {
+        let g = PromptGenerator::Synthetic {
+            tokens: 64,
+            spread: 0.0,
+            seed: 1,
+        };
+        let a = g.prompt(0, 0);
+        assert_eq!(a.split_whitespace().count(), 64);
+        assert_ne!(a, g.prompt(0, 1));
+        assert_eq!(a, g.prompt(0, 0));
+    }
+
+    #[test]
+    fn spread_varies_length_around_the_mean() {
+        let g = PromptGenerator::Synthetic {
+            tokens: 200,
+            spread: 0.1,
+            seed: 3,
+        };
+        let lens: Vec<usize> = (0..400)
+            .map(|i| g.prompt(0, i).split_whitespace().count())
+            .collect();
+        let mean = lens.iter().sum::<usize>() as f64 / lens.len() as f64;
+        assert!((mean - 200.0).abs() < 5.0, "mean {mean}");
+        assert!(lens.iter().any(|&l| l != 200));
+    }
+}

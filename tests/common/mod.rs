@@ -1,0 +1,90 @@
+//! Shared helpers for the end-to-end tests: a simulated server on loopback and the
+//! real `llm-bench` binary run against it, as a user would.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use llm_bench::metrics::Summary;
+use llm_bench::record::RequestRow;
+use llm_bench::sim::{SimConfig, SimServer};
+
+pub fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llm-bench"));
+    cmd.env_remove("OPENAI_API_KEY")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS");
+    cmd
+}
+
+/// A simulated server on an ephemeral loopback port, on its own runtime thread so
+/// the test can block on the child process.
+pub struct Sim {
+    pub server: Option<SimServer>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Sim {
+    pub fn start(config: SimConfig) -> Sim {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime
+            .block_on(SimServer::start(config, "127.0.0.1:0".parse().unwrap()))
+            .unwrap();
+        Sim {
+            server: Some(server),
+            runtime,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.as_ref().unwrap().base_url()
+    }
+
+    pub fn stats(&self) -> llm_bench::sim::SimStats {
+        self.server.as_ref().unwrap().stats()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.shutdown());
+        }
+    }
+}
+
+/// Runs `llm-bench run --url URL --model sim-model --out DIR ARGS…`.
+pub fn run_against(url: &str, out: &Path, args: &[&str]) -> Output {
+    bin()
+        .args(["run", "--url", url, "--model", "sim-model", "--out"])
+        .arg(out)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+pub fn summary(dir: &Path) -> Summary {
+    let text = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+pub fn rows(dir: &Path) -> Vec<RequestRow> {
+    std::fs::read_to_string(dir.join("requests.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+pub fn out_dir(tmp: &tempfile::TempDir) -> PathBuf {
+    tmp.path().join("out")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

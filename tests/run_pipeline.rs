@@ -1,0 +1,342 @@
+//! End-to-end: the real binary against the simulated server over loopback, checking
+//! the numbers that matter against what the server was told to do.
+
+mod common;
+
+use common::*;
+use llm_bench::record::{ErrorKind, TokenSource};
+use llm_bench::sim::{SimConfig, UsageMode};
+
+fn sim(f: impl FnOnce(&mut SimConfig)) -> Sim {
+    let mut config = SimConfig::default();
+    f(&mut config);
+    Sim::start(config)
+}
+
+/// Injected TTFT 50 ms and ITL 5 ms: the measured means are within 2 ms of the truth
+/// and every response has exactly max_tokens tokens.
+#[test]
+fn measures_injected_ttft_and_itl() {
+    let server = sim(|c| {
+        c.ttft_ms = 50.0;
+        c.itl_ms = 5.0;
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp);
+    let o = run_against(
+        &server.url(),
+        &out,
+        &[
+            "--concurrency",
+            "8",
+            "--requests",
+            "64",
+            "--max-tokens",
+            "32",
+            "--prompt-tokens",
+            "64",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&out);
+    let m = &s.scenarios[0].metrics;
+    let ttft = m.ttft_ms.unwrap();
+    let itl = m.itl_ms.unwrap();
+    assert!(
+        (ttft.mean - 50.0).abs() < 2.0,
+        "TTFT mean {} ms, injected 50",
+        ttft.mean
+    );
+    assert!(
+        (itl.mean - 5.0).abs() < 2.0,
+        "ITL mean {} ms, injected 5",
+        itl.mean
+    );
+    // TPOT = (E2E − TTFT)/(n − 1) = ITL for one token per chunk.
+    assert!((m.tpot_ms.unwrap().mean - 5.0).abs() < 2.0);
+    assert_eq!(m.requests.succeeded, 64);
+    let rows = rows(&out);
+    assert_eq!(rows.len(), 64);
+    for r in &rows {
+        assert_eq!(r.output_tokens, 32, "row {r:?}");
+        assert_eq!(r.token_source, TokenSource::Usage);
+        assert_eq!(r.itl_ms.len(), 31);
+        assert_eq!(r.prompt_tokens, Some(64));
+    }
+    assert_eq!(m.output_tokens_total, 64 * 32);
+}
+
+/// Open loop at a constant and a Poisson rate reaches the target within 5%.
+#[test]
+fn open_loop_rates_reach_target() {
+    let server = sim(|c| {
+        c.ttft_ms = 2.0;
+        c.itl_ms = 0.0;
+    });
+    for arrival in ["constant", "poisson"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = out_dir(&tmp);
+        let o = run_against(
+            &server.url(),
+            &out,
+            &[
+                "--rate",
+                "200",
+                "--arrival",
+                arrival,
+                "--requests",
+                "800",
+                "--max-tokens",
+                "4",
+                "--no-stream",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let m = summary(&out).scenarios[0].metrics.clone();
+        let sched = &m.schedule;
+        let achieved = sched.achieved_rate.unwrap();
+        assert!(
+            (achieved / 200.0 - 1.0).abs() < 0.05,
+            "{arrival}: achieved {achieved} req/s, target 200"
+        );
+        assert!(sched.attainment.unwrap() > 0.95, "{arrival}: {sched:?}");
+        assert_eq!(sched.reached_target, Some(true));
+        assert_eq!(m.requests.succeeded, 800);
+    }
+}
+
+/// Injected faults show up with the right error kinds and the run still completes.
+#[test]
+fn injected_faults_are_recorded_by_kind() {
+    let server = sim(|c| {
+        c.ttft_ms = 5.0;
+        c.itl_ms = 1.0;
+        c.error_429_rate = 0.1;
+        c.error_500_rate = 0.1;
+        c.disconnect_rate = 0.1;
+        c.malformed_rate = 0.1;
+        c.seed = 3;
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp);
+    let o = run_against(
+        &server.url(),
+        &out,
+        &[
+            "--concurrency",
+            "16",
+            "--requests",
+            "300",
+            "--max-tokens",
+            "16",
+        ],
+    );
+    // 35% of requests fail, above the default 5% limit: the run says so with exit 4.
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("rate_limited"), "{}", stderr(&o));
+    let m = summary(&out).scenarios[0].metrics.clone();
+    for kind in [
+        ErrorKind::RateLimited,
+        ErrorKind::Http5xx,
+        ErrorKind::StreamReset,
+        ErrorKind::MalformedEvent,
+    ] {
+        let n = m.errors.get(&kind).copied().unwrap_or(0);
+        assert!(n >= 10, "{kind}: {n} errors in {:?}", m.errors);
+    }
+    assert_eq!(m.requests.succeeded + m.requests.failed, 300);
+    assert_eq!(rows(&out).len(), 300);
+}
+
+/// A server that cuts the usage and the [DONE] marker, and sends 4 tokens per chunk.
+#[test]
+fn counts_tokens_without_usage_and_with_multi_token_chunks() {
+    let server = sim(|c| {
+        c.ttft_ms = 5.0;
+        c.itl_ms = 1.0;
+        c.usage = UsageMode::None;
+        c.send_done = false;
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp);
+    let o = run_against(
+        &server.url(),
+        &out,
+        &["--requests", "5", "--max-tokens", "12"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for r in rows(&out) {
+        assert_eq!(r.token_source, TokenSource::Chunks);
+        assert_eq!(r.output_tokens, 12);
+    }
+
+    let server = sim(|c| {
+        c.ttft_ms = 5.0;
+        c.itl_ms = 2.0;
+        c.tokens_per_chunk = 4;
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp);
+    let o = run_against(
+        &server.url(),
+        &out,
+        &["--requests", "5", "--max-tokens", "16"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for r in rows(&out) {
+        assert_eq!(r.output_tokens, 16, "usage counts tokens, not chunks");
+        assert_eq!(r.chunks, 4);
+        // 4 chunks 2 ms apart: TPOT spreads 3 gaps over 15 tokens.
+        let tpot = r.tpot_ms.unwrap();
+        assert!(tpot > 0.2 && tpot < 1.0, "tpot {tpot}");
+    }
+}
+
+/// A strict server answers 422 to `ignore_eos`: reported as a configuration problem.
+#[test]
+fn rejected_fields_are_a_configuration_problem() {
+    let server = sim(|c| c.strict_fields = true);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp);
+    let o = run_against(&server.url(), &out, &["--requests", "3", "--ignore-eos"]);
+    assert_eq!(o.status.code(), Some(4));
+    let err = stderr(&o);
+    assert!(err.contains("invalid_request"), "{err}");
+    assert!(err.contains("ignore_eos"), "{err}");
+    assert!(err.contains("configuration problem"), "{err}");
+}
+
+/// The API key is sent as a bearer token and never written anywhere.
+#[test]
+fn api_key_is_used_and_never_written() {
+    let secret = "sk-test-5ecr3t-never-print-me";
+    let server = sim(|c| {
+        c.api_key = Some(secret.to_string());
+        c.ttft_ms = 1.0;
+        c.itl_ms = 0.0;
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp);
+    let without = run_against(&server.url(), &out, &["--requests", "2"]);
+    assert_eq!(without.status.code(), Some(4));
+    assert!(stderr(&without).contains("unauthorized"));
+
+    let out = tmp.path().join("with-key");
+    let with = bin()
+        .env("MY_KEY", secret)
+        .args([
+            "run",
+            "--url",
+            &server.url(),
+            "--model",
+            "m",
+            "--api-key-env",
+            "MY_KEY",
+            "--requests",
+            "2",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(with.status.code(), Some(0), "{}", stderr(&with));
+    let mut everything = String::from_utf8_lossy(&with.stdout).into_owned() + &stderr(&with);
+    for entry in std::fs::read_dir(&out).unwrap() {
+        everything += &std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    }
+    assert!(!everything.contains(secret));
+}
+
+/// Ctrl-C stops new sends, waits for in-flight requests and writes valid results.
+#[test]
+fn interrupted_run_leaves_valid_results() {
+    let server = sim(|c| {
+        c.ttft_ms = 20.0;
+        c.itl_ms = 5.0;
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp);
+    let child = bin()
+        .args([
+            "run",
+            "--url",
+            &server.url(),
+            "--model",
+            "m",
+            "--concurrency",
+            "4",
+            "--duration",
+            "60s",
+            "--max-tokens",
+            "20",
+            "--out",
+        ])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let s = summary(&out);
+    assert!(s.run.interrupted);
+    let rows = rows(&out);
+    assert!(rows.len() >= 8, "{} rows", rows.len());
+    assert!(
+        rows.iter().all(|r| r.ok),
+        "in-flight requests finished within the grace time"
+    );
+    assert_eq!(
+        s.scenarios[0].metrics.requests.succeeded as usize,
+        rows.len()
+    );
+}
+
+/// The README's first command: the default workloads against the built-in server
+/// (with fewer requests, to keep the test quick).
+#[test]
+fn default_configs_run_against_builtin_sim() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp);
+    let configs = concat!(env!("CARGO_MANIFEST_DIR"), "/configs");
+    let o = bin()
+        .args([
+            "run",
+            "--config-dir",
+            configs,
+            "--requests",
+            "6",
+            "--warmup",
+            "1",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&out);
+    let names: Vec<&str> = s.scenarios.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["low-load", "medium-load", "high-load", "stress-test"]
+    );
+    for sc in &s.scenarios {
+        assert_eq!(sc.metrics.requests.succeeded, 6, "{}", sc.name);
+        assert_eq!(sc.metrics.requests.warmup, 1, "{}", sc.name);
+    }
+    for file in [
+        "run.json",
+        "requests.jsonl",
+        "summary.json",
+        "summary.csv",
+        "report.md",
+    ] {
+        assert!(out.join(file).exists(), "{file}");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| low-load"), "{md}");
+}
