@@ -17,6 +17,7 @@ fn sim(f: impl FnOnce(&mut SimConfig)) -> Sim {
 /// and every response has exactly max_tokens tokens.
 #[test]
 fn measures_injected_ttft_and_itl() {
+    let _serial = timing_sensitive();
     let server = sim(|c| {
         c.ttft_ms = 50.0;
         c.itl_ms = 5.0;
@@ -42,9 +43,12 @@ fn measures_injected_ttft_and_itl() {
     let m = &s.scenarios[0].metrics;
     let ttft = m.ttft_ms.unwrap();
     let itl = m.itl_ms.unwrap();
+    // Tokio's 1 ms timer wheel makes the server itself late by up to a millisecond;
+    // it reports that lateness, and the truth is what it actually did.
+    let truth = 50.0 + server.stats().lateness_mean_ms;
     assert!(
-        (ttft.mean - 50.0).abs() < 2.0,
-        "TTFT mean {} ms, injected 50",
+        (ttft.mean - truth).abs() < 2.0,
+        "TTFT mean {} ms, truth {truth} ms (50 injected)",
         ttft.mean
     );
     assert!(
@@ -66,9 +70,11 @@ fn measures_injected_ttft_and_itl() {
     assert_eq!(m.output_tokens_total, 64 * 32);
 }
 
-/// Open loop at a constant and a Poisson rate reaches the target within 5%.
+/// Open loop at a constant and a Poisson rate reaches the target within 5% (2,000
+/// Poisson arrivals: the drawn rate itself has a relative spread of about 2.2%).
 #[test]
 fn open_loop_rates_reach_target() {
+    let _serial = timing_sensitive();
     let server = sim(|c| {
         c.ttft_ms = 2.0;
         c.itl_ms = 0.0;
@@ -81,11 +87,11 @@ fn open_loop_rates_reach_target() {
             &out,
             &[
                 "--rate",
-                "200",
+                "400",
                 "--arrival",
                 arrival,
                 "--requests",
-                "800",
+                "2000",
                 "--max-tokens",
                 "4",
                 "--no-stream",
@@ -96,12 +102,12 @@ fn open_loop_rates_reach_target() {
         let sched = &m.schedule;
         let achieved = sched.achieved_rate.unwrap();
         assert!(
-            (achieved / 200.0 - 1.0).abs() < 0.05,
-            "{arrival}: achieved {achieved} req/s, target 200"
+            (achieved / 400.0 - 1.0).abs() < 0.05,
+            "{arrival}: achieved {achieved} req/s, target 400"
         );
         assert!(sched.attainment.unwrap() > 0.95, "{arrival}: {sched:?}");
         assert_eq!(sched.reached_target, Some(true));
-        assert_eq!(m.requests.succeeded, 800);
+        assert_eq!(m.requests.succeeded, 2000);
     }
 }
 
@@ -338,5 +344,7 @@ fn default_configs_run_against_builtin_sim() {
         assert!(out.join(file).exists(), "{file}");
     }
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(md.contains("| low-load"), "{md}");
+    for name in names {
+        assert!(md.contains(name), "{name} missing from report.md:\n{md}");
+    }
 }

@@ -10,6 +10,13 @@ use llm_bench::metrics::Summary;
 use llm_bench::record::RequestRow;
 use llm_bench::sim::{SimConfig, SimServer};
 
+/// Tests that assert timing within a couple of milliseconds hold this lock, so they
+/// do not share the two CPU cores of a CI machine with each other.
+pub fn timing_sensitive() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 pub fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_llm-bench"));
     cmd.env_remove("OPENAI_API_KEY")
