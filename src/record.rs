@@ -28,8 +28,10 @@ pub enum ErrorKind {
     /// HTTP 401/403: missing or wrong API key.
     Unauthorized,
     /// Any other 4xx.
+    #[serde(rename = "http_4xx")]
     Http4xx,
     /// Any 5xx.
+    #[serde(rename = "http_5xx")]
     Http5xx,
     /// The connection closed or reset before the response was complete.
     StreamReset,
@@ -307,5 +309,49 @@ impl RequestRow {
             token_source,
             in_flight: ctx.in_flight,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names in files, tables and the JSON Schema are one and the same.
+    #[test]
+    fn error_kind_names_match_their_serialized_form() {
+        use ErrorKind::*;
+        for kind in [
+            Connect,
+            Timeout,
+            RateLimited,
+            InvalidRequest,
+            Unauthorized,
+            Http4xx,
+            Http5xx,
+            StreamReset,
+            MalformedEvent,
+            StreamError,
+            EmptyResponse,
+            Cancelled,
+            Dropped,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+    }
+
+    #[test]
+    fn durations_derive_from_instants() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut t = RequestTiming::new(t0, t0 + ms(2));
+        t.content_chunks = vec![t0 + ms(52), t0 + ms(57), t0 + ms(62)];
+        t.end = t0 + ms(63);
+        assert_eq!(t.ttft(), Some(ms(50)));
+        assert_eq!(t.response_ttft(), Some(ms(52)));
+        assert_eq!(t.send_lag(), ms(2));
+        assert_eq!(t.itls().collect::<Vec<_>>(), vec![ms(5), ms(5)]);
+        // (E2E 61 − TTFT 50) / (12 − 1) tokens = 1 ms.
+        assert_eq!(t.tpot(12), Some(ms(1)));
+        assert_eq!(t.tpot(1), None);
     }
 }

@@ -348,3 +348,48 @@ fn default_configs_run_against_builtin_sim() {
         assert!(md.contains(name), "{name} missing from report.md:\n{md}");
     }
 }
+
+/// `summary.json` of a real run (with errors, an open loop and an SLO) matches the
+/// committed JSON Schema, so other tools can rely on it.
+#[test]
+fn summary_matches_committed_schema() {
+    let server = sim(|c| {
+        c.ttft_ms = 2.0;
+        c.itl_ms = 1.0;
+        c.error_500_rate = 0.2;
+        c.seed = 9;
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp);
+    let o = run_against(
+        &server.url(),
+        &out,
+        &[
+            "--rate",
+            "100",
+            "--requests",
+            "40",
+            "--max-tokens",
+            "8",
+            "--max-error-rate",
+            "1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/summary.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let instance: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(
+        instance["scenarios"][0]["metrics"]["errors"]["http_5xx"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}
