@@ -278,6 +278,16 @@ fn health_verdict(summary: &Summary, out_dir: &std::path::Path) -> u8 {
     let mut failed = false;
     for s in &summary.scenarios {
         let m = &s.metrics;
+        if m.schedule.reached_target == Some(false) {
+            eprintln!(
+                "warning: scenario `{}` did not reach its target rate: sent {} of the scheduled {} req/s, {} late, {} dropped; its latencies describe a lighter load than asked for",
+                s.name,
+                m.schedule.achieved_rate.map_or("–".into(), |r| format!("{r:.1}")),
+                m.schedule.scheduled_rate.map_or("–".into(), |r| format!("{r:.1}")),
+                m.schedule.late,
+                m.schedule.dropped,
+            );
+        }
         let sent = m.requests.succeeded + m.requests.failed;
         let error_rate = if sent > 0 {
             m.requests.failed as f64 / sent as f64

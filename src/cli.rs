@@ -128,6 +128,14 @@ pub struct RunArgs {
     /// After Ctrl-C or the duration limit, wait this long for in-flight requests.
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub grace: String,
+    /// Give up on a response that sends nothing for this long (default: targets.yaml
+    /// `timeouts.stall`, else 60s); recorded as a `timeout` error.
+    #[arg(long, value_name = "DURATION")]
+    pub stall_timeout: Option<String>,
+    /// Give up on a whole request after this long (default: targets.yaml
+    /// `timeouts.request`, else 600s).
+    #[arg(long, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
 
     /// Results folder (default: RESULTS_DIR/<run id>).
     #[arg(long, short = 'o', value_name = "DIR")]

@@ -53,11 +53,18 @@ impl RunOptions {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> anyhow::Result<RunOptions> {
         let grace = parse_flag_duration("--grace", &args.grace)?;
-        if args.url.is_some() {
-            Self::adhoc(args, env, grace)
+        let mut options = if args.url.is_some() {
+            Self::adhoc(args, env, grace)?
         } else {
-            Self::from_config(args, env, grace)
+            Self::from_config(args, env, grace)?
+        };
+        if let Some(stall) = &args.stall_timeout {
+            options.timeouts.stall = parse_flag_duration("--stall-timeout", stall)?;
         }
+        if let Some(request) = &args.request_timeout {
+            options.timeouts.request = parse_flag_duration("--request-timeout", request)?;
+        }
+        Ok(options)
     }
 
     fn adhoc(

@@ -393,3 +393,45 @@ fn summary_matches_committed_schema() {
             > 0
     );
 }
+
+/// A stream that goes silent is cut off after the stall timeout and recorded as a
+/// timeout; the other requests are unaffected.
+#[test]
+fn stalled_streams_time_out_and_the_run_goes_on() {
+    let server = sim(|c| {
+        c.ttft_ms = 2.0;
+        c.itl_ms = 1.0;
+        c.stall_rate = 0.25;
+        c.stall_ms = 5_000;
+        c.seed = 5;
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp);
+    let started = std::time::Instant::now();
+    let o = run_against(
+        &server.url(),
+        &out,
+        &[
+            "--concurrency",
+            "8",
+            "--requests",
+            "40",
+            "--max-tokens",
+            "16",
+            "--stall-timeout",
+            "300ms",
+            "--max-error-rate",
+            "1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "stalls were waited out"
+    );
+    let m = summary(&out).scenarios[0].metrics.clone();
+    let timeouts = m.errors.get(&ErrorKind::Timeout).copied().unwrap_or(0);
+    assert!(timeouts >= 4, "{:?}", m.errors);
+    assert_eq!(m.requests.succeeded + timeouts, 40);
+    assert!(m.error_examples[&ErrorKind::Timeout].contains("stalled"));
+}
