@@ -11,10 +11,11 @@
 //! * chat chunks (`choices[i].delta`), completions chunks (`choices[i].text`) and
 //!   whole non-streamed chat responses (`choices[i].message`), mixed freely;
 //! * reasoning as `reasoning_content` (DeepSeek, vLLM, SGLang) or `reasoning`
-//!   (newer vLLM, Ollama);
+//!   (newer vLLM);
 //! * `usage` on any chunk: absent, `null` (TGI, OpenAI with `include_usage`),
-//!   on every chunk (vLLM `continuous_usage_stats`), on the last content chunk
-//!   (older llama.cpp), or alone with `"choices": []` (OpenAI, vLLM, SGLang);
+//!   on every chunk (vLLM `continuous_usage_stats`), on the chunk that carries
+//!   `finish_reason` (older llama-server), or alone with `"choices": []`
+//!   (OpenAI, vLLM, SGLang, newer llama-server);
 //! * errors as `{"error": {"message": …}}` (OpenAI, vLLM, SGLang, llama.cpp),
 //!   `{"error": "…"}` (TGI) or `{"object": "error", "message": …}` (vLLM's
 //!   `ErrorResponse`).
@@ -88,10 +89,11 @@ pub struct ChunkError {
 /// Whether a payload failed to parse as JSON or had an unexpected shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChunkErrorKind {
-    /// Not JSON at all, or cut short.
+    /// Not JSON at all, cut short, or nested too deeply.
     NotJson,
-    /// Valid JSON, but a field this parser reads has the wrong type (e.g. the
-    /// payload is not an object, or `content` is a number).
+    /// JSON with the wrong shape where this parser reads it: the payload is not
+    /// an object, or e.g. `content` is a number. (The first problem found is
+    /// reported, so the rest of the payload may be invalid too.)
     NotAChunk,
 }
 
@@ -146,6 +148,11 @@ impl std::error::Error for ChunkError {}
 ///
 /// A payload that is empty or only whitespace carries nothing and gives an empty
 /// [`ChunkInfo`] rather than an error: it holds no token that could be lost.
+///
+/// # Errors
+///
+/// [`ChunkError`] when the payload is not JSON, or a field read here has the
+/// wrong type. Unknown fields, and `null` for any known one, are never errors.
 pub fn parse_chunk(data: &str) -> Result<ChunkInfo<'_>, ChunkError> {
     match serde_json::from_str::<Payload<'_>>(data) {
         Ok(payload) => Ok(payload.into_info()),

@@ -9,10 +9,10 @@
 //! JSON and no clock (see [`super::chunk`] for what a payload means and
 //! [`super::http`] for the timestamps).
 //!
-//! It implements the line and field rules of the WHATWG HTML Standard, §9.2.5
-//! "Parsing an event stream" and §9.2.6 "Interpreting an event stream"
-//! (<https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream>),
-//! with three deliberate departures, each marked where it is implemented:
+//! It implements the WHATWG HTML Standard, §9.2.6 "Interpreting an event stream"
+//! (<https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation>;
+//! the grammar is §9.2.5, `#parsing-an-event-stream`), with three deliberate
+//! departures, each marked where it is implemented:
 //!
 //! * bytes that are not UTF-8 are an error ([`SseError::InvalidUtf8`]) instead of
 //!   being replaced by U+FFFD: a server that sends them is broken, and a benchmark
@@ -211,8 +211,11 @@ impl SseParser {
     /// Feeds the next network chunk; calls `on_event` for each event completed
     /// (by a blank line) within it, in order.
     ///
-    /// On error, the events before the offending line have been dispatched; the
-    /// parser stays failed.
+    /// # Errors
+    ///
+    /// [`SseError::InvalidUtf8`], [`SseError::LineTooLong`] or
+    /// [`SseError::EventTooLarge`]. The events before the offending line have
+    /// been dispatched; the parser stays failed.
     pub fn feed(
         &mut self,
         bytes: &[u8],
@@ -233,15 +236,20 @@ impl SseParser {
     /// Ends the stream.
     ///
     /// Dispatches a pending event whose lines were all complete but that was
-    /// never followed by a blank line. The spec (§9.2.6, last paragraph) discards
-    /// such an event; we keep it because some servers close the connection right
-    /// after their last `data:` line, and their last event is usually the one
-    /// carrying `finish_reason` and usage.
+    /// never followed by a blank line. The spec discards it (§9.2.6: "Once the
+    /// end of the file is reached, any pending data must be discarded"); we
+    /// keep it because some servers close the connection right after their
+    /// last `data:` line, and their last event is usually the one carrying
+    /// `finish_reason` and usage.
     ///
-    /// Returns [`SseError::TruncatedEvent`] if the stream stopped in the middle of
-    /// a line; the event that line belonged to is then incomplete and is not
-    /// dispatched. Either way the parser is left empty, as if at a new stream
-    /// (only [`bytes_seen`](SseParser::bytes_seen) is kept).
+    /// Afterwards, with or without an error, the parser is empty, as if at a
+    /// new stream (only [`bytes_seen`](SseParser::bytes_seen) is kept).
+    ///
+    /// # Errors
+    ///
+    /// [`SseError::TruncatedEvent`] if the stream stopped in the middle of a
+    /// line; the event that line belonged to is incomplete and is not
+    /// dispatched. An error from an earlier [`feed`](SseParser::feed) again.
     pub fn finish(&mut self, mut on_event: impl FnMut(SseEvent<'_>)) -> Result<(), SseError> {
         if let Some(error) = self.failed {
             return Err(error);
@@ -267,7 +275,7 @@ impl SseParser {
             return Ok(());
         }
         let mut pos = 0;
-        // Spec §9.2.5: CRLF is one line ending even when the read boundary falls
+        // Spec §9.2.6: CRLF is one line ending even when the read boundary falls
         // between the CR and the LF; the line itself was handled at the CR.
         if std::mem::take(&mut self.after_cr) && bytes[0] == b'\n' {
             pos = 1;
@@ -291,7 +299,8 @@ impl SseParser {
                 break Ok(());
             };
             let end = pos + len;
-            // Spec §9.2.5: a line ends with CRLF, a lone LF, or a lone CR.
+            // Spec §9.2.6: a line ends with CRLF, a lone LF, or a lone CR (the
+            // `end-of-line` rule of §9.2.5).
             let next = if bytes[end] == b'\n' {
                 end + 1
             } else {
@@ -374,8 +383,8 @@ impl SseParser {
         let line = std::str::from_utf8(raw).map_err(|e| SseError::InvalidUtf8 {
             offset: offset + e.valid_up_to() as u64,
         })?;
-        // Spec §9.2.5: the stream is decoded with "UTF-8 decode", which skips one
-        // leading BOM. Checked on the first complete line, so a BOM split across
+        // Spec §9.2.6: the stream is decoded with "UTF-8 decode", which skips one
+        // leading BOM (`stream = [ bom ] *event` in §9.2.5). Checked on the first complete line, so a BOM split across
         // chunks is found too.
         if std::mem::take(&mut self.at_start) {
             return Ok(line.strip_prefix('\u{feff}').unwrap_or(line));
