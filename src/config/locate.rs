@@ -86,21 +86,7 @@ pub(crate) fn lookup(text: &str, path: &[&str]) -> Lookup {
 pub(crate) fn second_occurrence(text: &str, path: &[&str]) -> Option<Position> {
     let (last, parent) = path.split_last()?;
     let lines = significant_lines(text);
-    let (range, parent_indent) = if parent.is_empty() {
-        (0..lines.len(), None)
-    } else {
-        let found = lookup(text, parent);
-        if found.depth != parent.len() {
-            return None;
-        }
-        let key_line = found.found?.key.line;
-        let index = lines.iter().position(|l| l.number == key_line)?;
-        let indent = lines[index].indent;
-        let end = (index + 1..lines.len())
-            .find(|&j| lines[j].indent <= indent)
-            .unwrap_or(lines.len());
-        (index + 1..end, Some(indent))
-    };
+    let (range, parent_indent) = block_children(&lines, text, parent)?;
     let child_indent = child_indent(&lines, range.clone(), parent_indent)?;
     range
         .filter(|&i| lines[i].indent == child_indent)
@@ -108,6 +94,54 @@ pub(crate) fn second_occurrence(text: &str, path: &[&str]) -> Option<Position> {
         .filter(|(_, hit)| hit.key == *last)
         .nth(1)
         .map(|(i, hit)| hit.located(lines[i].number).key)
+}
+
+/// The 0-based line ranges of the entries of the block mapping at `path`, one per
+/// child key, each running up to the next child (comments included). Empty when
+/// `path` is not a block mapping in the text.
+pub(crate) fn entry_spans(text: &str, path: &[&str]) -> Vec<std::ops::Range<usize>> {
+    let lines = significant_lines(text);
+    let Some((range, parent_indent)) = block_children(&lines, text, path) else {
+        return Vec::new();
+    };
+    let Some(indent) = child_indent(&lines, range.clone(), parent_indent) else {
+        return Vec::new();
+    };
+    let block_end = lines
+        .get(range.end)
+        .map_or_else(|| text.lines().count(), |l| l.number - 1);
+    let starts: Vec<usize> = range
+        .filter(|&i| lines[i].indent == indent && block_key(&lines[i]).is_some())
+        .map(|i| lines[i].number - 1)
+        .collect();
+    starts
+        .iter()
+        .enumerate()
+        .map(|(k, &start)| start..starts.get(k + 1).copied().unwrap_or(block_end))
+        .collect()
+}
+
+/// The range of `lines` nested under the key at `path` (the whole file for an empty
+/// path), and that key's indentation.
+fn block_children(
+    lines: &[Line],
+    text: &str,
+    path: &[&str],
+) -> Option<(std::ops::Range<usize>, Option<usize>)> {
+    if path.is_empty() {
+        return Some((0..lines.len(), None));
+    }
+    let found = lookup(text, path);
+    if found.depth != path.len() {
+        return None;
+    }
+    let key_line = found.found?.key.line;
+    let index = lines.iter().position(|l| l.number == key_line)?;
+    let indent = lines[index].indent;
+    let end = (index + 1..lines.len())
+        .find(|&j| lines[j].indent <= indent)
+        .unwrap_or(lines.len());
+    Some((index + 1..end, Some(indent)))
 }
 
 /// One non-blank, non-comment line.
@@ -427,7 +461,7 @@ targets:
             key(&["targets", "sim", "sim", "nested", "deep"]),
             Some((6, 35))
         );
-        assert_eq!(key(&["targets", "sim", "sim", "quoted key"]), Some((6, 44)));
+        assert_eq!(key(&["targets", "sim", "sim", "quoted key"]), Some((6, 46)));
         assert_eq!(key(&["targets", "after", "b"]), Some((14, 23)));
     }
 
@@ -473,6 +507,22 @@ targets:
     }
 
     #[test]
+    fn spans_cover_each_entry_up_to_the_next() {
+        let text =
+            "a: 1\nitems:\n  x:\n    k: 1\n\n  # about y\n  y: { k: 2 }\n  z:\n    k: 3\nb: 2\n";
+        assert_eq!(entry_spans(text, &["items"]), vec![2..6, 6..7, 7..9]);
+        assert_eq!(entry_spans("items:\n  x: 1\n", &["items"]), vec![1..2]);
+        assert_eq!(
+            entry_spans("items: { x: 1 }\n", &["items"]),
+            Vec::<std::ops::Range<usize>>::new()
+        );
+        assert_eq!(
+            entry_spans(text, &["missing"]),
+            Vec::<std::ops::Range<usize>>::new()
+        );
+    }
+
+    #[test]
     fn odd_input_never_panics() {
         for text in [
             "{",
@@ -487,6 +537,7 @@ targets:
         ] {
             let _ = lookup(text, &["a", "b", "c"]);
             let _ = second_occurrence(text, &["a", "b"]);
+            let _ = entry_spans(text, &["a"]);
         }
     }
 }

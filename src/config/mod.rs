@@ -5,8 +5,11 @@
 //! Config mistakes should cost one edit, not one run each: [`load_dir`] reports every
 //! problem it finds, each as `file:line:column: key.path: what is wrong; how to fix
 //! it`. Files are parsed into raw structs that check only shapes and key names
-//! (serde_yaml gives those errors their positions), then converted by hand into the
-//! types below, which is where value rules and cross-file references are checked.
+//! (serde_yaml gives those errors their positions; each entry of `targets`,
+//! `models`, `prompts` and `scenarios` is checked on its own so one typo does not hide
+//! the next), then converted by hand into the types below, which is where value rules
+//! and cross-file references are checked. A file's value rules run once its shape
+//! errors are fixed.
 //! `${VAR}` references in targets.yaml are expanded on the parsed fields, and
 //! credentials are kept in [`Secret`], so no error or debug print shows one.
 
@@ -20,8 +23,8 @@ mod references;
 mod secret;
 mod source;
 mod suggest;
-mod target_values;
 mod targets;
+pub mod thresholds;
 mod workloads;
 mod yaml_error;
 

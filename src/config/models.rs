@@ -75,10 +75,10 @@ struct RawModel {
 /// Reads and validates models.yaml; problems go to `errors`. Returns `None` only
 /// when the file could not be parsed at all.
 pub(crate) fn load(source: &Source, errors: &mut Vec<ConfigError>) -> Option<Models> {
-    let raw: RawFile = match source.parse(EXPECTED) {
+    let raw: RawFile = match source.parse(EXPECTED, &[&["models"]]) {
         Ok(raw) => raw,
         Err(e) => {
-            errors.push(e);
+            errors.extend(e);
             return None;
         }
     };

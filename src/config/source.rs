@@ -5,13 +5,14 @@
 //! whether serde_yaml or a semantic check found it.
 
 use std::io::ErrorKind;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
 use super::error::ConfigError;
-use super::locate::{lookup, Position};
-use super::yaml_error::from_yaml_error;
+use super::locate::{entry_spans, lookup, Position};
+use super::yaml_error::{from_yaml_error, is_syntax_error};
 
 /// The text of a config file and the name it is reported under.
 #[derive(Debug, Clone)]
@@ -33,12 +34,13 @@ impl Source {
                     e.utf8_error().valid_up_to()
                 )),
             },
-            Err(e) if e.kind() == ErrorKind::NotFound => fail(format!(
+            Err(e) if e.kind() == ErrorKind::NotFound => fail(
                 "file not found; every config folder needs targets.yaml, models.yaml and \
                  workloads.yaml (copy them from the repository's `configs/`), or point at \
                  another folder with `--config-dir DIR` and check it with \
                  `llm-bench validate --config-dir DIR`"
-            )),
+                    .to_string(),
+            ),
             Err(e) => fail(format!("cannot read the file: {e}")),
         }
     }
@@ -53,20 +55,90 @@ impl Source {
 
     /// Parses the whole file into a raw (unvalidated) type. `expected` describes what
     /// the file should hold, for the empty-file message.
-    pub fn parse<T: DeserializeOwned>(&self, expected: &str) -> Result<T, ConfigError> {
+    ///
+    /// serde stops at the first problem, so when the file does not fit the expected
+    /// shape, each entry of the `sections` mappings (e.g. `scenarios`) is parsed
+    /// again on its own, to report the shape errors of every entry at once.
+    pub fn parse<T: DeserializeOwned>(
+        &self,
+        expected: &str,
+        sections: &[&[&str]],
+    ) -> Result<T, Vec<ConfigError>> {
         let has_content = self.text.lines().any(|l| {
             let l = l.trim();
             !(l.is_empty() || l.starts_with('#') || l == "---" || l == "...")
         });
         if !has_content {
-            return Err(self.whole_file(format!("the file is empty; it should hold {expected}")));
+            let message = format!("the file is empty; it should hold {expected}");
+            return Err(vec![self.whole_file(message)]);
         }
-        serde_yaml::from_str(&self.text).map_err(|e| from_yaml_error(self, &e, expected))
+        let error = match serde_yaml::from_str(&self.text) {
+            Ok(raw) => return Ok(raw),
+            Err(e) => e,
+        };
+        let first = from_yaml_error(self, &error, expected);
+        if is_syntax_error(&error) {
+            return Err(vec![first]);
+        }
+        let mut errors = self.entry_errors::<T>(expected, sections);
+        if !errors.contains(&first) {
+            errors.insert(0, first);
+        }
+        Err(errors)
+    }
+
+    /// Shape errors found by parsing the file once with every entry of `sections`
+    /// blanked out, then once per entry with all but that entry blanked out. Blanking
+    /// keeps line numbers, so positions stay exact.
+    fn entry_errors<T: DeserializeOwned>(
+        &self,
+        expected: &str,
+        sections: &[&[&str]],
+    ) -> Vec<ConfigError> {
+        let spans: Vec<Range<usize>> = sections
+            .iter()
+            .flat_map(|path| entry_spans(&self.text, path))
+            .collect();
+        let lines: Vec<&str> = self.text.lines().collect();
+        let keeping = |keep: Option<usize>| -> String {
+            let blank = |i: usize| {
+                spans
+                    .iter()
+                    .enumerate()
+                    .any(|(k, span)| Some(k) != keep && span.contains(&i))
+            };
+            let kept: Vec<&str> = lines
+                .iter()
+                .enumerate()
+                .map(|(i, line)| if blank(i) { "" } else { line })
+                .collect();
+            kept.join("\n")
+        };
+        let mut errors: Vec<ConfigError> = Vec::new();
+        for keep in std::iter::once(None).chain((0..spans.len()).map(Some)) {
+            let Err(e) = serde_yaml::from_str::<T>(&keeping(keep)) else {
+                continue;
+            };
+            // An alias into a blanked entry is an artefact of blanking, not a problem.
+            if is_syntax_error(&e) || e.to_string().contains("unknown anchor") {
+                continue;
+            }
+            let error = from_yaml_error(self, &e, expected);
+            if !errors.contains(&error) {
+                errors.push(error);
+            }
+        }
+        errors
     }
 
     /// An error about the whole file.
     pub fn whole_file(&self, message: impl Into<String>) -> ConfigError {
         ConfigError::new(&self.file, None, "", message)
+    }
+
+    /// Whether the whole key path can be found in the text.
+    pub fn has(&self, path: &[&str]) -> bool {
+        lookup(&self.text, path).depth == path.len()
     }
 
     /// An error pointing at a key (or its nearest ancestor that exists in the text).

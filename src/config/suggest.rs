@@ -8,13 +8,20 @@ pub(crate) fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
-    let normalized = normalize(word);
+    let word = normalize(word);
+    if word.is_empty() {
+        return None;
+    }
     candidates
         .into_iter()
-        .map(|c| (c, strsim::damerau_levenshtein(&normalized, &normalize(c))))
-        .filter(|(c, distance)| {
-            let longest = normalized.chars().count().max(c.chars().count());
-            *distance <= 2.max(longest / 3) && *distance < longest
+        .filter_map(|c| {
+            let candidate = normalize(c);
+            let distance = strsim::damerau_levenshtein(&word, &candidate);
+            let longest = word.chars().count().max(candidate.chars().count());
+            // A few edits, or the same start (`ttft` for `ttft_ms`).
+            let close = (distance <= 2.max(longest / 3) && distance < longest)
+                || strsim::jaro_winkler(&word, &candidate) >= 0.85;
+            close.then_some((c, distance))
         })
         .min_by_key(|(_, distance)| *distance)
         .map(|(c, _)| c)
@@ -60,6 +67,11 @@ mod tests {
         assert_eq!(did_you_mean("Rate", keys), Some("rate"));
         assert_eq!(did_you_mean("rte", keys), Some("rate"));
         assert_eq!(did_you_mean("banana", keys), None);
+        assert_eq!(
+            did_you_mean("ttft", ["ttft_ms", "tpot_ms", "e2e_ms"]),
+            Some("ttft_ms")
+        );
+        assert_eq!(did_you_mean("seed", ["stream", "trials", "warmup"]), None);
         assert_eq!(did_you_mean("x", ["y"]), None);
         assert_eq!(did_you_mean("", keys), None);
     }

@@ -47,6 +47,12 @@ pub(crate) fn from_yaml_error(
     }
 }
 
+/// Whether serde_yaml could not read the text as YAML at all (as opposed to YAML
+/// that does not fit the expected shape).
+pub(crate) fn is_syntax_error(error: &serde_yaml::Error) -> bool {
+    split_path(&error.to_string()).is_none()
+}
+
 /// Splits `path: message` where `message` is one serde raises.
 fn split_path(text: &str) -> Option<(&str, &str)> {
     if KNOWN_STARTS.iter().any(|s| text.starts_with(s)) {

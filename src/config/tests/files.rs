@@ -168,9 +168,12 @@ fn shipped_workloads_hash_ignores_comment_and_whitespace_edits() {
     let edited: String = text
         .lines()
         .filter(|l| !l.trim_start().starts_with('#'))
-        .map(|l| match l.starts_with(' ') {
-            true => format!("{l}\n"),
-            false => format!("\n\n{l}\n"),
+        .map(|l| {
+            if l.starts_with(' ') {
+                format!("{l}\n")
+            } else {
+                format!("\n\n{l}\n")
+            }
         })
         .chain(["# edited\n".to_string()])
         .collect();

@@ -142,8 +142,12 @@ fn sim_settings_are_checked_by_the_sim() {
         MODELS,
         WORKLOADS,
     );
-    assert_eq!(place(&e), "targets.yaml:4:5: targets.t.sim");
-    assert!(e.message.starts_with("simulated server: "), "{}", e.message);
+    assert_eq!(place(&e), "targets.yaml:4:21: targets.t.sim.ttft_ms");
+    assert!(
+        e.message.starts_with("simulated server: ttft_ms must be"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]

@@ -166,7 +166,7 @@ fn missing_stop_condition() {
 fn unknown_prompt_reference() {
     let text = "prompts:\n  short: { text: hi }\nscenarios:\n  s: { prompt: shrot, concurrency: 1, requests: 1 }\n";
     let e = only_error(TARGETS, MODELS, text);
-    assert_eq!(place(&e), "workloads.yaml:4:17: scenarios.s.prompt");
+    assert_eq!(place(&e), "workloads.yaml:4:16: scenarios.s.prompt");
     assert_eq!(
         e.message,
         "no prompt named `shrot` in `prompts:`; did you mean `short`?"
@@ -224,10 +224,10 @@ scenarios:
             "workloads.yaml:6:25: scenarios.a.rate",
             "workloads.yaml:6:38: scenarios.a.requests",
             "workloads.yaml:7:16: scenarios.b.prompt",
-            "workloads.yaml:7:36: scenarios.b.concurrency",
-            "workloads.yaml:7:49: scenarios.b.duration",
-            "workloads.yaml:7:69: scenarios.b.max_error_rate",
-            "workloads.yaml:7:91: scenarios.b.slo.ttft_ms",
+            "workloads.yaml:7:35: scenarios.b.concurrency",
+            "workloads.yaml:7:48: scenarios.b.duration",
+            "workloads.yaml:7:68: scenarios.b.max_error_rate",
+            "workloads.yaml:7:89: scenarios.b.slo.ttft_ms",
         ]
     );
 }
@@ -290,4 +290,31 @@ scenarios:
     let changed = WORKLOADS.replace("requests: 1", "requests: 2");
     let c = load(TARGETS, MODELS, &changed).unwrap().workloads.hash;
     assert_ne!(a, c);
+}
+
+#[test]
+fn shape_errors_in_several_entries_are_all_reported() {
+    let text = "\
+prompts:
+  p: { text: hi, lenght: 3 }
+scenarios:
+  a:
+    prompt: p
+    concurency: 1
+    requests: 1
+  b: { prompt: p, concurrency: lots, requests: 1 }
+  c: { prompt: p, concurrency: 1, requests: 1 }
+extra: 1
+";
+    let errors = load(TARGETS, MODELS, text).unwrap_err().0;
+    let places: Vec<String> = errors.iter().map(place).collect();
+    assert_eq!(
+        places,
+        [
+            "workloads.yaml:2:18: prompts.p.lenght",
+            "workloads.yaml:6:5: scenarios.a.concurency",
+            "workloads.yaml:8:32: scenarios.b.concurrency",
+            "workloads.yaml:10:1: extra",
+        ]
+    );
 }

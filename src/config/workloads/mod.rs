@@ -18,9 +18,11 @@ use scenario::Inherited;
 use super::error::ConfigError;
 use super::references::unknown_name;
 use super::source::Source;
+use super::thresholds::{self, Thresholds};
 
 pub(crate) const FILE: &str = "workloads.yaml";
-const EXPECTED: &str = "`prompts:` and `scenarios:` mappings (and optionally `defaults:`)";
+const EXPECTED: &str =
+    "`prompts:` and `scenarios:` mappings (and optionally `defaults:` and `thresholds:`)";
 
 /// workloads.yaml, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +84,9 @@ pub struct Scenario {
     pub slo: Slo,
     /// The run fails when a larger fraction of requests fail.
     pub max_error_rate: f64,
+    /// The smallest changes the regression gate reports (project `thresholds:`
+    /// overridden by the scenario's own).
+    pub thresholds: Thresholds,
 }
 
 /// How load is applied.
@@ -128,10 +133,10 @@ pub struct Slo {
 /// Reads and validates workloads.yaml; problems go to `errors`. Returns `None` only
 /// when the file could not be parsed at all.
 pub(crate) fn load(source: &Source, errors: &mut Vec<ConfigError>) -> Option<Workloads> {
-    let raw: RawFile = match source.parse(EXPECTED) {
+    let raw: RawFile = match source.parse(EXPECTED, &[&["prompts"], &["scenarios"]]) {
         Ok(raw) => raw,
         Err(e) => {
-            errors.push(e);
+            errors.extend(e);
             return None;
         }
     };
@@ -167,7 +172,10 @@ pub(crate) fn load(source: &Source, errors: &mut Vec<ConfigError>) -> Option<Wor
             errors.push(source.at_value(&["defaults", "prompt"], message));
         }
     }
+    let project_thresholds = raw.thresholds.unwrap_or_default();
+    thresholds::check(source, &[], &project_thresholds, errors);
     let inherited = Inherited {
+        thresholds: &project_thresholds,
         prompt: defaults.prompt.as_deref(),
         settings: &default_settings,
         prompt_names: &name_refs,

@@ -8,14 +8,17 @@ use serde::Deserialize;
 
 use crate::config::duration::DurationText;
 use crate::config::entries::Entries;
+use crate::config::thresholds::RawThresholds;
 
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `scenarios`, `prompts` and optionally `defaults`"
+    expecting = "a mapping with `scenarios`, `prompts` and optionally `defaults` and `thresholds`"
 )]
 pub(super) struct RawFile {
     pub defaults: Option<RawDefaults>,
+    /// Project-wide regression thresholds; scenarios may override them.
+    pub thresholds: Option<RawThresholds>,
     pub prompts: Option<Entries<RawPrompt>>,
     pub scenarios: Option<Entries<RawScenario>>,
 }
@@ -71,6 +74,8 @@ pub(super) struct RawScenario {
     pub trials: Option<u32>,
     pub slo: Option<RawSlo>,
     pub max_error_rate: Option<f64>,
+    /// Overrides of the project's `thresholds:`, key by key.
+    pub thresholds: Option<RawThresholds>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]

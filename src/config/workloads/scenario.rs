@@ -10,11 +10,14 @@ use super::{Arrival, Load, Scenario, Stop};
 use crate::config::error::ConfigError;
 use crate::config::references::unknown_name;
 use crate::config::source::Source;
+use crate::config::thresholds::{self, RawThresholds};
 
 /// What a scenario may take from `defaults:`.
 pub(super) struct Inherited<'a> {
     pub prompt: Option<&'a str>,
     pub settings: &'a Settings,
+    /// The project's `thresholds:` block, as written.
+    pub thresholds: &'a RawThresholds,
     pub prompt_names: &'a [&'a str],
 }
 
@@ -47,7 +50,22 @@ pub(super) fn check(
         trials: own.trials.unwrap_or(1),
         slo: own.slo.unwrap_or_default(),
         max_error_rate: own.max_error_rate.unwrap_or(DEFAULT_MAX_ERROR_RATE),
+        thresholds: scenario_thresholds(source, &base, raw.thresholds.as_ref(), inherited, errors),
     }
+}
+
+/// The scenario's own `thresholds:` (checked where written) over the project's; a
+/// value already reported as wrong falls back to its default.
+fn scenario_thresholds(
+    source: &Source,
+    base: &[&str],
+    own: Option<&RawThresholds>,
+    inherited: &Inherited,
+    errors: &mut Vec<ConfigError>,
+) -> thresholds::Thresholds {
+    let own = own.cloned().unwrap_or_default();
+    thresholds::check(source, base, &own, errors);
+    thresholds::validate(&own.or(inherited.thresholds)).unwrap_or_default()
 }
 
 /// Scenario names appear on the command line and in result file names.

@@ -4,7 +4,7 @@
 //! Messages quote values as written in the file, never after expansion, because an
 //! expanded value may carry a credential.
 
-use super::env::{has_variables, ExpandError};
+use crate::config::env::{has_variables, ExpandError};
 
 /// A URL problem, quoting the text as written in the file (never an expanded value,
 /// which might carry credentials).
