@@ -1,9 +1,9 @@
 //! HTTP routes of the simulated server and the per-request flow: count,
 //! authorise, parse, draw faults, then stream or answer in one piece.
 
-use std::io;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
@@ -13,16 +13,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
-use tokio::time::Instant;
 
+use super::config::SimConfig;
 use super::error::ApiError;
 use super::faults::{Faults, Reject};
-use super::frames::{self, Frames};
+use super::frames::Frames;
 use super::metrics;
 use super::request::{Api, CompletionRequest};
 use super::state::{unix_now, ActiveGuard, Shared};
 use super::stream::{Plan, TokenStream};
 use super::timing::{millis, Pace};
+use super::whole;
 
 /// Long prompts (tens of thousands of words) exceed axum's 2 MB default.
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -190,13 +191,13 @@ async fn complete(
             .body(Body::from_stream(stream))
             .unwrap_or_else(|_| ApiError::internal().into_response())
     } else {
-        respond_whole(active, plan, pace, first_deadline).await
+        whole::respond(active, plan, pace, first_deadline).await
     }
 }
 
 /// Output length and finish reason: the request's max_tokens (or the
 /// configured default), cut short at `eos_tokens` unless `ignore_eos`.
-fn output_length(config: &super::SimConfig, request: &CompletionRequest) -> (u32, &'static str) {
+fn output_length(config: &SimConfig, request: &CompletionRequest) -> (u32, &'static str) {
     let wanted = request.max_tokens.unwrap_or(config.output_tokens).max(1);
     match config.eos_tokens {
         Some(eos) if !request.ignore_eos && eos < wanted => (eos.max(1), "stop"),
@@ -204,62 +205,4 @@ fn output_length(config: &super::SimConfig, request: &CompletionRequest) -> (u32
         _ if request.max_tokens.is_none() => (wanted, "stop"),
         _ => (wanted, "length"),
     }
-}
-
-/// Answers a non-streamed request when its last token would have been
-/// generated: TTFT plus one step per further chunk, the same end time as the
-/// streamed response.
-async fn respond_whole(
-    active: ActiveGuard,
-    plan: Plan,
-    pace: Pace,
-    first_deadline: Instant,
-) -> Response {
-    let mut deadline = first_deadline;
-    // The load is read once: without chunks there is no later point to re-read it.
-    let step = pace.step(active.active_now());
-    for _ in 1..plan.chunks() {
-        deadline += step;
-    }
-    if plan.faults.stall && plan.midpoint() > 0 {
-        deadline += plan.stall;
-    }
-    tokio::time::sleep_until(deadline).await;
-    let counters = &active.shared().counters;
-    counters.record_lateness(Instant::now().saturating_duration_since(deadline));
-    counters
-        .output_tokens_total
-        .fetch_add(u64::from(plan.tokens), Relaxed);
-
-    let mut body = frames::full_response(&plan);
-    let faults = plan.faults;
-    if faults.disconnect || faults.malformed {
-        counters.requests_failed_injected.fetch_add(1, Relaxed);
-        // Half a JSON document: invalid if delivered, and for a cut the
-        // connection is then aborted mid-body.
-        body.truncate(body.len() / 2);
-    } else {
-        counters.requests_ok.fetch_add(1, Relaxed);
-    }
-    drop(active);
-    let body = if faults.disconnect {
-        let parts: [io::Result<Bytes>; 2] = [
-            Ok(Bytes::from(body)),
-            Err(io::Error::new(
-                io::ErrorKind::ConnectionAborted,
-                "injected disconnect",
-            )),
-        ];
-        Body::from_stream(futures_util::stream::iter(parts))
-    } else {
-        Body::from(body)
-    };
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
 }

@@ -53,10 +53,14 @@ pub(crate) fn render(shared: &Shared) -> String {
     );
     let sum_s = c.lateness_sum_ns.load(Relaxed) as f64 / 1e9;
     let count = c.lateness_count.load(Relaxed);
+    let p99_s = c.lateness_quantile_ms(0.99) / 1e3;
+    let max_s = c.lateness_max_ns.load(Relaxed) as f64 / 1e9;
     let _ = write!(
         out,
         "# HELP llm_bench_sim_lateness_seconds How late chunks left the simulator versus their schedule.\n\
          # TYPE llm_bench_sim_lateness_seconds summary\n\
+         llm_bench_sim_lateness_seconds{{quantile=\"0.99\"}} {p99_s}\n\
+         llm_bench_sim_lateness_seconds{{quantile=\"1\"}} {max_s}\n\
          llm_bench_sim_lateness_seconds_sum {sum_s}\n\
          llm_bench_sim_lateness_seconds_count {count}\n"
     );

@@ -9,10 +9,12 @@
 //! injection (429/500, cut and stalled streams, malformed chunks, strict field
 //! checking, missing `[DONE]` or usage) exercises the client's error paths.
 //!
-//! Layout: [`config`](SimConfig) holds the knobs, `handlers` the routes and the
-//! request flow, `stream` the SSE body, `frames` the bytes on the wire,
-//! `timing` the delay model, `faults` the fault draws, `state` the counters and
-//! `metrics` the Prometheus page.
+//! Layout: `config` holds the knobs ([`SimConfig`]), `server` starts and
+//! stops it ([`SimServer`]), `handlers` has the routes and the request flow,
+//! `request` reads bodies, `stream` produces SSE bodies and `whole`
+//! non-streamed answers, `frames` renders the bytes on the wire, `timing` is
+//! the delay model, `faults` draws injected faults, `state` holds the
+//! counters and `metrics` renders them for Prometheus.
 
 mod config;
 mod error;
@@ -25,6 +27,7 @@ mod server;
 mod state;
 mod stream;
 mod timing;
+mod whole;
 
 #[cfg(test)]
 mod tests;

@@ -32,12 +32,20 @@ pub struct SimStats {
     /// the connection; a large value means the simulator itself is the
     /// bottleneck.
     pub lateness_mean_ms: f64,
+    /// 99th percentile of that delay, to 10 µs (from a fixed histogram, so the
+    /// counters stay the same size however long the server runs).
+    pub lateness_p99_ms: f64,
     /// Largest such delay.
     pub lateness_max_ms: f64,
 }
 
+/// Width of one lateness bucket.
+const LATENESS_BUCKET_NS: u64 = 10_000;
+/// Buckets of 10 µs up to 10 ms; the last one collects everything later.
+const LATENESS_BUCKETS: usize = 1001;
+
 /// Live counters behind [`SimStats`] and `/metrics`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Counters {
     pub requests_total: AtomicU64,
     pub requests_ok: AtomicU64,
@@ -48,6 +56,24 @@ pub(crate) struct Counters {
     pub lateness_sum_ns: AtomicU64,
     pub lateness_count: AtomicU64,
     pub lateness_max_ns: AtomicU64,
+    lateness_buckets: Box<[AtomicU64]>,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            requests_total: AtomicU64::new(0),
+            requests_ok: AtomicU64::new(0),
+            requests_failed_injected: AtomicU64::new(0),
+            output_tokens_total: AtomicU64::new(0),
+            prompt_tokens_total: AtomicU64::new(0),
+            active_requests: AtomicU64::new(0),
+            lateness_sum_ns: AtomicU64::new(0),
+            lateness_count: AtomicU64::new(0),
+            lateness_max_ns: AtomicU64::new(0),
+            lateness_buckets: (0..LATENESS_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
 }
 
 impl Counters {
@@ -57,6 +83,38 @@ impl Counters {
         self.lateness_sum_ns.fetch_add(ns, Relaxed);
         self.lateness_count.fetch_add(1, Relaxed);
         self.lateness_max_ns.fetch_max(ns, Relaxed);
+        let bucket = usize::try_from(ns / LATENESS_BUCKET_NS)
+            .unwrap_or(usize::MAX)
+            .min(LATENESS_BUCKETS - 1);
+        self.lateness_buckets[bucket].fetch_add(1, Relaxed);
+    }
+
+    /// The `q` quantile (0–1) of lateness in ms: the upper edge of the bucket
+    /// that holds it (the maximum when it falls in the overflow bucket).
+    pub fn lateness_quantile_ms(&self, q: f64) -> f64 {
+        let counts: Vec<u64> = self
+            .lateness_buckets
+            .iter()
+            .map(|b| b.load(Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return 0.0;
+        }
+        let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        for (i, n) in counts.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                if i == LATENESS_BUCKETS - 1 {
+                    break;
+                }
+                let upper_ns = (i as u64 + 1) * LATENESS_BUCKET_NS;
+                let max_ns = self.lateness_max_ns.load(Relaxed);
+                return upper_ns.min(max_ns) as f64 / 1e6;
+            }
+        }
+        self.lateness_max_ns.load(Relaxed) as f64 / 1e6
     }
 
     pub fn snapshot(&self) -> SimStats {
@@ -74,6 +132,7 @@ impl Counters {
             } else {
                 sum_ns as f64 / count as f64 / 1e6
             },
+            lateness_p99_ms: self.lateness_quantile_ms(0.99),
             lateness_max_ms: self.lateness_max_ns.load(Relaxed) as f64 / 1e6,
         }
     }

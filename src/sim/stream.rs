@@ -14,10 +14,12 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
 use std::task::{ready, Context, Poll};
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
-use tokio::time::{Instant, Sleep};
+
+use crate::timer::{self, Sleep};
 
 use super::config::UsageMode;
 use super::faults::Faults;
@@ -76,13 +78,15 @@ pub(crate) struct TokenStream {
     pace: Pace,
     /// When the next chunk is due.
     deadline: Instant,
-    sleep: Pin<Box<Sleep>>,
+    sleep: Sleep,
     /// Index of the next chunk.
     chunk: u32,
     tokens_sent: u32,
     /// Reused for every chunk: `split()` hands out the written bytes and, once
     /// hyper has dropped them, the allocation is reclaimed by the next write.
     buf: BytesMut,
+    /// An injected cut is due: abort at the next poll.
+    cutting: bool,
     finished: bool,
 }
 
@@ -99,10 +103,11 @@ impl TokenStream {
             plan,
             pace,
             deadline: first_deadline,
-            sleep: Box::pin(tokio::time::sleep_until(first_deadline)),
+            sleep: timer::sleep_until(first_deadline),
             chunk: 0,
             tokens_sent: 0,
             buf: BytesMut::with_capacity(1024),
+            cutting: false,
             finished: false,
         }
     }
@@ -158,12 +163,20 @@ impl Stream for TokenStream {
     type Item = io::Result<Bytes>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        // All fields are Unpin (the timer is boxed), so the stream is too.
+        // All fields are Unpin, so the stream is too.
         let this = self.get_mut();
         if this.finished {
             return Poll::Ready(None);
         }
-        ready!(this.sleep.as_mut().poll(cx));
+        if this.cutting {
+            this.active
+                .shared()
+                .counters
+                .requests_failed_injected
+                .fetch_add(1, Relaxed);
+            return this.abort("injected disconnect");
+        }
+        ready!(Pin::new(&mut this.sleep).poll(cx));
         let shared = this.active.shared();
         shared
             .counters
@@ -172,11 +185,13 @@ impl Stream for TokenStream {
             return this.abort("simulated server is shutting down");
         }
         if this.plan.faults.disconnect && this.chunk == this.plan.midpoint() {
-            shared
-                .counters
-                .requests_failed_injected
-                .fetch_add(1, Relaxed);
-            return this.abort("injected disconnect");
+            // hyper discards its unflushed write buffer when a body fails, and
+            // it only flushes when the body is pending. Yielding once first
+            // makes the chunks sent before the cut reach the client, as they
+            // would from a server that crashed mid-stream.
+            this.cutting = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         if this.render_chunk() {
             this.finished = true;
@@ -194,7 +209,7 @@ impl Stream for TokenStream {
                 next += this.plan.stall;
             }
             this.deadline = next;
-            this.sleep.as_mut().reset(next);
+            this.sleep.reset(next);
         }
         Poll::Ready(Some(Ok(this.buf.split().freeze())))
     }

@@ -3,9 +3,9 @@
 //!
 //! Callers place every chunk on an absolute schedule (the previous deadline
 //! plus one step, never "now" plus one step), so time lost to a late wake-up
-//! is not carried into later chunks and the schedule cannot drift. Tokio's
-//! timer rounds every deadline up to its 1 ms tick, so single chunks may leave
-//! up to ~1 ms late, but the mean gap between chunks stays exact.
+//! is not carried into later chunks and the schedule cannot drift. Deadlines
+//! are kept by [`crate::timer`], which is late by tens of microseconds where
+//! tokio's 1 ms wheel would be late by up to a millisecond.
 
 use std::time::Duration;
 
