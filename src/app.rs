@@ -5,8 +5,13 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 
-use crate::cli::{Cli, Command, ReportArgs, RunArgs, ServeSimArgs, ValidateArgs};
+use crate::cli::{
+    BaselineArgs, BlessArgs, Cli, Command, CommentArgs, CompareArgs, ReportArgs, RunArgs,
+    ServeSimArgs, ValidateArgs,
+};
 use crate::client::{Client, ClientOptions};
+use crate::compare::verdict::Outcome;
+use crate::compare::{self, BlessContext, BlessOptions, GateOptions};
 use crate::manifest::{Manifest, RunMeta, SCHEMA_VERSION};
 use crate::metrics::Summary;
 use crate::options::{Destination, RunOptions, UsageError};
@@ -15,11 +20,14 @@ use crate::record::ErrorKind;
 use crate::runner::sink::Sink;
 use crate::runner::{self, Interrupt};
 use crate::sim::SimServer;
+use crate::telemetry::{self, TelemetrySampler};
 use crate::workload::LoadPlan;
 use crate::{report, results};
 
 pub const EXIT_OK: u8 = 0;
+pub const EXIT_REGRESSION: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_NOT_COMPARABLE: u8 = 3;
 pub const EXIT_RUN_FAILED: u8 = 4;
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -29,6 +37,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::ServeSim(args) => runtime()?.block_on(serve_sim(args)),
         Command::Validate(args) => validate(&args),
         Command::Report(args) => report_command(&args),
+        Command::Compare(args) => compare_command(&args),
+        Command::Bless(args) => bless_command(&args),
+        Command::Comment(args) => comment_command(&args),
     }
 }
 
@@ -96,17 +107,13 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<u8> {
     }
     let (summary, series) = results::analyse_dir(dir)?;
     let baseline = match &args.baseline_dir {
-        Some(b) => Some((b, results::analyse_dir(b)?.1)),
+        Some(b) => Some((b.display().to_string(), results::series_dir(b)?)),
         None => None,
     };
-    let view = baseline
+    let baseline = baseline
         .as_ref()
-        .map(|(path, series)| report::html::BaselineView {
-            label: path.display().to_string(),
-            series: Some(series),
-            verdict: None,
-        });
-    let written = results::write_outputs_with(dir, &summary, &series, view.as_ref())?;
+        .map(|(label, series)| (label.as_str(), series));
+    let written = results::write_outputs_with(dir, &summary, &series, baseline)?;
     println!("{}", report::console::table(&summary));
     for path in written {
         eprintln!("wrote {}", path.display());
@@ -143,14 +150,20 @@ async fn run_command(args: &RunArgs) -> anyhow::Result<u8> {
         (Destination::Url(url), None) => url.clone(),
         (Destination::Sim(_), None) => unreachable!("the simulated server was started above"),
     };
-    let outcome = benchmark(&options, &base_url, sim.is_some()).await;
+    let gate = gate_options(args.compare, &args.baseline);
+    let outcome = benchmark(&options, &base_url, sim.is_some(), &gate).await;
     if let Some(server) = sim {
         server.shutdown().await;
     }
     outcome
 }
 
-async fn benchmark(options: &RunOptions, base_url: &str, is_sim: bool) -> anyhow::Result<u8> {
+async fn benchmark(
+    options: &RunOptions,
+    base_url: &str,
+    is_sim: bool,
+    gate: &GateOptions,
+) -> anyhow::Result<u8> {
     let client = Client::new(ClientOptions {
         base_url: base_url.to_string(),
         api: options.api,
@@ -166,6 +179,16 @@ async fn benchmark(options: &RunOptions, base_url: &str, is_sim: bool) -> anyhow
         Some(m) => m.clone(),
         None => discover_model(base_url, options).await?,
     };
+    // Before the clock starts: NVML, a first scrape and the server's identity.
+    let (sampler, environment) = TelemetrySampler::prepare(
+        &options.telemetry,
+        telemetry::Target {
+            base_url,
+            is_sim,
+            api_key: options.api_key.as_deref(),
+        },
+    )
+    .await;
     let started = chrono::Utc::now();
     let run_id = format!(
         "{}-{}",
@@ -197,6 +220,7 @@ async fn benchmark(options: &RunOptions, base_url: &str, is_sim: bool) -> anyhow
             ended_at: None,
             interrupted: false,
             percentile_method: "linear".into(),
+            environment: Some(environment),
         },
         scenarios: options
             .scenarios
@@ -206,6 +230,8 @@ async fn benchmark(options: &RunOptions, base_url: &str, is_sim: bool) -> anyhow
     };
     results::write_json_atomic(&out_dir.join(results::MANIFEST), &manifest)?;
     let sink = Sink::start(&out_dir.join(results::REQUESTS), manifest.clone())?;
+    results::start_telemetry(&out_dir, sampler.is_active())?;
+    let mut telemetry_records = Vec::new();
     let interrupt = Interrupt::new();
     let ctrl_c = tokio::spawn(watch_ctrl_c(interrupt.clone(), options.grace));
 
@@ -236,6 +262,13 @@ async fn benchmark(options: &RunOptions, base_url: &str, is_sim: bool) -> anyhow
                 handle.progress.clone(),
                 limit,
             );
+            let sampling = match sampler.is_active() {
+                true => Some(sampler.start().await),
+                false => None,
+            };
+            // The runner measures request times from its own start, taken a few
+            // microseconds after this one.
+            let trial_start = std::time::Instant::now();
             runner::run_trial(
                 plan,
                 trial,
@@ -246,12 +279,20 @@ async fn benchmark(options: &RunOptions, base_url: &str, is_sim: bool) -> anyhow
                 options.grace,
             )
             .await;
+            if let Some(sampling) = sampling {
+                let records = sampling.stop(trial_start, &plan.spec.name, trial).await;
+                results::append_telemetry(&out_dir, &records)?;
+                telemetry_records.extend(records);
+            }
             progress.finish().await;
         }
     }
     ctrl_c.abort();
     let interrupted = interrupt.is_triggered();
     let mut builder = sink.close()?;
+    for record in &telemetry_records {
+        builder.add_telemetry(record);
+    }
     let meta = builder.run_meta_mut();
     meta.ended_at = Some(chrono::Utc::now().to_rfc3339());
     meta.interrupted = interrupted;
@@ -266,11 +307,121 @@ async fn benchmark(options: &RunOptions, base_url: &str, is_sim: bool) -> anyhow
     results::write_outputs(&out_dir, &summary)?;
     println!("{}", report::console::table(&summary));
     eprintln!("results: {}", out_dir.display());
+    let (manifest, candidates) = compare::candidates_from_dir(&out_dir)?;
+    compare::write_candidates(&out_dir, &candidates)?;
     if interrupted {
         eprintln!("interrupted: partial results written");
         return Ok(EXIT_INTERRUPTED);
     }
-    Ok(health_verdict(&summary, &out_dir))
+    let health = health_verdict(&summary, &out_dir);
+    if !gate.compare && gate.bless.is_none() {
+        return Ok(health);
+    }
+    let outcome = compare::gate(&out_dir, gate, &bless_context(), &candidates, &manifest)?;
+    if gate.compare {
+        // report.html was written before the comparison existed; now show its verdict.
+        results::refresh_html(&out_dir, &summary)?;
+    }
+    Ok(if health == EXIT_OK {
+        outcome_code(outcome)
+    } else {
+        health
+    })
+}
+
+/// `run --compare/--bless` and `compare` flags → what to do, field by field so a new
+/// flag cannot be forgotten.
+fn gate_options(compare: bool, args: &BaselineArgs) -> GateOptions {
+    let BaselineArgs {
+        baseline_dir,
+        strict,
+        bless,
+        reason,
+        allow_ci_bless,
+    } = args;
+    GateOptions {
+        baseline_dir: baseline_dir.clone(),
+        compare,
+        strict: *strict,
+        bless: bless.then(|| BlessOptions {
+            reason: reason.clone(),
+            allow_ci: *allow_ci_bless,
+            scenarios: Vec::new(),
+        }),
+    }
+}
+
+fn bless_context() -> BlessContext {
+    BlessContext {
+        ci: compare::is_ci(&env_lookup),
+        blessed_by: compare::blessed_by(&env_lookup),
+        now: chrono::Utc::now().to_rfc3339(),
+    }
+}
+
+fn outcome_code(outcome: Option<Outcome>) -> u8 {
+    match outcome {
+        None | Some(Outcome::Pass) => EXIT_OK,
+        Some(Outcome::Regression) => EXIT_REGRESSION,
+        Some(Outcome::NotComparable) => EXIT_NOT_COMPARABLE,
+    }
+}
+
+/// `llm-bench compare RESULTS_DIR`: judge a finished run against the baselines.
+fn compare_command(args: &CompareArgs) -> anyhow::Result<u8> {
+    let gate = gate_options(true, &args.baseline);
+    let (manifest, candidates) = compare::read_candidates(&args.results_dir)?;
+    let outcome = compare::gate(
+        &args.results_dir,
+        &gate,
+        &bless_context(),
+        &candidates,
+        &manifest,
+    )?;
+    // Show the verdict in report.html too, as `run --compare` does.
+    if args.results_dir.join(results::REQUESTS).is_file() {
+        results::refresh_html(
+            &args.results_dir,
+            &results::summarise_dir(&args.results_dir)?,
+        )?;
+    }
+    Ok(outcome_code(outcome))
+}
+
+/// `llm-bench comment RESULTS_DIR`: publish the comparison to the pull request, the
+/// job summary and the step outputs.
+fn comment_command(args: &CommentArgs) -> anyhow::Result<u8> {
+    let options = crate::github::CommentOptions::try_from(args)?;
+    let env = crate::github::GithubEnv::from_lookup(&env_lookup);
+    runtime()?.block_on(crate::github::run_comment(
+        &options,
+        &env,
+        crate::github::comment::RetryPolicy::default(),
+    ))
+}
+
+/// `llm-bench bless --from RESULTS_DIR`: promote a finished run.
+fn bless_command(args: &BlessArgs) -> anyhow::Result<u8> {
+    let BlessArgs {
+        from,
+        baseline_dir,
+        scenarios,
+        reason,
+        allow_ci_bless,
+    } = args;
+    let gate = GateOptions {
+        baseline_dir: baseline_dir.clone(),
+        compare: false,
+        strict: false,
+        bless: Some(BlessOptions {
+            reason: reason.clone(),
+            allow_ci: *allow_ci_bless,
+            scenarios: scenarios.clone(),
+        }),
+    };
+    let (manifest, candidates) = compare::read_candidates(from)?;
+    compare::gate(from, &gate, &bless_context(), &candidates, &manifest)?;
+    Ok(EXIT_OK)
 }
 
 /// Checks each scenario's error rate against its limit and explains failures.

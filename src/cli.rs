@@ -38,6 +38,18 @@ pub enum Command {
     /// Rebuild summary.json, summary.csv, report.md and report.html of a results
     /// folder from its requests.jsonl (e.g. after a metric definition changed).
     Report(ReportArgs),
+    /// Compare a results folder with the committed baselines: writes comparison.json
+    /// and comparison.md into it, prints the table; exit 1 on a regression, 3 when a
+    /// scenario is not comparable (or has no baseline under --strict).
+    Compare(CompareArgs),
+    /// Promote a finished run to baselines without re-running it (from the
+    /// `baselines/*.json.new` candidates every run leaves in its results folder).
+    Bless(BlessArgs),
+    /// Publish a results folder's comparison.md (else report.md) to GitHub: one sticky
+    /// pull-request comment per --key, the job summary, step outputs and annotations.
+    /// Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH and GITHUB_API_URL; a
+    /// comment that cannot be posted is a warning (exit 0) unless --strict (exit 4).
+    Comment(CommentArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -143,6 +155,125 @@ pub struct RunArgs {
     /// Where run folders are created.
     #[arg(long, default_value = "results", value_name = "DIR")]
     pub results_dir: PathBuf,
+
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+
+    /// After the run, compare each scenario with its baseline (as `llm-bench
+    /// compare`); trials default to at least 4.
+    #[arg(long)]
+    pub compare: bool,
+    #[command(flatten)]
+    pub baseline: BaselineArgs,
+}
+
+/// GPU and server telemetry flags of `run`.
+#[derive(Debug, Args)]
+pub struct TelemetryArgs {
+    /// GPUs to read power and energy from through NVML: indices or UUIDs, e.g. `0,1`,
+    /// or `all` (default: those in CUDA_VISIBLE_DEVICES, else all; only when the
+    /// server is on this machine unless given).
+    #[arg(long, value_name = "LIST")]
+    pub gpus: Option<String>,
+    /// How often GPUs are read, e.g. 250ms.
+    #[arg(long, default_value = "250ms", value_name = "DURATION")]
+    pub telemetry_interval: String,
+    /// How often the server's (and DCGM's) Prometheus metrics are scraped.
+    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    pub scrape_interval: String,
+    /// The server's Prometheus endpoint, or `off` (default: targets.yaml `metrics`,
+    /// else /metrics on the server's origin).
+    #[arg(long, value_name = "URL")]
+    pub metrics_url: Option<String>,
+    /// Also read GPUs from a DCGM exporter, e.g. http://gpu-node:9400/metrics (for a
+    /// server on another machine).
+    #[arg(long, value_name = "URL")]
+    pub dcgm_url: Option<String>,
+    /// Read no GPU and scrape no metrics.
+    #[arg(long, conflicts_with_all = ["gpus", "metrics_url", "dcgm_url"])]
+    pub no_telemetry: bool,
+}
+
+/// Baseline flags shared by `run` and `compare`.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Where baselines live: DIR/<target>/<scenario>.json.
+    #[arg(long = "baseline-dir", default_value = "baselines", value_name = "DIR")]
+    pub baseline_dir: PathBuf,
+    /// A scenario without a baseline fails (exit 3) instead of being reported as new.
+    #[arg(long)]
+    pub strict: bool,
+    /// Record this run as the new baselines (with `run`, trials default to at least 5).
+    /// Refused when CI=true (unless --allow-ci-bless), with fewer than 3 trials, or
+    /// when requests failed beyond the scenario's max_error_rate.
+    #[arg(long, env = "LLM_BENCH_BLESS")]
+    pub bless: bool,
+    /// Why the numbers may change; recorded in the baseline (required to bless).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Allow --bless when CI=true.
+    #[arg(long)]
+    pub allow_ci_bless: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Results folder written by `llm-bench run`.
+    #[arg(value_name = "RESULTS_DIR")]
+    pub results_dir: PathBuf,
+    #[command(flatten)]
+    pub baseline: BaselineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BlessArgs {
+    /// Results folder of the run to promote.
+    #[arg(long, value_name = "RESULTS_DIR")]
+    pub from: PathBuf,
+    /// Where baselines live: DIR/<target>/<scenario>.json.
+    #[arg(long, default_value = "baselines", value_name = "DIR")]
+    pub baseline_dir: PathBuf,
+    /// Only these scenarios (repeatable; default: all of the run).
+    #[arg(long = "scenario", value_name = "NAME")]
+    pub scenarios: Vec<String>,
+    /// Why the numbers may change; recorded in the baseline.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Allow blessing when CI=true.
+    #[arg(long)]
+    pub allow_ci_bless: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CommentArgs {
+    /// Results folder written by `llm-bench run` (and `llm-bench compare`).
+    #[arg(value_name = "RESULTS_DIR")]
+    pub results_dir: PathBuf,
+    /// Names this benchmark job's comment, so several jobs in one repository keep
+    /// separate comments (letters, digits, `.`, `_`, `-`, `/`).
+    #[arg(long, default_value = "default", value_name = "KEY")]
+    pub key: String,
+    /// Pull request (or issue) to comment on (default: the one in GITHUB_EVENT_PATH).
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
+    /// Fail (exit 4) when the comment cannot be posted, instead of warning.
+    #[arg(long)]
+    pub strict: bool,
+    /// Markdown file to publish, relative to RESULTS_DIR (default: comparison.md when
+    /// present, else report.md).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// A warning shown at the top of the comment (repeatable), e.g. that the pull
+    /// request changes baselines/.
+    #[arg(long = "note", value_name = "TEXT")]
+    pub notes: Vec<String>,
+    /// Where the full results are; a shortened comment links there (default: this
+    /// workflow run's page, from GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID).
+    #[arg(long, value_name = "URL")]
+    pub artifact_url: Option<String>,
+    /// Write the job summary and step outputs and print the comment, but post nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,9 @@
 pub mod app;
 pub mod cli;
 pub mod client;
+pub mod compare;
 pub mod config;
+pub mod github;
 pub mod hash;
 pub mod manifest;
 pub mod metrics;
@@ -19,4 +21,6 @@ pub mod report;
 pub mod results;
 pub mod runner;
 pub mod sim;
+pub mod telemetry;
+pub mod timer;
 pub mod workload;

@@ -38,6 +38,10 @@ pub struct RunMeta {
     pub interrupted: bool,
     /// How percentiles are computed: `linear` (numpy's default).
     pub percentile_method: String,
+    /// GPUs, driver, CUDA and server versions, as far as they could be learnt
+    /// before the first request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<crate::telemetry::Environment>,
 }
 
 /// One scenario as it was asked for.
@@ -59,6 +63,9 @@ pub struct ScenarioSpec {
     #[serde(default)]
     pub slo: SloSpec,
     pub max_error_rate: f64,
+    /// What the regression gate counts as a change (see `llm-bench compare`).
+    #[serde(default)]
+    pub thresholds: crate::config::thresholds::Thresholds,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

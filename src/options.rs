@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 
-use crate::cli::{ApiArg, ArrivalArg, RunArgs};
+use crate::cli::{ApiArg, ArrivalArg, RunArgs, TelemetryArgs};
 use crate::client::{Api, BodyTemplate};
 use crate::config::{self, Config, Endpoint, Load, PromptSource};
 use crate::manifest::{LoadSpec, ScenarioSpec, SloSpec};
 use crate::sim::SimConfig;
+use crate::telemetry::{GpuSelection, TelemetryOptions};
 use crate::workload::{ArrivalKind, LoadPlan, PromptGenerator, ScenarioPlan};
 
 /// Where requests go.
@@ -40,6 +41,7 @@ pub struct RunOptions {
     pub out_dir: Option<PathBuf>,
     pub results_dir: PathBuf,
     pub grace: Duration,
+    pub telemetry: TelemetryOptions,
 }
 
 /// A mistake in flags or config: exit code 2.
@@ -110,9 +112,15 @@ impl RunOptions {
             ignore_eos: args.ignore_eos,
             stream: !args.no_stream,
             seed,
-            trials: args.trials.unwrap_or(1).max(1),
+            trials: crate::compare::default_trials(
+                args.trials,
+                1,
+                args.compare,
+                args.baseline.bless,
+            ),
             slo: SloSpec::default(),
             max_error_rate: args.max_error_rate.unwrap_or(0.05),
+            thresholds: Default::default(),
         };
         let body = BodyTemplate {
             api,
@@ -137,6 +145,7 @@ impl RunOptions {
             out_dir: args.out.clone(),
             results_dir: args.results_dir.clone(),
             grace,
+            telemetry: telemetry_options(&args.telemetry, config::MetricsSource::Default, env)?,
         })
     }
 
@@ -249,13 +258,19 @@ impl RunOptions {
                 ignore_eos: args.ignore_eos || s.ignore_eos,
                 stream: s.stream && !args.no_stream,
                 seed,
-                trials: args.trials.unwrap_or(s.trials).max(1),
+                trials: crate::compare::default_trials(
+                    args.trials,
+                    s.trials,
+                    args.compare,
+                    args.baseline.bless,
+                ),
                 slo: SloSpec {
                     ttft_ms: s.slo.ttft_ms,
                     tpot_ms: s.slo.tpot_ms,
                     e2e_ms: s.slo.e2e_ms,
                 },
                 max_error_rate: args.max_error_rate.unwrap_or(s.max_error_rate),
+                thresholds: s.thresholds.clone(),
             };
             let body = BodyTemplate {
                 api,
@@ -288,8 +303,69 @@ impl RunOptions {
             out_dir: args.out.clone(),
             results_dir: args.results_dir.clone(),
             grace,
+            telemetry: telemetry_options(&args.telemetry, target.metrics.clone(), env)?,
         })
     }
+}
+
+/// Telemetry flags (and the target's `metrics:` setting) → what to sample. The
+/// GPUs default to CUDA_VISIBLE_DEVICES, as the server's own processes see them.
+fn telemetry_options(
+    args: &TelemetryArgs,
+    target_metrics: config::MetricsSource,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<TelemetryOptions> {
+    let TelemetryArgs {
+        gpus,
+        telemetry_interval,
+        scrape_interval,
+        metrics_url,
+        dcgm_url,
+        no_telemetry,
+    } = args;
+    let usage = |e: String| anyhow!(UsageError(e));
+    let gpu_selection = match (gpus, env("CUDA_VISIBLE_DEVICES")) {
+        (Some(flag), _) => Some(GpuSelection::parse_flag(flag).map_err(usage)?),
+        (None, Some(visible)) => {
+            GpuSelection::from_cuda_visible_devices(&visible).map_err(usage)?
+        }
+        (None, None) => Some(GpuSelection::All),
+    };
+    let interval = |flag: &str, text: &str| -> anyhow::Result<Duration> {
+        let d = parse_flag_duration(flag, text)?;
+        if d < Duration::from_millis(10) {
+            bail!(UsageError(format!(
+                "{flag} must be at least 10ms (got {text}); sampling faster measures the sampler"
+            )));
+        }
+        Ok(d)
+    };
+    let check = |flag: &str, url: &str| -> anyhow::Result<String> {
+        if url.starts_with("http://") || url.starts_with("https://") {
+            Ok(url.trim_end_matches('/').to_string())
+        } else {
+            Err(usage(format!(
+                "{flag} must start with http:// or https:// (got `{url}`)"
+            )))
+        }
+    };
+    let metrics = match metrics_url.as_deref() {
+        None => target_metrics,
+        Some("off") => config::MetricsSource::Off,
+        Some(url) => config::MetricsSource::Url(check("--metrics-url", url)?),
+    };
+    Ok(TelemetryOptions {
+        enabled: !no_telemetry,
+        gpus: gpu_selection,
+        gpus_explicit: gpus.is_some(),
+        gpu_interval: interval("--telemetry-interval", telemetry_interval)?,
+        scrape_interval: interval("--scrape-interval", scrape_interval)?,
+        metrics,
+        dcgm_url: dcgm_url
+            .as_deref()
+            .map(|u| check("--dcgm-url", u))
+            .transpose()?,
+    })
 }
 
 /// Load flags, if any were given.

@@ -7,17 +7,21 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::compare::{self, verdict::Comparison};
 use crate::manifest::Manifest;
 use crate::metrics::summary::SummaryBuilder;
 use crate::metrics::Summary;
 use crate::record::RequestRow;
 use crate::report;
 use crate::report::html::{self, BaselineView};
-use crate::report::series::{RunSeries, SeriesBuilder};
+use crate::report::series::{self, RunSeries, SeriesBuilder};
+use crate::telemetry::TelemetryRecord;
 
 pub const MANIFEST: &str = "run.json";
 pub const REQUESTS: &str = "requests.jsonl";
 pub const SUMMARY: &str = "summary.json";
+/// GPU samples and metrics scrapes, one [`TelemetryRecord`] per line.
+pub const TELEMETRY: &str = "telemetry.jsonl";
 pub const REPORT_HTML: &str = html::FILE_NAME;
 
 /// Writes `value` as pretty JSON through a temporary file and a rename, so a reader
@@ -42,18 +46,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// The charts of `report.html` are rebuilt from `dir/requests.jsonl`, the same rows
 /// `llm-bench report` reads later, so both render the same page.
 pub fn write_outputs(dir: &Path, summary: &Summary) -> anyhow::Result<Vec<PathBuf>> {
-    let manifest = read_manifest(dir)?;
-    let mut series = SeriesBuilder::new(&manifest);
-    for_each_row(dir, |row| series.add(row))?;
-    write_outputs_with(dir, summary, &series.finish(), None)
+    let series = series_dir(dir)?;
+    write_outputs_with(dir, summary, &series, None)
 }
 
-/// [`write_outputs`] with chart data already built, and optionally a baseline.
+/// [`write_outputs`] with chart data already built, and optionally a baseline
+/// results folder (its label and chart data) to overlay.
 pub fn write_outputs_with(
     dir: &Path,
     summary: &Summary,
     series: &RunSeries,
-    baseline: Option<&BaselineView<'_>>,
+    baseline_dir: Option<(&str, &RunSeries)>,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let mut written = vec![dir.join(SUMMARY)];
     write_json_atomic(&written[0], summary)?;
@@ -62,10 +65,81 @@ pub fn write_outputs_with(
         write_atomic(&path, renderer.render(summary).as_bytes())?;
         written.push(path);
     }
-    let path = dir.join(REPORT_HTML);
-    write_atomic(&path, html::render(summary, series, baseline).as_bytes())?;
-    written.push(path);
+    written.push(write_html(dir, summary, series, baseline_dir)?);
     Ok(written)
+}
+
+/// Writes `report.html`. When `dir` holds a `comparison.json` (from `run --compare`
+/// or `compare`), the page shows its verdict and overlays the latency CDFs of the
+/// baselines it names; a baseline results folder, when given, is overlaid instead.
+pub fn write_html(
+    dir: &Path,
+    summary: &Summary,
+    series: &RunSeries,
+    baseline_dir: Option<(&str, &RunSeries)>,
+) -> anyhow::Result<PathBuf> {
+    let comparison = read_comparison(dir);
+    let verdict = comparison.as_ref().map(|(c, _)| html::Verdict::of(c));
+    let view = match (baseline_dir, &comparison) {
+        (Some((label, series)), _) => Some(BaselineView {
+            label: label.to_string(),
+            series: Some(series),
+            verdict,
+        }),
+        (None, Some((c, series))) => Some(BaselineView {
+            label: c.baseline_dir.clone(),
+            series: Some(series),
+            verdict,
+        }),
+        (None, None) => None,
+    };
+    let path = dir.join(REPORT_HTML);
+    write_atomic(
+        &path,
+        html::render(summary, series, view.as_ref()).as_bytes(),
+    )?;
+    Ok(path)
+}
+
+/// Rewrites `report.html` after a comparison was written, so it shows the verdict.
+pub fn refresh_html(dir: &Path, summary: &Summary) -> anyhow::Result<PathBuf> {
+    let series = series_dir(dir)?;
+    write_html(dir, summary, &series, None)
+}
+
+/// `dir/comparison.json` and the chart data of the baselines it names; `None`
+/// without one. A baseline file that has moved since is left out of the overlay.
+fn read_comparison(dir: &Path) -> Option<(Comparison, RunSeries)> {
+    let path = dir.join(compare::COMPARISON_JSON);
+    let text = fs::read_to_string(&path).ok()?;
+    let comparison: Comparison = match serde_json::from_str(&text) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "warning: {}: not a comparison ({e}); report.html shows no verdict",
+                path.display()
+            );
+            return None;
+        }
+    };
+    let baselines: Vec<_> = comparison
+        .scenarios
+        .iter()
+        .filter_map(|s| {
+            compare::baseline::read(Path::new(&s.baseline_path))
+                .ok()
+                .flatten()
+        })
+        .collect();
+    let series = series::from_baselines(&baselines);
+    Some((comparison, series))
+}
+
+/// Chart data of a results folder.
+pub fn series_dir(dir: &Path) -> anyhow::Result<RunSeries> {
+    let mut series = SeriesBuilder::new(&read_manifest(dir)?);
+    for_each_row(dir, |row| series.add(row))?;
+    Ok(series.finish())
 }
 
 pub fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
@@ -81,6 +155,8 @@ pub fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
 pub fn summarise_dir(dir: &Path) -> anyhow::Result<Summary> {
     let mut builder = SummaryBuilder::new(read_manifest(dir)?);
     for_each_row(dir, |row| builder.add(row))?;
+    add_client_health(dir, &mut builder);
+    for_each_telemetry(dir, |record| builder.add_telemetry(record))?;
     Ok(builder.finish())
 }
 
@@ -93,12 +169,98 @@ pub fn analyse_dir(dir: &Path) -> anyhow::Result<(Summary, RunSeries)> {
         summary.add(row);
         series.add(row);
     })?;
+    add_client_health(dir, &mut summary);
+    for_each_telemetry(dir, |record| summary.add_telemetry(record))?;
     Ok((summary.finish(), series.finish()))
+}
+
+/// Feeds `dir/client_health.jsonl` (absent in runs from older versions) into the
+/// summary; unreadable lines are skipped with a warning.
+fn add_client_health(dir: &Path, builder: &mut SummaryBuilder) {
+    let path = dir.join(crate::runner::sink::HEALTH_FILE);
+    let Ok(text) = fs::read_to_string(&path) else {
+        return;
+    };
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        match serde_json::from_str::<crate::runner::sink::TrialHealth>(line) {
+            Ok(h) => builder.add_health(&h.scenario, h.trial, h.health),
+            Err(e) => eprintln!(
+                "warning: {}:{}: skipped an unreadable line: {e}",
+                path.display(),
+                n + 1
+            ),
+        }
+    }
+}
+
+/// Starts `dir/telemetry.jsonl` empty (a reused results folder keeps no stale
+/// samples); removes it when nothing will be sampled.
+pub fn start_telemetry(dir: &Path, active: bool) -> anyhow::Result<()> {
+    let path = dir.join(TELEMETRY);
+    if active {
+        fs::write(&path, b"").with_context(|| format!("cannot create {}", path.display()))
+    } else {
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("cannot remove the stale {}", path.display()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Appends one trial's records to `dir/telemetry.jsonl`, as soon as the trial ends,
+/// so an interrupted run keeps the telemetry of the trials it finished.
+pub fn append_telemetry(dir: &Path, records: &[TelemetryRecord]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let path = dir.join(TELEMETRY);
+    let mut out = Vec::new();
+    for r in records {
+        serde_json::to_writer(&mut out, r)?;
+        out.push(b'\n');
+    }
+    fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(&out))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Calls `f` with every record of `dir/telemetry.jsonl` (absent in runs without
+/// telemetry and in runs from older versions); unreadable lines are skipped with a
+/// warning.
+pub fn for_each_telemetry(dir: &Path, mut f: impl FnMut(&TelemetryRecord)) -> anyhow::Result<()> {
+    let path = dir.join(TELEMETRY);
+    let file = match fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    for (n, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read {}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<TelemetryRecord>(&line) {
+            Ok(record) => f(&record),
+            Err(e) => eprintln!(
+                "warning: {}:{}: skipped an unreadable line: {e}",
+                path.display(),
+                n + 1
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// Calls `f` with every row of `dir/requests.jsonl`; unreadable rows are skipped
 /// with a warning.
-fn for_each_row(dir: &Path, mut f: impl FnMut(&RequestRow)) -> anyhow::Result<()> {
+pub fn for_each_row(dir: &Path, mut f: impl FnMut(&RequestRow)) -> anyhow::Result<()> {
     let path = dir.join(REQUESTS);
     let file = fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
     for (n, line) in BufReader::new(file).lines().enumerate() {

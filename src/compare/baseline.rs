@@ -104,7 +104,7 @@ impl Samples {
     pub fn from_rows<'a>(rows: impl IntoIterator<Item = &'a RequestRow>) -> Samples {
         let mut rows: Vec<&RequestRow> = rows.into_iter().filter(|r| r.measured()).collect();
         rows.sort_by_key(|r| r.index);
-        let mut itl = Histogram::<u64>::new(3).expect("3 significant digits is valid");
+        let mut itl = itl_histogram();
         let mut s = Samples::default();
         for r in rows {
             s.error_kind.push(r.error_kind);
@@ -123,7 +123,11 @@ impl Samples {
     }
 
     fn ok(&self) -> impl Iterator<Item = usize> + '_ {
-        self.error_kind.iter().enumerate().filter(|(_, e)| e.is_none()).map(|(i, _)| i)
+        self.error_kind
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.is_none())
+            .map(|(i, _)| i)
     }
 
     /// TTFT of successful requests.
@@ -157,6 +161,12 @@ impl Samples {
     }
 }
 
+/// An empty ITL histogram: 1 µs to one hour, 3 significant digits (longer gaps are
+/// recorded as one hour).
+pub fn itl_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+}
+
 /// base64(V2 + DEFLATE) of a histogram.
 pub fn encode_histogram(h: &Histogram<u64>) -> String {
     let mut bytes = Vec::new();
@@ -167,7 +177,9 @@ pub fn encode_histogram(h: &Histogram<u64>) -> String {
 }
 
 pub fn decode_histogram(text: &str) -> Option<Histogram<u64>> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(text).ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
     Deserializer::new().deserialize(&mut bytes.as_slice()).ok()
 }
 
@@ -205,7 +217,8 @@ pub fn noise(trials: &[TrialRecord]) -> BTreeMap<MetricId, f64> {
                 .filter(|v| **v > 0.0)
                 .map(|v| v.ln())
                 .collect();
-            (logs.len() >= 2 && logs.len() == trials.len()).then(|| (m, super::stats::sample_sd(&logs)))
+            (logs.len() >= 2 && logs.len() == trials.len())
+                .then(|| (m, super::stats::sample_sd(&logs)))
         })
         .collect()
 }
@@ -261,7 +274,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Baseline, BaselineError> {
         .get("schema_version")
         .and_then(Value::as_str)
         .ok_or_else(|| corrupt("no `schema_version`".into()))?;
-    let major = version.split('.').next().and_then(|m| m.parse::<u32>().ok());
+    let major = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok());
     match major {
         Some(SCHEMA_MAJOR) => {}
         Some(_) => {
@@ -270,7 +286,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Baseline, BaselineError> {
                 found: version.to_string(),
             })
         }
-        None => return Err(corrupt(format!("`schema_version` must look like \"1.0\" (got {version:?})"))),
+        None => {
+            return Err(corrupt(format!(
+                "`schema_version` must look like \"1.0\" (got {version:?})"
+            )))
+        }
     }
     let baseline: Baseline = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
     if baseline.trials.is_empty() {
@@ -279,8 +299,19 @@ pub fn parse(text: &str, path: &Path) -> Result<Baseline, BaselineError> {
     for t in &baseline.trials {
         let n = t.samples.error_kind.len();
         let s = &t.samples;
-        if [s.ttft_ms.len(), s.tpot_ms.len(), s.e2e_ms.len(), s.output_tokens.len()].iter().any(|&l| l != n) {
-            return Err(corrupt(format!("trial {}: sample columns of different lengths", t.trial)));
+        if [
+            s.ttft_ms.len(),
+            s.tpot_ms.len(),
+            s.e2e_ms.len(),
+            s.output_tokens.len(),
+        ]
+        .iter()
+        .any(|&l| l != n)
+        {
+            return Err(corrupt(format!(
+                "trial {}: sample columns of different lengths",
+                t.trial
+            )));
         }
     }
     Ok(baseline)
@@ -297,14 +328,16 @@ pub fn to_text(baseline: &Baseline) -> String {
 /// Writes a baseline through a temporary file and a rename.
 pub fn write(path: &Path, baseline: &Baseline) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     }
     crate::results::write_atomic(path, to_text(baseline).as_bytes())
 }
 
-/// JSON with object keys sorted at every level, two-space indentation, and arrays of
-/// scalars kept on one line: stable bytes for equal values, whatever serde_json's
-/// map order, and diffs that show changed numbers rather than reflowed arrays.
+/// JSON with object keys sorted at every level, two-space indentation, arrays of
+/// scalars kept on one line and floats rounded to 10 significant digits: stable
+/// bytes for equal values, whatever serde_json's map order, and diffs that show
+/// changed numbers rather than reflowed arrays.
 pub fn canonical_json(value: &Value) -> String {
     let mut out = String::new();
     write_value(&mut out, value, 0);
@@ -348,9 +381,28 @@ fn write_value(out: &mut String, value: &Value, depth: usize) {
             indent(out, depth);
             out.push(']');
         }
+        Value::Number(n) if n.is_f64() => {
+            let _ = write!(
+                out,
+                "{}",
+                Value::from(round_significant(n.as_f64().unwrap_or(0.0)))
+            );
+        }
         scalar => {
             let _ = write!(out, "{scalar}");
         }
+    }
+}
+
+/// Rounds to 10 significant digits: `100.36019999999999` is written `100.3602`,
+/// which reads better in a diff and parses back to exactly the same number (ten
+/// digits are within every float parser's exact fast path), so rewriting a file
+/// read from disk gives the same bytes.
+fn round_significant(v: f64) -> f64 {
+    if v.is_finite() {
+        format!("{v:.9e}").parse().unwrap_or(v)
+    } else {
+        v
     }
 }
 
@@ -360,7 +412,9 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_keys_and_inlines_plain_arrays() {
-        let v: Value = serde_json::from_str(r#"{"b": [1, 2.5, null], "a": {"z": [], "y": [{"k": 1}]}}"#).unwrap();
+        let v: Value =
+            serde_json::from_str(r#"{"b": [1, 2.5, null], "a": {"z": [], "y": [{"k": 1}]}}"#)
+                .unwrap();
         let text = canonical_json(&v);
         assert_eq!(
             text,
@@ -368,11 +422,19 @@ mod tests {
         );
         let back: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, v);
+        let noisy: Value = serde_json::from_str("[100.36019999999999, 0.1, 1e-7, 3]").unwrap();
+        let once = canonical_json(&noisy);
+        assert_eq!(once, "[100.3602, 0.1, 1e-7, 3]");
+        assert_eq!(
+            canonical_json(&serde_json::from_str(&once).unwrap()),
+            once,
+            "idempotent"
+        );
     }
 
     #[test]
     fn histogram_round_trips() {
-        let mut h = Histogram::<u64>::new(3).unwrap();
+        let mut h = itl_histogram();
         for v in [5_000u64, 5_100, 5_100, 12_345, 0] {
             h.saturating_record(v);
         }
@@ -395,7 +457,14 @@ mod tests {
         assert!(matches!(err, BaselineError::UnsupportedVersion { .. }));
         assert!(err.to_string().contains("reads 1.x"), "{err}");
         let err = parse("{not json", path).unwrap_err();
-        assert!(err.to_string().contains("git checkout -- baselines/t/s.json"), "{err}");
-        assert!(matches!(parse(r#"{"schema_version": 1}"#, path), Err(BaselineError::Corrupt { .. })));
+        assert!(
+            err.to_string()
+                .contains("git checkout -- baselines/t/s.json"),
+            "{err}"
+        );
+        assert!(matches!(
+            parse(r#"{"schema_version": 1}"#, path),
+            Err(BaselineError::Corrupt { .. })
+        ));
     }
 }

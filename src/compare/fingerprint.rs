@@ -62,24 +62,26 @@ pub fn workload_hash(spec: &ScenarioSpec) -> String {
 }
 
 impl Fingerprint {
-    /// The fingerprint of `spec` as run by `run`. GPU and server fields stay empty
-    /// until the run records them.
+    /// The fingerprint of `spec` as run by `run`, with the GPUs, driver and server
+    /// the run recorded (`run.environment`), where it recorded them.
     pub fn of(run: &RunMeta, spec: &ScenarioSpec) -> Fingerprint {
+        let env = run.environment.as_ref();
+        let server = env.and_then(|e| e.server.as_ref());
         Fingerprint {
             must_match: MustMatch {
                 model: run.model.clone(),
                 api: run.api.clone(),
                 workload_hash: workload_hash(spec),
                 percentile_method: run.percentile_method.clone(),
-                gpu_name: None,
-                gpu_count: None,
-                server_engine: None,
-                server_version: None,
+                gpu_name: env.and_then(|e| e.gpu_name()),
+                gpu_count: env.and_then(|e| e.gpu_count()),
+                server_engine: server.and_then(|s| s.engine.clone()),
+                server_version: server.and_then(|s| s.version.clone()),
             },
             should_match: ShouldMatch {
                 tool_version: run.tool_version.clone(),
-                driver_version: None,
-                cuda_version: None,
+                driver_version: env.and_then(|e| e.driver_version.clone()),
+                cuda_version: env.and_then(|e| e.cuda_version.clone()),
             },
         }
     }
@@ -92,12 +94,32 @@ impl Fingerprint {
         let fields = [
             ("model", Some(b.model.clone()), Some(c.model.clone())),
             ("api", Some(b.api.clone()), Some(c.api.clone())),
-            ("workload", Some(b.workload_hash.clone()), Some(c.workload_hash.clone())),
-            ("percentile method", Some(b.percentile_method.clone()), Some(c.percentile_method.clone())),
+            (
+                "workload",
+                Some(b.workload_hash.clone()),
+                Some(c.workload_hash.clone()),
+            ),
+            (
+                "percentile method",
+                Some(b.percentile_method.clone()),
+                Some(c.percentile_method.clone()),
+            ),
             ("GPU", b.gpu_name.clone(), c.gpu_name.clone()),
-            ("GPU count", b.gpu_count.map(|n| n.to_string()), c.gpu_count.map(|n| n.to_string())),
-            ("server engine", b.server_engine.clone(), c.server_engine.clone()),
-            ("server version", b.server_version.clone(), c.server_version.clone()),
+            (
+                "GPU count",
+                b.gpu_count.map(|n| n.to_string()),
+                c.gpu_count.map(|n| n.to_string()),
+            ),
+            (
+                "server engine",
+                b.server_engine.clone(),
+                c.server_engine.clone(),
+            ),
+            (
+                "server version",
+                b.server_version.clone(),
+                c.server_version.clone(),
+            ),
         ];
         for (name, old, new) in fields {
             match (old, new) {
@@ -107,16 +129,28 @@ impl Fingerprint {
                     } else {
                         ""
                     };
-                    must.push(format!("{name}: `{}` in the baseline, `{}` now{hint}", short(&old), short(&new)));
+                    must.push(format!(
+                        "{name}: `{}` in the baseline, `{}` now{hint}",
+                        short(&old),
+                        short(&new)
+                    ));
                 }
-                (Some(old), None) => should.push(format!("{name}: `{old}` in the baseline, unknown now")),
-                (None, Some(new)) => should.push(format!("{name}: unknown in the baseline, `{new}` now")),
+                (Some(old), None) => {
+                    should.push(format!("{name}: `{old}` in the baseline, unknown now"))
+                }
+                (None, Some(new)) => {
+                    should.push(format!("{name}: unknown in the baseline, `{new}` now"))
+                }
                 _ => {}
             }
         }
         let (b, c) = (&baseline.should_match, &self.should_match);
         let fields = [
-            ("llm-bench version", Some(b.tool_version.clone()), Some(c.tool_version.clone())),
+            (
+                "llm-bench version",
+                Some(b.tool_version.clone()),
+                Some(c.tool_version.clone()),
+            ),
             ("driver", b.driver_version.clone(), c.driver_version.clone()),
             ("CUDA", b.cuda_version.clone(), c.cuda_version.clone()),
         ];

@@ -192,7 +192,11 @@ impl MetricId {
     pub fn depends_on_output_length(self) -> bool {
         matches!(
             self,
-            MetricId::E2eP50 | MetricId::E2eP90 | MetricId::E2eP99 | MetricId::OutputTokensPerS | MetricId::RequestsPerS
+            MetricId::E2eP50
+                | MetricId::E2eP90
+                | MetricId::E2eP99
+                | MetricId::OutputTokensPerS
+                | MetricId::RequestsPerS
         )
     }
 
@@ -258,7 +262,10 @@ mod tests {
 
     #[test]
     fn the_gated_family_is_small() {
-        let always: Vec<_> = MetricId::ALL.iter().filter(|m| m.gate() == Gate::Always).collect();
+        let always: Vec<_> = MetricId::ALL
+            .iter()
+            .filter(|m| m.gate() == Gate::Always)
+            .collect();
         assert_eq!(always.len(), 6);
         assert_eq!(MetricId::TtftP99.gate(), Gate::LargeTrials);
         assert_eq!(MetricId::OutputTokensPerS.orientation(), -1.0);

@@ -53,7 +53,9 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     fn backoff(&self, attempt: u32) -> Duration {
-        self.base_delay.saturating_mul(1 << attempt.saturating_sub(1).min(16)).min(self.max_delay)
+        self.base_delay
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+            .min(self.max_delay)
     }
 }
 
@@ -66,23 +68,36 @@ pub fn marker(key: &str) -> String {
 pub fn valid_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= 100
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
         && !key.contains("--")
 }
 
 /// What [`CommentClient::upsert`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Posted {
-    Created { id: u64, url: String },
-    Updated { id: u64, url: String },
+    Created {
+        id: u64,
+        url: String,
+    },
+    Updated {
+        id: u64,
+        url: String,
+    },
     /// The comment already had exactly this body.
-    Unchanged { id: u64, url: String },
+    Unchanged {
+        id: u64,
+        url: String,
+    },
 }
 
 impl Posted {
     pub fn url(&self) -> &str {
         match self {
-            Posted::Created { url, .. } | Posted::Updated { url, .. } | Posted::Unchanged { url, .. } => url,
+            Posted::Created { url, .. }
+            | Posted::Updated { url, .. }
+            | Posted::Unchanged { url, .. } => url,
         }
     }
 }
@@ -100,7 +115,10 @@ struct Comment {
 /// Why one attempt failed.
 enum Failure {
     /// Worth another try, after `wait` if the server named one.
-    Transient { why: String, wait: Option<Duration> },
+    Transient {
+        why: String,
+        wait: Option<Duration>,
+    },
     Fatal(GithubError),
 }
 
@@ -123,10 +141,17 @@ pub struct CommentClient {
 impl CommentClient {
     /// `api_url` is `GITHUB_API_URL`: `https://api.github.com`, or
     /// `https://HOST/api/v3` on GitHub Enterprise Server.
-    pub fn new(api_url: &str, token: &Secret, repo: Repo, policy: RetryPolicy) -> Result<CommentClient, GithubError> {
-        let bad_url = || GithubError::Config(format!(
+    pub fn new(
+        api_url: &str,
+        token: &Secret,
+        repo: Repo,
+        policy: RetryPolicy,
+    ) -> Result<CommentClient, GithubError> {
+        let bad_url = || {
+            GithubError::Config(format!(
             "GITHUB_API_URL `{api_url}` is not a URL; it should be https://api.github.com or, on GitHub Enterprise Server, https://HOST/api/v3"
-        ));
+        ))
+        };
         let base = api_url.trim_end_matches('/');
         if !(base.starts_with("https://") || base.starts_with("http://")) {
             return Err(bad_url());
@@ -141,7 +166,12 @@ impl CommentClient {
             .set_write_timeout(Some(Duration::from_secs(30)))
             .build()
             .map_err(|e| GithubError::Transport(redact(token, &first_line(&e.to_string()))))?;
-        Ok(CommentClient { crab, repo, token: token.clone(), policy })
+        Ok(CommentClient {
+            crab,
+            repo,
+            token: token.clone(),
+            policy,
+        })
     }
 
     /// Edits this job's comment on issue or pull request `number` to `body`, or creates
@@ -156,7 +186,10 @@ impl CommentClient {
                 Err(Failure::Fatal(e)) => return Err(e),
                 Err(Failure::Transient { why, wait }) => {
                     if attempt >= self.policy.max_attempts {
-                        return Err(GithubError::GaveUp { attempts: attempt, last: why });
+                        return Err(GithubError::GaveUp {
+                            attempts: attempt,
+                            last: why,
+                        });
                     }
                     let wait = wait.unwrap_or_else(|| self.policy.backoff(attempt));
                     if wait > self.policy.max_delay {
@@ -179,20 +212,33 @@ impl CommentClient {
 
     async fn try_upsert(&self, number: u64, marker: &str, body: &str) -> Result<Posted, Failure> {
         match self.find(number, marker).await? {
-            Some(existing) if existing.body.as_deref() == Some(body) => {
-                Ok(Posted::Unchanged { id: existing.id, url: existing.html_url })
-            }
+            Some(existing) if existing.body.as_deref() == Some(body) => Ok(Posted::Unchanged {
+                id: existing.id,
+                url: existing.html_url,
+            }),
             Some(existing) => {
-                let route = format!("/repos/{}/{}/issues/comments/{}", self.repo.owner, self.repo.name, existing.id);
+                let route = format!(
+                    "/repos/{}/{}/issues/comments/{}",
+                    self.repo.owner, self.repo.name, existing.id
+                );
                 let answer = self.send(Method::Patch, &route, Some(body)).await?;
                 let c: Comment = self.parse(&answer)?;
-                Ok(Posted::Updated { id: c.id, url: c.html_url })
+                Ok(Posted::Updated {
+                    id: c.id,
+                    url: c.html_url,
+                })
             }
             None => {
-                let route = format!("/repos/{}/{}/issues/{number}/comments", self.repo.owner, self.repo.name);
+                let route = format!(
+                    "/repos/{}/{}/issues/{number}/comments",
+                    self.repo.owner, self.repo.name
+                );
                 let answer = self.send(Method::Post, &route, Some(body)).await?;
                 let c: Comment = self.parse(&answer)?;
-                Ok(Posted::Created { id: c.id, url: c.html_url })
+                Ok(Posted::Created {
+                    id: c.id,
+                    url: c.html_url,
+                })
             }
         }
     }
@@ -206,7 +252,11 @@ impl CommentClient {
             );
             let answer = self.send(Method::Get, &route, None).await?;
             let comments: Vec<Comment> = self.parse(&answer)?;
-            if let Some(c) = comments.iter().find(|c| c.body.as_deref().is_some_and(|b| b.trim_start().starts_with(marker))) {
+            if let Some(c) = comments.iter().find(|c| {
+                c.body
+                    .as_deref()
+                    .is_some_and(|b| b.trim_start().starts_with(marker))
+            }) {
                 return Ok(Some(c.clone()));
             }
             if comments.len() < PER_PAGE {
@@ -216,7 +266,12 @@ impl CommentClient {
         Ok(None)
     }
 
-    async fn send(&self, method: Method, route: &str, body: Option<&str>) -> Result<Answer, Failure> {
+    async fn send(
+        &self,
+        method: Method,
+        route: &str,
+        body: Option<&str>,
+    ) -> Result<Answer, Failure> {
         let payload = body.map(|b| serde_json::json!({ "body": b }));
         let response = match method {
             Method::Get => self.crab._get(route).await,
@@ -224,19 +279,43 @@ impl CommentClient {
             Method::Patch => self.crab._patch(route, payload.as_ref()).await,
         };
         let response = response.map_err(|e| Failure::Transient {
-            why: format!("{} {route}: {}", method.name(), redact(&self.token, &first_line(&e.to_string()))),
+            why: format!(
+                "{} {route}: {}",
+                method.name(),
+                redact(&self.token, &first_line(&e.to_string()))
+            ),
             wait: None,
         })?;
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let status = response.status().as_u16();
         let retry_after = header("retry-after");
         let rate_limit_remaining = header("x-ratelimit-remaining");
         let rate_limit_reset = header("x-ratelimit-reset");
-        let text = self.crab.body_to_string(response).await.map_err(|e| Failure::Transient {
-            why: format!("{} {route}: the answer was cut off: {}", method.name(), redact(&self.token, &first_line(&e.to_string()))),
-            wait: None,
-        })?;
-        let answer = Answer { status, retry_after, rate_limit_remaining, rate_limit_reset, body: text };
+        let text = self
+            .crab
+            .body_to_string(response)
+            .await
+            .map_err(|e| Failure::Transient {
+                why: format!(
+                    "{} {route}: the answer was cut off: {}",
+                    method.name(),
+                    redact(&self.token, &first_line(&e.to_string()))
+                ),
+                wait: None,
+            })?;
+        let answer = Answer {
+            status,
+            retry_after,
+            rate_limit_remaining,
+            rate_limit_reset,
+            body: text,
+        };
         if (200..300).contains(&status) {
             Ok(answer)
         } else {
@@ -246,7 +325,10 @@ impl CommentClient {
 
     fn parse<T: serde::de::DeserializeOwned>(&self, answer: &Answer) -> Result<T, Failure> {
         serde_json::from_str(&answer.body).map_err(|e| {
-            Failure::Fatal(GithubError::Api { status: answer.status, message: format!("unexpected answer from GitHub: {e}") })
+            Failure::Fatal(GithubError::Api {
+                status: answer.status,
+                message: format!("unexpected answer from GitHub: {e}"),
+            })
         })
     }
 
@@ -254,23 +336,47 @@ impl CommentClient {
     fn classify(&self, method: Method, route: &str, answer: &Answer) -> Failure {
         let message = redact(&self.token, &api_message(&answer.body));
         let status = answer.status;
-        let what = format!("{} {} answered HTTP {status}: {message}", method.name(), route.split('?').next().unwrap_or(route));
-        let secondary = message.to_ascii_lowercase().contains("secondary rate limit");
+        let what = format!(
+            "{} {} answered HTTP {status}: {message}",
+            method.name(),
+            route.split('?').next().unwrap_or(route)
+        );
+        let secondary = message
+            .to_ascii_lowercase()
+            .contains("secondary rate limit");
         let primary_exhausted = answer.rate_limit_remaining.as_deref() == Some("0");
-        if status == 429 || (status == 403 && (secondary || primary_exhausted || answer.retry_after.is_some())) {
+        if status == 429
+            || (status == 403 && (secondary || primary_exhausted || answer.retry_after.is_some()))
+        {
             let wait = parse_retry_after(answer.retry_after.as_deref())
-                .or_else(|| primary_exhausted.then(|| until_reset(answer.rate_limit_reset.as_deref())).flatten())
+                .or_else(|| {
+                    primary_exhausted
+                        .then(|| until_reset(answer.rate_limit_reset.as_deref()))
+                        .flatten()
+                })
                 .or(secondary.then_some(self.policy.secondary_rate_limit_delay));
-            return Failure::Transient { why: format!("rate limited ({what})"), wait };
+            return Failure::Transient {
+                why: format!("rate limited ({what})"),
+                wait,
+            };
         }
         if status >= 500 {
-            return Failure::Transient { why: what, wait: parse_retry_after(answer.retry_after.as_deref()) };
+            return Failure::Transient {
+                why: what,
+                wait: parse_retry_after(answer.retry_after.as_deref()),
+            };
         }
         Failure::Fatal(match status {
             401 => GithubError::Unauthorized { message },
             403 => GithubError::Forbidden { message },
-            404 => GithubError::NotFound { message, repo: self.repo.to_string() },
-            _ => GithubError::Api { status, message: what },
+            404 => GithubError::NotFound {
+                message,
+                repo: self.repo.to_string(),
+            },
+            _ => GithubError::Api {
+                status,
+                message: what,
+            },
         })
     }
 }
@@ -353,25 +459,46 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_is_capped() {
-        let p = RetryPolicy { base_delay: Duration::from_secs(2), max_delay: Duration::from_secs(10), ..RetryPolicy::default() };
+        let p = RetryPolicy {
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(10),
+            ..RetryPolicy::default()
+        };
         let waits: Vec<u64> = (1..=5).map(|a| p.backoff(a).as_secs()).collect();
         assert_eq!(waits, [2, 4, 8, 10, 10]);
     }
 
     #[test]
     fn error_messages() {
-        assert_eq!(api_message(r#"{"message":"Resource not accessible by integration","documentation_url":"x"}"#), "Resource not accessible by integration");
+        assert_eq!(
+            api_message(
+                r#"{"message":"Resource not accessible by integration","documentation_url":"x"}"#
+            ),
+            "Resource not accessible by integration"
+        );
         assert_eq!(api_message(""), "(empty answer)");
-        assert_eq!(api_message("<html>\n<h1>502 Bad Gateway</h1></html>"), "<html> <h1>502 Bad Gateway</h1></html>");
+        assert_eq!(
+            api_message("<html>\n<h1>502 Bad Gateway</h1></html>"),
+            "<html> <h1>502 Bad Gateway</h1></html>"
+        );
         assert_eq!(parse_retry_after(Some(" 3 ")), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
-        assert_eq!(first_line("Service Error: timed out\n\nFound at ..."), "Service Error: timed out");
+        assert_eq!(
+            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            None
+        );
+        assert_eq!(
+            first_line("Service Error: timed out\n\nFound at ..."),
+            "Service Error: timed out"
+        );
     }
 
     #[test]
     fn redaction() {
         let token = Secret::new("ghs_secret123");
-        assert_eq!(redact(&token, "Bearer ghs_secret123 failed"), "Bearer *** failed");
+        assert_eq!(
+            redact(&token, "Bearer ghs_secret123 failed"),
+            "Bearer *** failed"
+        );
         assert_eq!(redact(&Secret::new(""), "text"), "text");
     }
 }

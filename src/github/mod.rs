@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::cli::CommentArgs;
+use crate::compare::verdict::{Comparison, Outcome, Status, Verdict as MetricVerdict};
+use crate::compare::{COMPARISON_JSON, COMPARISON_MD};
 use crate::config::Secret;
 use crate::options::UsageError;
 use comment::{CommentClient, Posted, RetryPolicy};
@@ -52,10 +54,16 @@ impl GithubEnv {
     /// Reads the environment through `lookup` (`std::env::var` in the binary, a map in
     /// tests). Empty values count as unset, as an unset `${{ }}` expands to "".
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> GithubEnv {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         GithubEnv {
             actions: get("GITHUB_ACTIONS").as_deref() == Some("true"),
-            token: lookup("GITHUB_TOKEN").filter(|t| !t.trim().is_empty()).map(|t| Secret::new(t.trim())),
+            token: lookup("GITHUB_TOKEN")
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| Secret::new(t.trim())),
             repository: get("GITHUB_REPOSITORY"),
             event_name: get("GITHUB_EVENT_NAME"),
             event_path: get("GITHUB_EVENT_PATH").map(PathBuf::from),
@@ -87,10 +95,19 @@ pub struct Repo {
 
 impl Repo {
     pub fn parse(text: &str) -> Result<Repo, GithubError> {
-        let ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
         match text.split_once('/') {
-            Some((owner, name)) if ok(owner) && ok(name) => Ok(Repo { owner: owner.into(), name: name.into() }),
-            _ => Err(GithubError::Config(format!("GITHUB_REPOSITORY must be OWNER/NAME (got `{text}`)"))),
+            Some((owner, name)) if ok(owner) && ok(name) => Ok(Repo {
+                owner: owner.into(),
+                name: name.into(),
+            }),
+            _ => Err(GithubError::Config(format!(
+                "GITHUB_REPOSITORY must be OWNER/NAME (got `{text}`)"
+            ))),
         }
     }
 }
@@ -154,16 +171,23 @@ pub struct CommentOptions {
     pub dry_run: bool,
 }
 
-/// Files `llm-bench comment` publishes, in order of preference.
-pub const COMPARISON_MD: &str = "comparison.md";
-pub const COMPARISON_JSON: &str = "comparison.json";
+/// The report `llm-bench comment` publishes when `comparison.md` is absent.
 pub const REPORT_MD: &str = "report.md";
 
 impl TryFrom<&CommentArgs> for CommentOptions {
     type Error = UsageError;
 
     fn try_from(args: &CommentArgs) -> Result<Self, UsageError> {
-        let CommentArgs { results_dir, key, pr, strict, file, notes, artifact_url, dry_run } = args;
+        let CommentArgs {
+            results_dir,
+            key,
+            pr,
+            strict,
+            file,
+            notes,
+            artifact_url,
+            dry_run,
+        } = args;
         if !results_dir.is_dir() {
             return Err(UsageError(format!(
                 "{} is not a folder; pass the results folder that `llm-bench run --out DIR` wrote",
@@ -203,58 +227,106 @@ impl TryFrom<&CommentArgs> for CommentOptions {
 /// The gate's result as read from `comparison.json`, for outputs and annotations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
-    /// `pass`, `regression`, `not-comparable`, … as `llm-bench compare` wrote it;
-    /// `none` when there is no comparison.
+    /// `pass`, `regression` or `not-comparable` (the comparison's outcome); `none`
+    /// when the folder has no comparison, `unknown` when it cannot be read.
     pub verdict: String,
-    pub regressions: u64,
+    /// Gated metrics judged a regression.
+    pub regressions: usize,
+    /// One annotation per regression and per scenario that could not be compared.
     pub annotations: Vec<(Level, String, String)>,
 }
 
 /// Reads the verdict from `comparison.json`, if the folder has one.
-pub fn read_verdict(dir: &Path) -> anyhow::Result<Verdict> {
+pub fn read_verdict(dir: &Path) -> Verdict {
     let path = dir.join(COMPARISON_JSON);
     if !path.is_file() {
-        return Ok(Verdict { verdict: "none".into(), regressions: 0, annotations: Vec::new() });
+        return Verdict {
+            verdict: "none".into(),
+            regressions: 0,
+            annotations: Vec::new(),
+        };
     }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
-    Ok(verdict_from_json(&json))
+    let parsed = std::fs::read_to_string(&path)
+        .map_err(anyhow::Error::from)
+        .and_then(|text| Ok(serde_json::from_str::<Comparison>(&text)?));
+    match parsed {
+        Ok(comparison) => verdict_of(&comparison),
+        Err(e) => {
+            eprintln!(
+                "warning: {} cannot be read ({e}); the verdict output is `unknown`",
+                path.display()
+            );
+            Verdict {
+                verdict: "unknown".into(),
+                regressions: 0,
+                annotations: Vec::new(),
+            }
+        }
+    }
 }
 
-/// Pulls the verdict, the regression count and one annotation per finding out of a
-/// comparison. Lenient on purpose: the step outputs should survive a new field.
-pub fn verdict_from_json(json: &serde_json::Value) -> Verdict {
-    let verdict = json["verdict"].as_str().unwrap_or("unknown").to_string();
+/// The outputs and annotations of a comparison.
+pub fn verdict_of(c: &Comparison) -> Verdict {
+    let verdict = match c.outcome {
+        Outcome::Pass => "pass",
+        Outcome::Regression => "regression",
+        Outcome::NotComparable => "not-comparable",
+    };
     let mut annotations = Vec::new();
-    let mut regressions = 0u64;
-    for scenario in json["scenarios"].as_array().into_iter().flatten() {
-        let name = scenario["name"].as_str().or(scenario["scenario"].as_str()).unwrap_or("?");
-        if let Some(reason) = scenario["not_comparable"].as_str().or(scenario["reason"].as_str()) {
-            annotations.push((Level::Warning, "llm-bench: not comparable".to_string(), format!("{name}: {reason}")));
-        }
-        for metric in scenario["metrics"].as_array().into_iter().flatten() {
-            if metric["verdict"].as_str() == Some("regression") || metric["regression"].as_bool() == Some(true) {
-                regressions += 1;
-                let metric_name = metric["metric"].as_str().or(metric["name"].as_str()).unwrap_or("?");
-                let detail = metric["summary"].as_str().map(|s| format!(": {s}")).unwrap_or_default();
-                annotations.push((Level::Error, "llm-bench: regression".to_string(), format!("{name} {metric_name}{detail}")));
-            }
-        }
-    }
-    if let Some(n) = json["regressions"].as_u64() {
-        regressions = n;
-    }
-    if annotations.is_empty() {
-        match verdict.as_str() {
-            "regression" => annotations.push((Level::Error, "llm-bench: regression".into(), format!("{regressions} regression(s); see the job summary"))),
-            "not-comparable" | "not_comparable" => {
-                annotations.push((Level::Warning, "llm-bench: not comparable".into(), "the baseline is not comparable; see the job summary".into()))
-            }
+    for s in &c.scenarios {
+        match s.status {
+            Status::NotComparable => annotations.push((
+                Level::Warning,
+                "llm-bench: not comparable".to_string(),
+                format!(
+                    "{}: not comparable with {}: {}",
+                    s.scenario,
+                    s.baseline_path,
+                    s.not_comparable.join("; ")
+                ),
+            )),
+            Status::New if c.strict => annotations.push((
+                Level::Warning,
+                "llm-bench: no baseline".to_string(),
+                format!(
+                    "{}: no baseline at {} (fails under --strict)",
+                    s.scenario, s.baseline_path
+                ),
+            )),
             _ => {}
         }
+        for m in s
+            .metrics
+            .iter()
+            .filter(|m| m.gated && m.verdict == MetricVerdict::Regression)
+        {
+            let change = m
+                .change()
+                .map(|(v, lo, hi)| {
+                    format!(
+                        " {:+.1}% (CI {:+.1}% to {:+.1}%)",
+                        v * 100.0,
+                        lo * 100.0,
+                        hi * 100.0
+                    )
+                })
+                .unwrap_or_default();
+            let p = m
+                .p_adjusted
+                .map(|p| format!(", adjusted p = {p:.2e}"))
+                .unwrap_or_default();
+            annotations.push((
+                Level::Error,
+                "llm-bench: regression".to_string(),
+                format!("{}: {}{change}{p}", s.scenario, m.metric.label()),
+            ));
+        }
     }
-    Verdict { verdict, regressions, annotations }
+    Verdict {
+        verdict: verdict.to_string(),
+        regressions: c.totals.regressions,
+        annotations,
+    }
 }
 
 /// The pull-request (or issue) number of the event that started the workflow.
@@ -263,18 +335,28 @@ pub fn pr_number_from_event(event_json: &str) -> Option<u64> {
     event["pull_request"]["number"]
         .as_u64()
         // issue_comment on a pull request: the issue is the pull request.
-        .or_else(|| event["issue"]["pull_request"].is_object().then(|| event["issue"]["number"].as_u64()).flatten())
+        .or_else(|| {
+            event["issue"]["pull_request"]
+                .is_object()
+                .then(|| event["issue"]["number"].as_u64())
+                .flatten()
+        })
         .or_else(|| event["number"].as_u64())
 }
 
 /// Runs `llm-bench comment`. Returns the exit code: 0 unless `--strict` and posting failed.
-pub async fn run_comment(options: &CommentOptions, env: &GithubEnv, policy: RetryPolicy) -> anyhow::Result<u8> {
+pub async fn run_comment(
+    options: &CommentOptions,
+    env: &GithubEnv,
+    policy: RetryPolicy,
+) -> anyhow::Result<u8> {
     let redact = |text: &str| match &env.token {
         Some(token) => comment::redact(token, text),
         None => text.to_string(),
     };
-    let markdown = std::fs::read_to_string(&options.file).with_context(|| format!("cannot read {}", options.file.display()))?;
-    let verdict = read_verdict(&options.results_dir)?;
+    let markdown = std::fs::read_to_string(&options.file)
+        .with_context(|| format!("cannot read {}", options.file.display()))?;
+    let verdict = read_verdict(&options.results_dir);
     let mut content = String::new();
     for note in &options.notes {
         content.push_str("> [!WARNING]\n");
@@ -284,15 +366,24 @@ pub async fn run_comment(options: &CommentOptions, env: &GithubEnv, policy: Retr
         content.push('\n');
     }
     content.push_str(&markdown);
-    let file_name = options.file.file_name().map_or_else(|| "the report".into(), |n| n.to_string_lossy().into_owned());
+    let file_name = options
+        .file
+        .file_name()
+        .map_or_else(|| "the report".into(), |n| n.to_string_lossy().into_owned());
     let full_report = match options.artifact_url.clone().or_else(|| env.run_url()) {
         Some(url) => format!("`{file_name}` in the [results artifact]({url})"),
         None => format!("`{}`", options.file.display()),
     };
 
     if let Some(path) = &env.step_summary {
-        let shortened = truncate::shorten(&content, STEP_SUMMARY_LIMIT_BYTES, Unit::Bytes, &full_report);
-        summary::append_step_summary(path, &shortened.text).with_context(|| format!("cannot write the job summary {}", path.display()))?;
+        let shortened = truncate::shorten(
+            &content,
+            STEP_SUMMARY_LIMIT_BYTES,
+            Unit::Bytes,
+            &full_report,
+        );
+        summary::append_step_summary(path, &shortened.text)
+            .with_context(|| format!("cannot write the job summary {}", path.display()))?;
     }
     if env.actions {
         for (level, title, message) in &verdict.annotations {
@@ -307,7 +398,12 @@ pub async fn run_comment(options: &CommentOptions, env: &GithubEnv, policy: Retr
     ];
 
     let marker = comment::marker(&options.key);
-    let shortened = truncate::shorten(&content, COMMENT_LIMIT_CHARS - marker.chars().count() - 1, Unit::Chars, &full_report);
+    let shortened = truncate::shorten(
+        &content,
+        COMMENT_LIMIT_CHARS - marker.chars().count() - 1,
+        Unit::Chars,
+        &full_report,
+    );
     if shortened.is_shortened() {
         eprintln!(
             "the comment was shortened to fit GitHub's {COMMENT_LIMIT_CHARS}-character limit ({} detail section(s) left out{})",
@@ -319,7 +415,10 @@ pub async fn run_comment(options: &CommentOptions, env: &GithubEnv, policy: Retr
 
     let result = if options.dry_run {
         if env.actions {
-            println!("{}", summary::group_start("llm-bench comment (dry run: not posted)"));
+            println!(
+                "{}",
+                summary::group_start("llm-bench comment (dry run: not posted)")
+            );
         }
         println!("{}", redact(&body));
         if env.actions {
@@ -351,7 +450,10 @@ pub async fn run_comment(options: &CommentOptions, env: &GithubEnv, policy: Retr
             }
             if env.actions {
                 let level = if quiet { Level::Notice } else { Level::Warning };
-                println!("{}", summary::annotation(level, "llm-bench: comment not posted", &message));
+                println!(
+                    "{}",
+                    summary::annotation(level, "llm-bench: comment not posted", &message)
+                );
             } else {
                 eprintln!("{}: {message}", if quiet { "note" } else { "warning" });
             }
@@ -364,13 +466,19 @@ pub async fn run_comment(options: &CommentOptions, env: &GithubEnv, policy: Retr
 
 fn write_outputs(env: &GithubEnv, outputs: &[(&str, String)]) -> anyhow::Result<()> {
     if let Some(path) = &env.output {
-        summary::append_outputs(path, outputs).with_context(|| format!("cannot write step outputs to {}", path.display()))?;
+        summary::append_outputs(path, outputs)
+            .with_context(|| format!("cannot write step outputs to {}", path.display()))?;
     }
     Ok(())
 }
 
 /// Finds where to post and posts.
-async fn post(options: &CommentOptions, env: &GithubEnv, body: &str, policy: RetryPolicy) -> Result<Posted, GithubError> {
+async fn post(
+    options: &CommentOptions,
+    env: &GithubEnv,
+    body: &str,
+    policy: RetryPolicy,
+) -> Result<Posted, GithubError> {
     let token = env.token.as_ref().ok_or_else(|| {
         GithubError::NotConfigured(
             "GITHUB_TOKEN is not set (in a workflow step: `env: GITHUB_TOKEN: ${{ github.token }}`); the report is in the job summary".into(),
@@ -384,7 +492,9 @@ async fn post(options: &CommentOptions, env: &GithubEnv, body: &str, policy: Ret
         Some(n) => n,
         None => {
             let from_event = match &env.event_path {
-                Some(path) => std::fs::read_to_string(path).ok().and_then(|text| pr_number_from_event(&text)),
+                Some(path) => std::fs::read_to_string(path)
+                    .ok()
+                    .and_then(|text| pr_number_from_event(&text)),
                 None => None,
             };
             from_event.ok_or_else(|| {
@@ -405,7 +515,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(vars: &[(&str, &str)]) -> GithubEnv {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         GithubEnv::from_lookup(&move |k| map.get(k).cloned())
     }
 
@@ -421,9 +534,18 @@ mod tests {
         ]);
         assert!(e.actions);
         assert_eq!(e.token.as_ref().unwrap().expose(), "ghs_abc");
-        assert_eq!(e.api_url, DEFAULT_API_URL, "an empty GITHUB_API_URL falls back");
-        assert_eq!(e.run_url().unwrap(), "https://github.com/acme/serving/actions/runs/42");
-        assert!(!format!("{e:?}").contains("ghs_abc"), "Debug never shows the token");
+        assert_eq!(
+            e.api_url, DEFAULT_API_URL,
+            "an empty GITHUB_API_URL falls back"
+        );
+        assert_eq!(
+            e.run_url().unwrap(),
+            "https://github.com/acme/serving/actions/runs/42"
+        );
+        assert!(
+            !format!("{e:?}").contains("ghs_abc"),
+            "Debug never shows the token"
+        );
         let e = env(&[("GITHUB_API_URL", "https://ghe.example.com/api/v3")]);
         assert_eq!(e.api_url, "https://ghe.example.com/api/v3");
         assert!(!e.actions && e.token.is_none() && e.run_url().is_none());
@@ -433,7 +555,10 @@ mod tests {
     fn pr_numbers_from_events() {
         for (event, expected) in [
             (r#"{"pull_request":{"number":17},"number":17}"#, Some(17)),
-            (r#"{"issue":{"number":5,"pull_request":{"url":"x"}}}"#, Some(5)),
+            (
+                r#"{"issue":{"number":5,"pull_request":{"url":"x"}}}"#,
+                Some(5),
+            ),
             (r#"{"issue":{"number":5}}"#, None),
             (r#"{"ref":"refs/heads/main"}"#, None),
             ("not json", None),
@@ -444,7 +569,10 @@ mod tests {
 
     #[test]
     fn repositories() {
-        assert_eq!(Repo::parse("acme/serving.rs").unwrap().to_string(), "acme/serving.rs");
+        assert_eq!(
+            Repo::parse("acme/serving.rs").unwrap().to_string(),
+            "acme/serving.rs"
+        );
         for bad in ["acme", "acme/", "/x", "a/b/c", "a b/c"] {
             assert!(Repo::parse(bad).is_err(), "{bad}");
         }
@@ -452,11 +580,20 @@ mod tests {
 
     #[test]
     fn error_messages_say_how_to_fix() {
-        let forbidden = GithubError::Forbidden { message: "Resource not accessible by integration".into() }.to_string();
+        let forbidden = GithubError::Forbidden {
+            message: "Resource not accessible by integration".into(),
+        }
+        .to_string();
         assert!(forbidden.contains("pull-requests: write"));
         assert!(forbidden.contains("pull_request_target"));
         assert!(forbidden.contains("fork"));
-        let unauthorized = GithubError::Unauthorized { message: "Bad credentials".into() }.to_string();
-        assert!(unauthorized.contains("${{ github.token }}"), "{unauthorized}");
+        let unauthorized = GithubError::Unauthorized {
+            message: "Bad credentials".into(),
+        }
+        .to_string();
+        assert!(
+            unauthorized.contains("${{ github.token }}"),
+            "{unauthorized}"
+        );
     }
 }

@@ -71,7 +71,12 @@ pub fn annotation(level: Level, title: &str, message: &str) -> String {
     if title.is_empty() {
         format!("::{}::{}", level.command(), escape_data(message))
     } else {
-        format!("::{} title={}::{}", level.command(), escape_property(title), escape_data(message))
+        format!(
+            "::{} title={}::{}",
+            level.command(),
+            escape_property(title),
+            escape_data(message)
+        )
     }
 }
 
@@ -84,7 +89,9 @@ pub fn group_end() -> &'static str {
 }
 
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 pub fn escape_property(s: &str) -> String {
@@ -113,13 +120,26 @@ mod tests {
     #[test]
     fn workflow_commands_are_escaped() {
         for (level, title, message, expected) in [
-            (Level::Error, "llm-bench: regression", "ttft p50 +12%\nsee report", "::error title=llm-bench%3A regression::ttft p50 +12%25%0Asee report"),
-            (Level::Warning, "", "not comparable: a, b", "::warning::not comparable: a, b"),
+            (
+                Level::Error,
+                "llm-bench: regression",
+                "ttft p50 +12%\nsee report",
+                "::error title=llm-bench%3A regression::ttft p50 +12%25%0Asee report",
+            ),
+            (
+                Level::Warning,
+                "",
+                "not comparable: a, b",
+                "::warning::not comparable: a, b",
+            ),
             (Level::Notice, "x,y", "done", "::notice title=x%2Cy::done"),
         ] {
             assert_eq!(annotation(level, title, message), expected);
         }
-        assert_eq!(group_start("llm-bench run: 50%"), "::group::llm-bench run: 50%25");
+        assert_eq!(
+            group_start("llm-bench run: 50%"),
+            "::group::llm-bench run: 50%25"
+        );
     }
 
     #[test]

@@ -63,7 +63,11 @@ impl Shortened {
 /// (Markdown, e.g. "`comparison.md` in the [results artifact](URL)"); it ends the note.
 pub fn shorten(markdown: &str, limit: usize, unit: Unit, full_report: &str) -> Shortened {
     if unit.len(markdown) <= limit {
-        return Shortened { text: markdown.to_string(), dropped_details: Vec::new(), cut: false };
+        return Shortened {
+            text: markdown.to_string(),
+            dropped_details: Vec::new(),
+            cut: false,
+        };
     }
     let blocks = details_blocks(markdown);
     // Drop detail sections from the last one back until the text and its note fit.
@@ -73,7 +77,11 @@ pub fn shorten(markdown: &str, limit: usize, unit: Unit, full_report: &str) -> S
         let names: Vec<String> = dropped.iter().map(|b| b.name.clone()).collect();
         text.push_str(&note(limit, unit, &names, false, full_report));
         if unit.len(&text) <= limit {
-            return Shortened { text, dropped_details: names, cut: false };
+            return Shortened {
+                text,
+                dropped_details: names,
+                cut: false,
+            };
         }
     }
     // Still too long without any detail section: cut the rest at a line boundary.
@@ -95,7 +103,11 @@ pub fn shorten(markdown: &str, limit: usize, unit: Unit, full_report: &str) -> S
         // Only a limit smaller than the note itself gets here (tests, or a broken caller).
         text.truncate(unit.byte_index(&text, limit));
     }
-    Shortened { text, dropped_details: names, cut: true }
+    Shortened {
+        text,
+        dropped_details: names,
+        cut: true,
+    }
 }
 
 /// A top-level `<details>…</details>` section: its byte range (with the blank lines
@@ -131,7 +143,11 @@ fn details_blocks(text: &str) -> Vec<Block> {
                 while text[end..].starts_with('\n') {
                     end += 1;
                 }
-                blocks.push(Block { start, end, name: summary_name(&text[start..end]) });
+                blocks.push(Block {
+                    start,
+                    end,
+                    name: section_name(&text[..start], &text[start..end]),
+                });
                 i = end;
             }
         } else {
@@ -141,11 +157,33 @@ fn details_blocks(text: &str) -> Vec<Block> {
     blocks
 }
 
+/// What a details section belongs to: the scenario heading (`### ❌ `name``) it sits
+/// under, as `comparison.md` writes them, else its own `<summary>` (as `report.md`).
+fn section_name(before: &str, block: &str) -> String {
+    let heading = before.lines().rev().find(|l| l.starts_with('#'));
+    match heading {
+        Some(h) if h.starts_with("###") => {
+            let text = h.trim_start_matches('#').trim();
+            match text.split('`').nth(1) {
+                Some(code) if !code.is_empty() => code.to_string(),
+                _ => text
+                    .trim_start_matches(|c: char| !c.is_alphanumeric())
+                    .to_string(),
+            }
+        }
+        _ => summary_name(block),
+    }
+}
+
 /// The `<summary>` of a details section as plain text (tags and emphasis removed).
 fn summary_name(block: &str) -> String {
-    let Some(open) = block.find("<summary>") else { return "details".into() };
+    let Some(open) = block.find("<summary>") else {
+        return "details".into();
+    };
     let inner = &block[open + "<summary>".len()..];
-    let inner = inner.find("</summary>").map_or(inner, |close| &inner[..close]);
+    let inner = inner
+        .find("</summary>")
+        .map_or(inner, |close| &inner[..close]);
     let mut plain = String::new();
     let mut in_tag = false;
     for c in inner.chars() {
@@ -182,7 +220,11 @@ fn cut_at_line(text: &str, at: usize) -> &str {
 }
 
 fn open_fence(text: &str) -> bool {
-    text.lines().filter(|l| l.trim_start().starts_with("```")).count() % 2 == 1
+    text.lines()
+        .filter(|l| l.trim_start().starts_with("```"))
+        .count()
+        % 2
+        == 1
 }
 
 fn note(limit: usize, unit: Unit, dropped: &[String], cut: bool, full_report: &str) -> String {
@@ -193,7 +235,11 @@ fn note(limit: usize, unit: Unit, dropped: &[String], cut: bool, full_report: &s
     let mut parts = Vec::new();
     if !dropped.is_empty() {
         const SHOWN: usize = 10;
-        let mut names: Vec<String> = dropped.iter().take(SHOWN).map(|n| format!("`{}`", n.replace('`', ""))).collect();
+        let mut names: Vec<String> = dropped
+            .iter()
+            .take(SHOWN)
+            .map(|n| format!("`{}`", n.replace('`', "")))
+            .collect();
         if dropped.len() > SHOWN {
             names.push(format!("and {} more", dropped.len() - SHOWN));
         }
@@ -231,7 +277,8 @@ mod tests {
     const WHERE: &str = "`comparison.md` in the results artifact";
 
     fn report(scenarios: usize, detail_len: usize) -> String {
-        let mut md = String::from("## llm-bench\n\n✅ all good\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n");
+        let mut md =
+            String::from("## llm-bench\n\n✅ all good\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n");
         for i in 0..scenarios {
             md.push_str(&format!(
                 "<details><summary><b>scenario-{i}</b>: closed loop, 1 trial(s)</summary>\n\n{}\n\n</details>\n\n",
@@ -277,7 +324,10 @@ mod tests {
         assert!(s.text.contains("`scenario-9`"));
         assert!(s.text.contains(WHERE));
         // Every kept section is whole.
-        assert_eq!(s.text.matches("<details>").count(), s.text.matches("</details>").count());
+        assert_eq!(
+            s.text.matches("<details>").count(),
+            s.text.matches("</details>").count()
+        );
     }
 
     #[test]
@@ -295,7 +345,10 @@ mod tests {
         assert!(!open_fence(&s.text), "the code fence is closed");
         let before_note = s.text.split("\n> [!NOTE]").next().unwrap();
         for line in before_note.lines().filter(|l| l.starts_with("line ")) {
-            assert!(line["line ".len()..].parse::<u32>().is_ok(), "cut mid-line: {line:?}");
+            assert!(
+                line["line ".len()..].parse::<u32>().is_ok(),
+                "cut mid-line: {line:?}"
+            );
         }
         assert!(s.text.contains("cut at this point"));
     }
@@ -312,6 +365,16 @@ mod tests {
     }
 
     #[test]
+    fn sections_are_named_by_their_scenario_heading() {
+        let md = "## comparison\n\n### ❌ `high-load`\n\n| t |\n\n<details><summary>Informational metrics</summary>\n\nx\n\n</details>\n\n";
+        let blocks = details_blocks(md);
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].name, "high-load");
+        let md = "## report\n\n<details><summary><b>low-load</b>: closed loop</summary>\n\nx\n</details>\n";
+        assert_eq!(details_blocks(md)[0].name, "low-load");
+    }
+
+    #[test]
     fn nested_details_are_one_section() {
         let md = "a\n<details><summary>outer</summary>\n<details><summary>inner</summary>\nx\n</details>\n</details>\n\nb\n";
         let blocks = details_blocks(md);
@@ -325,7 +388,11 @@ mod tests {
         let md = report(40, 3_000);
         let s = shorten(&md, 20_000, Unit::Chars, WHERE);
         assert!(s.text.chars().count() <= 20_000);
-        assert!(s.text.contains("more)"), "{}", &s.text[s.text.len() - 400..]);
+        assert!(
+            s.text.contains("more)"),
+            "{}",
+            &s.text[s.text.len() - 400..]
+        );
     }
 
     #[test]
@@ -336,7 +403,13 @@ mod tests {
 
     #[test]
     fn thousands_separators() {
-        for (n, s) in [(0, "0"), (999, "999"), (1000, "1,000"), (65_536, "65,536"), (1_048_576, "1,048,576")] {
+        for (n, s) in [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (65_536, "65,536"),
+            (1_048_576, "1,048,576"),
+        ] {
             assert_eq!(thousands(n), s);
         }
     }

@@ -2,14 +2,18 @@
 //!
 //! Rows are folded into an [`Accumulator`] one at a time (so neither the runner nor
 //! `llm-bench report` needs to keep rows around), then sorted once into [`Metrics`].
+//! Samples are kept exactly up to a cap and in a histogram beyond it
+//! ([`Samples`]), so a summary's memory does not grow with run length.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::Stats;
+use super::samples::{Samples, PER_TOKEN_CAP};
+use super::{ClientHealth, Stats};
 use crate::manifest::{Manifest, RunMeta, ScenarioSpec, SCHEMA_VERSION};
 use crate::record::{ErrorKind, RequestRow, TokenSource};
+use crate::telemetry::{Telemetry, TelemetryAccumulator, TelemetryRecord};
 
 /// A request counts as late when it left more than this after its scheduled time.
 pub const LATE_THRESHOLD_MS: f64 = 1.0;
@@ -63,6 +67,14 @@ pub struct Metrics {
     pub tokens_by_source: BTreeMap<TokenSource, u64>,
     pub schedule: Schedule,
     pub goodput: Option<Goodput>,
+    /// How the client itself fared; `client_limited` means these numbers describe
+    /// llm-bench rather than the server. Absent in runs from before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_health: Option<ClientHealth>,
+    /// GPU power and energy, and the server's own metrics, over this window; absent
+    /// when nothing was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<Telemetry>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -103,18 +115,18 @@ pub struct Goodput {
 }
 
 /// Folds rows of one scenario (one trial, or several pooled) into samples.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Accumulator {
     counts: Counts,
-    ttft: Vec<f64>,
-    tpot: Vec<f64>,
-    itl: Vec<f64>,
-    e2e: Vec<f64>,
-    response_ttft: Vec<f64>,
-    response_e2e: Vec<f64>,
-    ttfr: Vec<f64>,
-    output_tokens: Vec<f64>,
-    send_lag: Vec<f64>,
+    ttft: Samples,
+    tpot: Samples,
+    itl: Samples,
+    e2e: Samples,
+    response_ttft: Samples,
+    response_e2e: Samples,
+    ttfr: Samples,
+    output_tokens: Samples,
+    send_lag: Samples,
     late: u64,
     errors: BTreeMap<ErrorKind, u64>,
     error_examples: BTreeMap<ErrorKind, String>,
@@ -127,6 +139,36 @@ pub struct Accumulator {
     scheduled: Option<(f64, f64, u64)>,
     /// Sum of per-trial windows when trials are pooled.
     pooled_duration_s: Option<f64>,
+    health: Option<ClientHealth>,
+}
+
+impl Default for Accumulator {
+    fn default() -> Self {
+        Accumulator {
+            counts: Counts::default(),
+            ttft: Samples::default(),
+            tpot: Samples::default(),
+            itl: Samples::with_cap(PER_TOKEN_CAP),
+            e2e: Samples::default(),
+            response_ttft: Samples::default(),
+            response_e2e: Samples::default(),
+            ttfr: Samples::default(),
+            output_tokens: Samples::default(),
+            send_lag: Samples::default(),
+            late: 0,
+            errors: BTreeMap::new(),
+            error_examples: BTreeMap::new(),
+            tokens_by_source: BTreeMap::new(),
+            output_tokens_total: 0,
+            prompt_tokens_total: 0,
+            good: 0,
+            window: None,
+            starts: None,
+            scheduled: None,
+            pooled_duration_s: None,
+            health: None,
+        }
+    }
 }
 
 fn widen(range: &mut Option<(f64, f64)>, lo: f64, hi: f64) {
@@ -193,7 +235,7 @@ impl Accumulator {
         self.response_ttft.extend(row.response_ttft_ms);
         self.ttfr.extend(row.ttfr_ms);
         self.tpot.extend(row.tpot_ms);
-        self.itl.extend_from_slice(&row.itl_ms);
+        self.itl.extend(row.itl_ms.iter().copied());
         self.output_tokens.push(row.output_tokens as f64);
         self.output_tokens_total += row.output_tokens;
         self.prompt_tokens_total += row.prompt_tokens.unwrap_or(0);
@@ -224,7 +266,7 @@ impl Accumulator {
             (&mut self.output_tokens, &other.output_tokens),
             (&mut self.send_lag, &other.send_lag),
         ] {
-            mine.extend_from_slice(theirs);
+            mine.merge(theirs);
         }
         self.late += other.late;
         for (k, v) in &other.errors {
@@ -243,6 +285,13 @@ impl Accumulator {
         self.starts = self.starts.or(other.starts);
         self.scheduled = self.scheduled.or(other.scheduled);
         self.pooled_duration_s = Some(duration);
+        self.health = ClientHealth::pool(self.health.iter().chain(&other.health));
+    }
+
+    /// The measured window (first measured send to last measured completion), ms
+    /// since the trial start; `None` without a successful request.
+    pub fn window_ms(&self) -> Option<(f64, f64)> {
+        self.window
     }
 
     fn duration_s(&self) -> f64 {
@@ -289,16 +338,16 @@ impl Accumulator {
             prompt_tokens_per_s: per_s(self.prompt_tokens_total as f64),
             output_tokens_total: self.output_tokens_total,
             prompt_tokens_total: self.prompt_tokens_total,
-            ttft_ms: Stats::from_samples(&mut self.ttft),
-            tpot_ms: Stats::from_samples(&mut self.tpot),
-            itl_ms: Stats::from_samples(&mut self.itl),
-            e2e_ms: Stats::from_samples(&mut self.e2e),
-            response_ttft_ms: Stats::from_samples(&mut self.response_ttft),
-            response_e2e_ms: Stats::from_samples(&mut self.response_e2e),
-            ttfr_ms: Stats::from_samples(&mut self.ttfr),
-            output_tokens: Stats::from_samples(&mut self.output_tokens),
+            ttft_ms: self.ttft.stats(),
+            tpot_ms: self.tpot.stats(),
+            itl_ms: self.itl.stats(),
+            e2e_ms: self.e2e.stats(),
+            response_ttft_ms: self.response_ttft.stats(),
+            response_e2e_ms: self.response_e2e.stats(),
+            ttfr_ms: self.ttfr.stats(),
+            output_tokens: self.output_tokens.stats(),
             schedule: Schedule {
-                send_lag_ms: Stats::from_samples(&mut self.send_lag),
+                send_lag_ms: self.send_lag.stats(),
                 late: self.late,
                 dropped: self.counts.dropped,
                 target_rate,
@@ -311,9 +360,21 @@ impl Accumulator {
             error_examples: self.error_examples,
             tokens_by_source: self.tokens_by_source,
             goodput,
+            client_health: self.health,
             requests: self.counts,
+            telemetry: None,
         }
     }
+}
+
+/// Joins telemetry to the metrics of the same window: energy per token needs the
+/// window's tokens, goodput per watt its goodput.
+fn with_telemetry(mut m: Metrics, t: &TelemetryAccumulator) -> Metrics {
+    m.telemetry = t.finish(
+        m.output_tokens_total,
+        m.goodput.as_ref().map(|g| g.requests_per_s),
+    );
+    m
 }
 
 fn meets_slo(row: &RequestRow, slo: &crate::manifest::SloSpec) -> bool {
@@ -333,12 +394,35 @@ pub struct SummaryBuilder {
     manifest: Manifest,
     /// Per scenario (manifest order), per trial.
     trials: Vec<BTreeMap<u32, Accumulator>>,
+    /// Telemetry records, per scenario and trial like `trials`.
+    telemetry: Vec<BTreeMap<u32, Vec<TelemetryRecord>>>,
 }
 
 impl SummaryBuilder {
     pub fn new(manifest: Manifest) -> Self {
         let trials = vec![BTreeMap::new(); manifest.scenarios.len()];
-        SummaryBuilder { manifest, trials }
+        let telemetry = vec![BTreeMap::new(); manifest.scenarios.len()];
+        SummaryBuilder {
+            manifest,
+            trials,
+            telemetry,
+        }
+    }
+
+    /// Telemetry of scenarios the manifest does not know is ignored.
+    pub fn add_telemetry(&mut self, record: &TelemetryRecord) {
+        let Some(i) = self
+            .manifest
+            .scenarios
+            .iter()
+            .position(|s| s.name == record.scenario())
+        else {
+            return;
+        };
+        self.telemetry[i]
+            .entry(record.trial())
+            .or_default()
+            .push(record.clone());
     }
 
     /// Rows of scenarios the manifest does not know are ignored.
@@ -355,6 +439,19 @@ impl SummaryBuilder {
         self.trials[i].entry(row.trial).or_default().add(row, slo);
     }
 
+    /// Records what the client measured about itself during a trial. Health of
+    /// scenarios the manifest does not know is ignored.
+    pub fn add_health(&mut self, scenario: &str, trial: u32, health: ClientHealth) {
+        if let Some(i) = self
+            .manifest
+            .scenarios
+            .iter()
+            .position(|s| s.name == scenario)
+        {
+            self.trials[i].entry(trial).or_default().health = Some(health);
+        }
+    }
+
     pub fn run_meta_mut(&mut self) -> &mut RunMeta {
         &mut self.manifest.run
     }
@@ -365,21 +462,28 @@ impl SummaryBuilder {
             .scenarios
             .into_iter()
             .zip(self.trials)
-            .filter(|(_, trials)| !trials.is_empty())
-            .map(|(spec, trials)| {
+            .zip(self.telemetry)
+            .filter(|((_, trials), _)| !trials.is_empty())
+            .map(|((spec, trials), telemetry)| {
                 let mut pooled = Accumulator::default();
+                let mut pooled_telemetry = TelemetryAccumulator::default();
                 let mut per_trial = Vec::with_capacity(trials.len());
-                for (i, acc) in trials.into_values().enumerate() {
+                for (i, (trial, acc)) in trials.into_iter().enumerate() {
+                    let records: Vec<&TelemetryRecord> =
+                        telemetry.get(&trial).into_iter().flatten().collect();
+                    let t = TelemetryAccumulator::from_records(&records, acc.window_ms());
                     if i == 0 {
                         pooled = acc.clone();
+                        pooled_telemetry = t.clone();
                     } else {
                         pooled.merge(&acc);
+                        pooled_telemetry.merge(&t);
                     }
-                    per_trial.push(acc.finish(&spec));
+                    per_trial.push(with_telemetry(acc.finish(&spec), &t));
                 }
                 ScenarioSummary {
                     name: spec.name.clone(),
-                    metrics: pooled.finish(&spec),
+                    metrics: with_telemetry(pooled.finish(&spec), &pooled_telemetry),
                     trials: per_trial,
                     spec,
                 }

@@ -118,9 +118,19 @@ pub fn padded_range(values: impl IntoIterator<Item = f64>, from_zero: bool) -> R
     if from_zero || lo < (hi - lo) {
         lo = lo.min(0.0);
     }
-    let pad = ((hi - lo) * 0.04).max(hi.abs() * 0.01).max(1e-3);
+    let span = hi - lo;
+    let pad = if span > 0.0 {
+        span * 0.04
+    } else {
+        hi.abs().max(1.0) * 0.05
+    };
     let lo = if lo == 0.0 { 0.0 } else { lo - pad };
     lo..hi + pad
+}
+
+/// Room above the data for a legend in an upper corner.
+fn with_headroom(r: Range<f64>) -> Range<f64> {
+    r.start..r.end + (r.end - r.start) * 0.3
 }
 
 /// How a line is drawn.
@@ -350,8 +360,14 @@ pub fn throughput_chart(t: &Timeline) -> String {
         return message_chart("no requests");
     }
     let x = 0.0..t.points.last().map_or(1.0, |p| p.t_s + t.bucket_s / 2.0);
-    let req = padded_range(t.points.iter().map(|p| p.requests_per_s), true);
-    let tok = padded_range(t.points.iter().map(|p| p.output_tokens_per_s), true);
+    let req = with_headroom(padded_range(
+        t.points.iter().map(|p| p.requests_per_s),
+        true,
+    ));
+    let tok = with_headroom(padded_range(
+        t.points.iter().map(|p| p.output_tokens_per_s),
+        true,
+    ));
     render(|root| {
         let mut chart = ChartBuilder::on(root)
             .margin(12)
@@ -371,7 +387,7 @@ pub fn throughput_chart(t: &Timeline) -> String {
             .y_labels(6)
             .x_label_formatter(&tick)
             .y_label_formatter(&tick)
-            .x_desc(format!("time (s); {} points", interval(t.bucket_s)))
+            .x_desc(format!("time (s); rates over {}", interval(t.bucket_s)))
             .y_desc("completed requests / s")
             .draw()?;
         chart
@@ -412,7 +428,7 @@ pub fn throughput_chart(t: &Timeline) -> String {
             });
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(SeriesLabelPosition::UpperRight)
             .margin(8)
             .label_font(font(11.0))
             .background_style(PAPER.mix(0.85))
@@ -422,12 +438,12 @@ pub fn throughput_chart(t: &Timeline) -> String {
     })
 }
 
-/// "each 1.5 s", for axis descriptions.
+/// "1.5 s" or "800 ms", for axis descriptions.
 fn interval(s: f64) -> String {
     if s < 1.0 {
-        format!("each {} ms", tick(&(s * 1000.0)))
+        format!("{} ms", tick(&(s * 1000.0)))
     } else {
-        format!("each {} s", tick(&s))
+        format!("{} s", tick(&s))
     }
 }
 
@@ -438,7 +454,7 @@ pub fn in_flight_chart(t: &Timeline) -> String {
     }
     let x = 0.0..t.points.last().map_or(1.0, |p| p.t_s + t.bucket_s / 2.0);
     let axes = Axes {
-        x_desc: format!("time (s); average {}", interval(t.bucket_s)),
+        x_desc: format!("time (s); average over {}", interval(t.bucket_s)),
         y_desc: "requests in flight".into(),
         x,
         y: padded_range(t.points.iter().map(|p| p.in_flight), true),
@@ -454,7 +470,7 @@ pub fn in_flight_chart(t: &Timeline) -> String {
     line_chart(&axes, &[line], &t.trial_starts_s, None)
 }
 
-/// Failures per second, one line per error kind.
+/// Failed requests per interval, stacked by error kind.
 pub fn errors_chart(t: &Timeline) -> String {
     if t.points.is_empty() {
         return message_chart("no requests");
@@ -462,41 +478,100 @@ pub fn errors_chart(t: &Timeline) -> String {
     let mut kinds: Vec<ErrorKind> = t
         .points
         .iter()
-        .flat_map(|p| p.errors_per_s.keys().copied())
+        .flat_map(|p| p.errors.keys().copied())
         .collect();
     kinds.sort_unstable();
     kinds.dedup();
     let x = 0.0..t.points.last().map_or(1.0, |p| p.t_s + t.bucket_s / 2.0);
-    let lines: Vec<Line> = kinds
+    let y_max = t
+        .points
         .iter()
-        .enumerate()
-        .map(|(i, &kind)| Line {
-            label: kind.to_string(),
-            points: t
+        .map(|p| p.errors.values().sum::<u64>())
+        .max()
+        .unwrap_or(0);
+    let y = if kinds.is_empty() {
+        0.0..1.0
+    } else {
+        with_headroom(padded_range([y_max as f64], true))
+    };
+    render(|root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(58)
+            .build_cartesian_2d(x.clone(), y.clone())?;
+        chart
+            .configure_mesh()
+            .max_light_lines(0)
+            .disable_x_mesh()
+            .bold_line_style(GRID.mix(0.3))
+            .axis_style(INK)
+            .label_style(font(11.0))
+            .axis_desc_style(font(12.0))
+            .x_labels(8)
+            // Whole counts only: no "0.5 failed requests" tick.
+            .y_labels((y_max as usize + 1).clamp(2, 6))
+            .x_label_formatter(&tick)
+            .y_label_formatter(&|v: &f64| {
+                if v.fract() == 0.0 {
+                    tick(v)
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("time (s)")
+            .y_desc(format!("failed requests per {}", interval(t.bucket_s)))
+            .draw()?;
+        for &m in &t.trial_starts_s {
+            chart.draw_series(DashedLineSeries::new(
+                [(m, y.start), (m, y.end)],
+                4,
+                4,
+                GRID.stroke_width(1),
+            ))?;
+        }
+        // Stacked bars: each kind sits on the kinds before it, red first.
+        let mut base = vec![0u64; t.points.len()];
+        for (i, &kind) in kinds.iter().enumerate() {
+            let color = PALETTE[(i + 2) % PALETTE.len()];
+            let bars: Vec<Rectangle<(f64, f64)>> = t
                 .points
                 .iter()
-                .map(|p| (p.t_s, p.errors_per_s.get(&kind).copied().unwrap_or(0.0)))
-                .collect(),
-            // Red first: errors are bad news.
-            color: PALETTE[(i + 2) % PALETTE.len()],
-            stroke: Stroke::Solid,
-        })
-        .collect();
-    let y = padded_range(
-        lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)),
-        true,
-    );
-    let axes = Axes {
-        x_desc: format!("time (s); {} points", interval(t.bucket_s)),
-        y_desc: "failed requests / s".into(),
-        x,
-        y: if lines.is_empty() { 0.0..1.0 } else { y },
-        y_percent: false,
-        // Even a single kind gets a legend: the kind is the information.
-        legend: (!lines.is_empty()).then_some(SeriesLabelPosition::UpperRight),
-    };
-    let note = lines.is_empty().then_some("no errors");
-    line_chart(&axes, &lines, &t.trial_starts_s, note)
+                .zip(base.iter_mut())
+                .filter_map(|(p, below)| {
+                    let n = p.errors.get(&kind).copied().unwrap_or(0);
+                    let from = *below;
+                    *below += n;
+                    let half = t.bucket_s / 2.0;
+                    (n > 0).then(|| {
+                        let mut bar = Rectangle::new(
+                            [
+                                (p.t_s - half, from as f64),
+                                (p.t_s + half, (from + n) as f64),
+                            ],
+                            color.mix(0.85).filled(),
+                        );
+                        bar.set_margin(0, 0, 1, 1);
+                        bar
+                    })
+                })
+                .collect();
+            chart
+                .draw_series(bars)?
+                .label(kind.as_str())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.mix(0.85).filled())
+                });
+        }
+        if kinds.is_empty() {
+            let centre = chart.backend_coord(&((x.start + x.end) / 2.0, 0.5));
+            let style = font(13.0).pos(Pos::new(HPos::Center, VPos::Center));
+            root.draw_text("no errors", &style, centre)?;
+        } else {
+            legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        }
+        Ok(())
+    })
 }
 
 /// Latency percentiles of one metric against offered load.
@@ -533,10 +608,10 @@ pub fn sweep_latency_chart(
         x_desc: sweep.load_desc.to_string(),
         y_desc: format!("{metric} (ms)"),
         x: padded_range(sweep.points.iter().map(|p| p.offered), true),
-        y: padded_range(
+        y: with_headroom(padded_range(
             lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)),
             true,
-        ),
+        )),
         y_percent: false,
         legend: Some(SeriesLabelPosition::UpperLeft),
     };
@@ -589,7 +664,7 @@ pub fn sweep_goodput_chart(sweep: &Sweep) -> String {
         x_desc: sweep.load_desc.to_string(),
         y_desc: "requests / s".into(),
         x,
-        y,
+        y: with_headroom(y),
         y_percent: false,
         legend: Some(SeriesLabelPosition::UpperLeft),
     };
@@ -613,7 +688,7 @@ mod tests {
 
     #[test]
     fn ranges_start_at_zero_unless_the_data_is_far_from_it() {
-        assert_eq!(padded_range([10.0, 20.0], false).start, 0.0);
+        assert_eq!(padded_range([5.0, 20.0], false).start, 0.0);
         let r = padded_range([500.0, 520.0], false);
         assert!(r.start > 490.0 && r.start < 500.0 && r.end > 520.0, "{r:?}");
         assert_eq!(padded_range([], false), 0.0..1.0);

@@ -35,10 +35,27 @@ pub fn table(summary: &Summary) -> String {
             stat(&m.e2e_ms, |s| s.p90),
         ]);
     }
+    // A pseudo-terminal that reports no size (`script`, some CI runners) would
+    // squeeze every column to one character: print the table at its natural width.
+    if table.width().is_some_and(|w| w < 40) {
+        table.set_content_arrangement(ContentArrangement::Disabled);
+    }
     for i in 2..table.column_count() {
         if let Some(col) = table.column_mut(i) {
             col.set_cell_alignment(CellAlignment::Right);
         }
     }
-    format!("{table}\n(latencies in ms)")
+    let mut out = format!("{table}\n(latencies in ms)");
+    for s in &summary.scenarios {
+        if let Some(h) = s
+            .metrics
+            .client_health
+            .as_ref()
+            .filter(|h| h.client_limited)
+        {
+            out.push_str("\nwarning: ");
+            out.push_str(&h.warning(&s.name));
+        }
+    }
+    out
 }

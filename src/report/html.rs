@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use super::charts;
 use super::series::{self, RunSeries, ScenarioSeries, Sweep};
 use super::{fmt_ms, fmt_percent, fmt_rate};
+use crate::compare::verdict::{Comparison, Outcome, Totals};
 use crate::metrics::{Metrics, ScenarioSummary, Stats, Summary};
 
 pub const FILE_NAME: &str = "report.html";
@@ -30,6 +31,43 @@ pub struct BaselineView<'a> {
 pub struct Verdict {
     pub status: VerdictStatus,
     pub text: String,
+}
+
+impl Verdict {
+    /// The verdict of a `comparison.json`.
+    pub fn of(c: &Comparison) -> Verdict {
+        Verdict {
+            status: match c.outcome {
+                Outcome::Pass => VerdictStatus::Pass,
+                Outcome::Regression => VerdictStatus::Regression,
+                Outcome::NotComparable => VerdictStatus::Inconclusive,
+            },
+            text: totals_text(&c.totals),
+        }
+    }
+}
+
+/// "2 regressions · 1 improvement · 14 within noise · 1 inconclusive", without the
+/// emoji of the Markdown headline (a browser without an emoji font shows boxes).
+fn totals_text(t: &Totals) -> String {
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut parts = vec![
+        count(t.regressions, "regression", "regressions"),
+        count(t.improvements, "improvement", "improvements"),
+        format!("{} within noise", t.within_noise),
+        format!("{} inconclusive", t.inconclusive),
+    ];
+    if t.not_comparable > 0 {
+        parts.push(format!(
+            "{} not comparable",
+            count(t.not_comparable, "scenario", "scenarios")
+        ));
+    }
+    if t.new > 0 {
+        parts.push(count(t.new, "new scenario", "new scenarios"));
+    }
+    parts.join(" · ")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,14 +144,15 @@ fn header(out: &mut String, summary: &Summary, baseline: Option<&BaselineView<'_
         esc(&run.model)
     );
     if let Some(verdict) = baseline.and_then(|b| b.verdict.as_ref()) {
-        let (class, icon) = match verdict.status {
-            VerdictStatus::Pass => ("ok", "✅"),
-            VerdictStatus::Regression => ("bad", "❌"),
-            VerdictStatus::Inconclusive => ("warn", "⚠️"),
+        let (class, title) = match verdict.status {
+            VerdictStatus::Pass => ("ok", "No regression"),
+            VerdictStatus::Regression => ("bad", "Regression"),
+            VerdictStatus::Inconclusive => ("warn", "Not comparable"),
         };
         let _ = writeln!(
             out,
-            "<p class=\"verdict {class}\">{icon} {}</p>",
+            "<p class=\"verdict {class}\">{title} <span class=\"muted\">vs {}</span> · {}</p>",
+            esc(baseline.map_or("", |b| b.label.as_str())),
             esc(&verdict.text)
         );
     }
@@ -124,11 +163,20 @@ fn header(out: &mut String, summary: &Summary, baseline: Option<&BaselineView<'_
         )
     });
     let class = if failed == 0 { "ok" } else { "warn" };
-    let _ = write!(
+    let n = summary.scenarios.len();
+    let scenarios = if n == 1 {
+        "1 scenario".to_string()
+    } else {
+        format!("{n} scenarios")
+    };
+    let interrupted = if run.interrupted {
+        " · <b>interrupted: partial results</b>"
+    } else {
+        ""
+    };
+    let _ = writeln!(
         out,
-        "<p class=\"health {class}\">{} scenario(s) · {ok} requests succeeded · {failed} failed{}</p>\n",
-        summary.scenarios.len(),
-        if run.interrupted { " · <b>interrupted: partial results</b>" } else { "" }
+        "<p class=\"health {class}\">{scenarios} · {ok} requests succeeded · {failed} failed{interrupted}</p>",
     );
     let commit = run
         .git_commit
@@ -153,20 +201,23 @@ fn header(out: &mut String, summary: &Summary, baseline: Option<&BaselineView<'_
         ("API", esc(&run.api)),
         ("Tool", format!("llm-bench {}", esc(&run.tool_version))),
         ("Commit", format!("<code>{}</code>", esc(commit))),
-        ("GPU", "not recorded".into()),
         (
             "Started",
-            format!(
-                "{}{}",
-                esc(&run.started_at),
-                run.ended_at
-                    .as_deref()
-                    .map(|e| format!(" → {}", esc(e)))
-                    .unwrap_or_default()
-            ),
+            esc(&when(&run.started_at, run.ended_at.as_deref())),
         ),
         ("Run", format!("<code>{}</code>", esc(&run.id))),
     ];
+    if let Some(env) = &run.environment {
+        if let Some(gpu) = gpu_text(env) {
+            facts.push(("GPU", esc(&gpu)));
+        }
+        if let Some(server) = env.server.as_ref().and_then(|s| {
+            let engine = s.engine.as_deref()?;
+            Some(format!("{engine} {}", s.version.as_deref().unwrap_or("")))
+        }) {
+            facts.push(("Server", esc(server.trim())));
+        }
+    }
     if let Some(b) = baseline {
         facts.push(("Baseline", esc(&b.label)));
     }
@@ -184,13 +235,16 @@ fn scenario(
     baseline: Option<&ScenarioSeries>,
 ) {
     let m = &s.metrics;
-    let _ = write!(
+    let trials = match s.trials.len() {
+        1 => "1 trial".to_string(),
+        n => format!("{n} trials"),
+    };
+    let _ = writeln!(
         out,
-        "<section id=\"{}\">\n<h2>{} <span class=\"muted\">{} · {} trial(s)</span></h2>\n",
+        "<section id=\"{}\">\n<h2>{} <span class=\"muted\">{} · {trials}</span></h2>",
         anchor(&s.name),
         esc(&s.name),
         esc(&s.spec.load.describe()),
-        s.trials.len()
     );
     key_figures(out, m);
     stats_table(out, m);
@@ -268,16 +322,16 @@ fn key_figures(out: &mut String, m: &Metrics) {
 
 fn stats_table(out: &mut String, m: &Metrics) {
     let rows: [(&str, &Option<Stats>); 7] = [
-        ("TTFT", &m.ttft_ms),
-        ("TPOT", &m.tpot_ms),
-        ("ITL", &m.itl_ms),
-        ("E2E latency", &m.e2e_ms),
-        ("TTFT from schedule", &m.response_ttft_ms),
-        ("E2E from schedule", &m.response_e2e_ms),
-        ("Send lag", &m.schedule.send_lag_ms),
+        ("TTFT (ms)", &m.ttft_ms),
+        ("TPOT (ms)", &m.tpot_ms),
+        ("ITL (ms)", &m.itl_ms),
+        ("E2E latency (ms)", &m.e2e_ms),
+        ("TTFT from schedule (ms)", &m.response_ttft_ms),
+        ("E2E from schedule (ms)", &m.response_e2e_ms),
+        ("Send lag (ms)", &m.schedule.send_lag_ms),
     ];
     out.push_str(
-        "<table class=\"stats\">\n<thead><tr><th>ms</th><th>mean</th><th>stddev</th><th>min</th><th>p50</th>\
+        "<table class=\"stats\">\n<thead><tr><th></th><th>mean</th><th>stddev</th><th>min</th><th>p50</th>\
 <th>p90</th><th>p95</th><th>p99</th><th>max</th><th>n</th></tr></thead>\n<tbody>\n",
     );
     for (name, stats) in rows {
@@ -301,6 +355,12 @@ fn stats_table(out: &mut String, m: &Metrics) {
 /// Errors, schedule health and token accounting, in small print.
 fn notes(out: &mut String, m: &Metrics) {
     let mut lines = Vec::new();
+    if let Some(h) = m.client_health.as_ref().filter(|h| h.client_limited) {
+        lines.push(format!(
+            "<b class=\"bad\">Client-limited: these numbers describe llm-bench, not the server.</b> {}",
+            esc(&h.reasons.join("; "))
+        ));
+    }
     if !m.errors.is_empty() {
         let errors: Vec<String> = m
             .errors
@@ -399,6 +459,49 @@ fn figure(out: &mut String, caption: &str, svg: &str) {
     );
 }
 
+/// "2 × NVIDIA H100 80GB HBM3 · driver 550.54 · CUDA 12.4", when the GPUs are known.
+fn gpu_text(env: &crate::telemetry::Environment) -> Option<String> {
+    let mut groups: Vec<(&str, usize)> = Vec::new();
+    for gpu in &env.gpus {
+        match groups.iter_mut().find(|(name, _)| *name == gpu.name) {
+            Some((_, n)) => *n += 1,
+            None => groups.push((&gpu.name, 1)),
+        }
+    }
+    if groups.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<String> = groups
+        .iter()
+        .map(|(name, n)| {
+            if *n == 1 {
+                name.to_string()
+            } else {
+                format!("{n} × {name}")
+            }
+        })
+        .collect();
+    parts.extend(env.driver_version.as_ref().map(|v| format!("driver {v}")));
+    parts.extend(env.cuda_version.as_ref().map(|v| format!("CUDA {v}")));
+    Some(parts.join(" · "))
+}
+
+/// "2025-01-01 12:00:00 UTC, 60 s" from RFC 3339 times; unparsable times verbatim.
+fn when(started: &str, ended: Option<&str>) -> String {
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    let Some(start) = parse(started) else {
+        return started.to_string();
+    };
+    let mut out = start
+        .with_timezone(&chrono::Utc)
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string();
+    if let Some(end) = ended.and_then(parse) {
+        out.push_str(&format!(", {} s", (end - start).num_seconds()));
+    }
+    out
+}
+
 /// Escapes text for HTML content and attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -487,5 +590,36 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
         assert_eq!(anchor("chat short/1"), "s-chat-short-1");
+        assert_eq!(
+            when(
+                "2025-01-01T12:00:00.5+01:00",
+                Some("2025-01-01T12:01:00.5+01:00")
+            ),
+            "2025-01-01 11:00:00 UTC, 60 s"
+        );
+        assert_eq!(when("yesterday", None), "yesterday");
+    }
+
+    #[test]
+    fn gpus_are_grouped_by_name() {
+        use crate::telemetry::fingerprint::GpuInfo;
+        let gpu = |index, name: &str| GpuInfo {
+            index,
+            name: name.into(),
+            uuid: None,
+            memory_total_mib: None,
+        };
+        let mut env = crate::telemetry::Environment {
+            gpus: vec![gpu(0, "NVIDIA H100"), gpu(1, "NVIDIA H100")],
+            driver_version: Some("550.54".into()),
+            cuda_version: Some("12.4".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            gpu_text(&env).unwrap(),
+            "2 × NVIDIA H100 · driver 550.54 · CUDA 12.4"
+        );
+        env.gpus.clear();
+        assert_eq!(gpu_text(&env), None);
     }
 }

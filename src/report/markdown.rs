@@ -83,6 +83,23 @@ pub fn verdict_line(summary: &Summary) -> String {
     if !behind.is_empty() {
         problems.push(format!("target rate not reached in {}", code_list(&behind)));
     }
+    let client_limited: Vec<&str> = summary
+        .scenarios
+        .iter()
+        .filter(|s| {
+            s.metrics
+                .client_health
+                .as_ref()
+                .is_some_and(|h| h.client_limited)
+        })
+        .map(|s| s.name.as_str())
+        .collect();
+    if !client_limited.is_empty() {
+        problems.push(format!(
+            "⚠️ client-limited (numbers describe llm-bench, not the server) in {}",
+            code_list(&client_limited)
+        ));
+    }
     let icon = if !problems.is_empty() {
         "❌"
     } else if failed > 0 {
@@ -146,7 +163,7 @@ fn latency_table(m: &Metrics) -> String {
     })
     .collect();
     md_table(
-        &["ms", "p50", "p90", "p99", "mean"],
+        &["Latency (ms)", "p50", "p90", "p99", "mean"],
         &[
             Align::Left,
             Align::Right,
@@ -228,6 +245,12 @@ fn details(s: &ScenarioSummary) -> String {
         ));
     }
     out.push_str(&schedule_line(m));
+    if let Some(h) = m.client_health.as_ref().filter(|h| h.client_limited) {
+        out.push_str(&format!(
+            "- ⚠️ **client-limited**: {}\n",
+            one_line(&h.reasons.join("; "))
+        ));
+    }
     out.push_str("\n</details>\n\n");
     out
 }

@@ -26,6 +26,9 @@ use crate::record::{ErrorKind, RequestRow};
 pub const MAX_CDF_POINTS: usize = 200;
 /// At most this many points per time series.
 pub const MAX_TIME_POINTS: usize = 300;
+/// Time series get at least this many points (when the run lasts 20 buckets of
+/// 50 ms), however few requests they have.
+pub const MIN_TIME_POINTS: usize = 20;
 /// Bars of the ITL histogram.
 pub const ITL_BINS: usize = 40;
 /// The ITL histogram covers up to this quantile; slower gaps are counted separately
@@ -92,8 +95,8 @@ pub struct TimePoint {
     pub output_tokens_per_s: f64,
     /// Requests in flight, averaged over the interval.
     pub in_flight: f64,
-    /// Failures per second by kind (only kinds that occurred in the interval).
-    pub errors_per_s: BTreeMap<ErrorKind, f64>,
+    /// Failures in the interval by kind (only kinds that occurred).
+    pub errors: BTreeMap<ErrorKind, u64>,
 }
 
 /// Folds rows into [`RunSeries`].
@@ -162,31 +165,69 @@ impl ScenarioAccumulator {
         self.e2e.push(row.e2e_ms);
         self.ttft.extend(row.ttft_ms);
         for &itl in &row.itl_ms {
-            self.itl_us
-                .saturating_record((itl.max(0.0) * 1000.0).round() as u64);
+            let us = (itl.max(0.0) * 1000.0).round() as u64;
+            // `record` grows the histogram as needed; `saturating_record` would clip
+            // at its current (initially tiny) upper bound.
+            if self.itl_us.record(us).is_err() {
+                self.itl_us.saturating_record(us);
+            }
         }
     }
 
     fn finish(mut self, name: String) -> ScenarioSeries {
+        let e2e_cdf = cdf(&mut self.e2e);
+        let median_e2e_ms = percentile_sorted(&self.e2e, 50.0).unwrap_or(0.0);
         ScenarioSeries {
             name,
             ttft_cdf: cdf(&mut self.ttft),
-            e2e_cdf: cdf(&mut self.e2e),
+            e2e_cdf,
             itl: itl_histogram(&self.itl_us),
-            timeline: timeline(self.trials.into_values().collect()),
+            timeline: timeline(self.trials.into_values().collect(), median_e2e_ms),
         }
     }
 }
 
-/// Quantile points of `samples` (sorted here): every sample when there are few,
-/// otherwise evenly spaced quantiles plus a denser tail, computed with the same
-/// linear interpolation as the summary's percentiles so the curve passes through
-/// the table's p50 and p99.
+/// Chart data of baselines (one per scenario): the latency CDFs of all their
+/// trials' samples pooled, for the overlay. Baselines keep no time series.
+pub fn from_baselines(baselines: &[crate::compare::baseline::Baseline]) -> RunSeries {
+    let scenarios = baselines
+        .iter()
+        .map(|b| {
+            let (mut ttft, mut e2e) = (Vec::new(), Vec::new());
+            for t in &b.trials {
+                ttft.extend(t.samples.ttft());
+                e2e.extend(t.samples.e2e());
+            }
+            ScenarioSeries {
+                name: b.scenario.clone(),
+                ttft_cdf: cdf(&mut ttft),
+                e2e_cdf: cdf(&mut e2e),
+                itl: ItlHistogram::default(),
+                timeline: Timeline::default(),
+            }
+        })
+        .collect();
+    RunSeries { scenarios }
+}
+
+/// Quantile points of `samples` (sorted here). Few samples give the empirical CDF
+/// as steps (each sample a riser, so twelve requests do not look like a smooth
+/// curve); up to [`MAX_CDF_POINTS`] give every sample; more give evenly spaced
+/// quantiles plus a denser tail, computed with the same linear interpolation as
+/// the summary's percentiles so the curve passes through the table's p50 and p99.
 pub fn cdf(samples: &mut [f64]) -> Vec<(f64, f64)> {
     samples.sort_unstable_by(f64::total_cmp);
     let n = samples.len();
     if n == 0 {
         return Vec::new();
+    }
+    if 2 * n <= MAX_CDF_POINTS {
+        let share = |i: usize| i as f64 / n as f64;
+        return samples
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &x)| [(x, share(i)), (x, share(i + 1))])
+            .collect();
     }
     if n <= MAX_CDF_POINTS {
         return samples
@@ -356,7 +397,8 @@ impl TrialBuckets {
     }
 
     /// Re-buckets into `width_ms`, a multiple of this trial's width; returns the
-    /// buckets and the width each one actually covers (the last may be partial).
+    /// buckets and the width each one actually covers until the trial's last event
+    /// (the last is partial, or empty when that event falls on its start).
     fn rebucket(&self, width_ms: f64) -> Vec<(Bucket, f64)> {
         let factor = (width_ms / self.width_ms).round().max(1.0) as usize;
         self.buckets
@@ -368,30 +410,43 @@ impl TrialBuckets {
                     merged.merge(b);
                 }
                 let from = i as f64 * width_ms;
-                let covered = (self.end_ms - from).clamp(0.0, width_ms);
-                (merged, if covered > 0.0 { covered } else { width_ms })
+                (merged, (self.end_ms - from).clamp(0.0, width_ms))
             })
             .collect()
     }
 }
 
-fn timeline(trials: Vec<TrialBuckets>) -> Timeline {
+/// Lays the trials end to end in intervals of one common width: the narrowest
+/// multiple of every trial's bucket width that is at least the median request
+/// duration (so an interval sees whole requests, not a comb of completions), has
+/// about four completions per interval and keeps the points at most
+/// [`MAX_TIME_POINTS`], while keeping at least [`MIN_TIME_POINTS`] where the run is
+/// long enough.
+fn timeline(trials: Vec<TrialBuckets>, median_e2e_ms: f64) -> Timeline {
     if trials.is_empty() {
         return Timeline::default();
     }
-    // The narrowest width that is a multiple of every trial's (all are the base
-    // width times a power of two) and keeps the points under the cap.
     let mut width_ms = trials
         .iter()
         .map(|t| t.width_ms)
         .fold(BASE_BUCKET_MS, f64::max);
-    let span = |w: f64| -> usize {
+    let points_at = |w: f64| -> usize {
         trials
             .iter()
             .map(|t| (t.end_ms / w).ceil().max(1.0) as usize)
             .sum()
     };
-    while span(width_ms) > MAX_TIME_POINTS {
+    let completions: u64 = trials
+        .iter()
+        .flat_map(|t| t.buckets.iter().map(|b| b.ends))
+        .sum();
+    let by_completions = ((completions / 4) as usize).max(MIN_TIME_POINTS);
+    loop {
+        let n = points_at(width_ms);
+        let too_fine = n > MIN_TIME_POINTS && (width_ms < median_e2e_ms || n > by_completions);
+        if n <= MAX_TIME_POINTS && !too_fine {
+            break;
+        }
         width_ms *= 2.0;
     }
     let mut points = Vec::new();
@@ -401,31 +456,37 @@ fn timeline(trials: Vec<TrialBuckets>) -> Timeline {
         if !points.is_empty() {
             trial_starts_s.push(offset_ms / 1000.0);
         }
-        let (mut open, mut open_sum) = (0.0, 0.0);
         let n = (trial.end_ms / width_ms).ceil().max(1.0) as usize;
-        let buckets = trial.rebucket(width_ms);
-        for i in 0..n {
-            let (bucket, covered_ms) = buckets
-                .get(i)
-                .cloned()
-                .unwrap_or((Bucket::default(), width_ms));
+        let mut buckets = trial.rebucket(width_ms);
+        buckets.resize_with(n.max(buckets.len()), || (Bucket::default(), width_ms));
+        // A sliver at the end of a trial would turn one completion into a spike:
+        // fold it into the interval before.
+        if buckets.len() >= 2 && buckets[buckets.len() - 1].1 < width_ms / 2.0 {
+            let (last, covered) = buckets.pop().unwrap_or_default();
+            let prev = buckets.len() - 1;
+            buckets[prev].0.merge(&last);
+            buckets[prev].1 += covered;
+        }
+        let (mut open, mut open_sum) = (0.0, 0.0);
+        for (i, (bucket, covered_ms)) in buckets.into_iter().enumerate() {
+            // Only a trial whose every event is at its start covers nothing.
+            let covered_ms = if covered_ms > 0.0 {
+                covered_ms
+            } else {
+                width_ms
+            };
             let from = i as f64 * width_ms;
             let area_before = from * open - open_sum;
             open += bucket.starts as f64 - bucket.ends as f64;
             open_sum += bucket.start_sum_ms - bucket.end_sum_ms;
-            let to = from + covered_ms;
-            let area_after = to * open - open_sum;
+            let area_after = (from + covered_ms) * open - open_sum;
             let per_s = |x: f64| x / (covered_ms / 1000.0);
             points.push(TimePoint {
                 t_s: (offset_ms + from + covered_ms / 2.0) / 1000.0,
                 requests_per_s: per_s(bucket.completed as f64),
                 output_tokens_per_s: per_s(bucket.output_tokens),
                 in_flight: ((area_after - area_before) / covered_ms).max(0.0),
-                errors_per_s: bucket
-                    .errors
-                    .iter()
-                    .map(|&(k, n)| (k, per_s(n as f64)))
-                    .collect(),
+                errors: bucket.errors.iter().copied().collect(),
             });
         }
     }
@@ -545,9 +606,17 @@ mod tests {
     #[test]
     fn cdf_keeps_few_samples_and_downsamples_many() {
         let mut few = vec![3.0, 1.0, 2.0];
+        let third = 1.0 / 3.0;
         assert_eq!(
             cdf(&mut few),
-            vec![(1.0, 1.0 / 3.0), (2.0, 2.0 / 3.0), (3.0, 1.0)]
+            vec![
+                (1.0, 0.0),
+                (1.0, third),
+                (2.0, third),
+                (2.0, 2.0 * third),
+                (3.0, 2.0 * third),
+                (3.0, 1.0)
+            ]
         );
         let mut many: Vec<f64> = (0..100_000).map(|i| i as f64).collect();
         let points = cdf(&mut many);
@@ -597,7 +666,8 @@ mod tests {
         let series = builder.finish();
         let t = &series.scenarios[0].timeline;
         assert!(t.points.len() <= MAX_TIME_POINTS);
-        assert_eq!(t.bucket_s, 0.05);
+        // 400 completions: about 100 points of 0.1 s.
+        assert_eq!(t.bucket_s, 0.1);
         for p in &t.points[2..t.points.len() - 2] {
             assert!((p.in_flight - 4.0).abs() < 1e-9, "{p:?}");
         }
@@ -623,12 +693,11 @@ mod tests {
         let t = &series.scenarios[0].timeline;
         assert!(t.points.len() <= MAX_TIME_POINTS, "{}", t.points.len());
         assert_eq!(t.trial_starts_s.len(), 1);
-        let errors: f64 = t
+        let errors: u64 = t
             .points
             .iter()
-            .filter_map(|p| p.errors_per_s.get(&ErrorKind::Timeout))
-            .map(|r| r * t.bucket_s)
+            .filter_map(|p| p.errors.get(&ErrorKind::Timeout))
             .sum();
-        assert!((errors - 100.0).abs() < 1.0, "{errors}");
+        assert_eq!(errors, 100);
     }
 }

@@ -6,8 +6,12 @@
 //! in-flight counter and the channel to the sink. Stopping has two stages: `soft`
 //! stops new sends (Ctrl-C, the duration limit), `hard` abandons what is still in
 //! flight after a grace time, recording it as cancelled.
+//!
+//! A watchdog (`health`) runs beside every trial; its verdict on whether the client
+//! was the bottleneck goes to the sink after the trial's rows.
 
 mod closed;
+mod health;
 mod open;
 pub mod sink;
 
@@ -20,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{BodyTemplate, Client};
 use crate::record::{ErrorKind, Outcome, RequestRow, RequestTiming, RowContext};
 use crate::workload::{LoadPlan, ScenarioPlan};
-use sink::SinkHandle;
+use sink::{SinkHandle, TrialHealth};
 
 /// Stops a whole run: new sends stop at once, in-flight requests get `grace`.
 #[derive(Debug, Clone)]
@@ -80,6 +84,7 @@ pub async fn run_trial(
             hard.cancel();
         })
     });
+    let watchdog = health::Watchdog::start();
     let ctx = Arc::new(TrialContext {
         plan: plan.clone(),
         trial,
@@ -91,18 +96,27 @@ pub async fn run_trial(
         start,
         in_flight: AtomicU32::new(0),
     });
-    match plan.load {
-        LoadPlan::Closed { concurrency } => closed::run(ctx, concurrency).await,
+    let dispatch_lags = match plan.load {
+        LoadPlan::Closed { concurrency } => {
+            closed::run(ctx, concurrency).await;
+            None
+        }
         LoadPlan::Open {
             max_concurrency, ..
         } => {
             let schedule = plan.schedule(trial).into_iter().flatten();
-            open::run(ctx, schedule, max_concurrency).await
+            Some(open::run(ctx, schedule, max_concurrency).await)
         }
-    }
+    };
     if let Some(task) = deadline {
         task.abort();
     }
+    let health = watchdog.finish(dispatch_lags.as_ref()).await;
+    sink.send_health(TrialHealth {
+        scenario: plan.spec.name.clone(),
+        trial,
+        health,
+    });
 }
 
 /// What every request of a trial shares.

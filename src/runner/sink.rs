@@ -5,6 +5,9 @@
 //! Rows are flushed to disk whenever the channel is momentarily empty, so under
 //! light load every row is on disk as soon as it finishes, and under heavy load
 //! writes are batched without rows waiting more than a few microseconds.
+//!
+//! Each trial's [`ClientHealth`] travels the same channel, after the trial's rows,
+//! and is appended to `client_health.jsonl` so `llm-bench report` sees it too.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -18,7 +21,25 @@ use anyhow::Context;
 
 use crate::manifest::Manifest;
 use crate::metrics::summary::SummaryBuilder;
+use crate::metrics::ClientHealth;
 use crate::record::RequestRow;
+
+/// Next to `requests.jsonl`: one [`TrialHealth`] per line.
+pub const HEALTH_FILE: &str = "client_health.jsonl";
+
+/// One line of [`HEALTH_FILE`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrialHealth {
+    pub scenario: String,
+    pub trial: u32,
+    #[serde(flatten)]
+    pub health: ClientHealth,
+}
+
+enum Message {
+    Row(RequestRow),
+    Health(TrialHealth),
+}
 
 /// TTFTs kept for the live median: the most recent this many.
 pub const TTFT_RING: usize = 256;
@@ -76,7 +97,7 @@ impl Progress {
 /// Sending side; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct SinkHandle {
-    tx: Sender<RequestRow>,
+    tx: Sender<Message>,
     pub progress: Arc<Progress>,
 }
 
@@ -93,7 +114,11 @@ impl SinkHandle {
             self.progress.record_ttft(t);
         }
         // The receiver only goes away after every handle is dropped.
-        let _ = self.tx.send(row);
+        let _ = self.tx.send(Message::Row(row));
+    }
+
+    pub fn send_health(&self, health: TrialHealth) {
+        let _ = self.tx.send(Message::Health(health));
     }
 }
 
@@ -107,10 +132,21 @@ impl Sink {
     pub fn start(path: &Path, manifest: Manifest) -> anyhow::Result<Sink> {
         let file =
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let health_path = path.with_file_name(HEALTH_FILE);
+        let health = File::create(&health_path)
+            .with_context(|| format!("cannot create {}", health_path.display()))?;
         let (tx, rx) = channel();
         let thread = std::thread::Builder::new()
             .name("llm-bench-sink".into())
-            .spawn(move || write_rows(rx, BufWriter::with_capacity(1 << 16, file), manifest))
+            .spawn(move || {
+                lower_priority();
+                write_rows(
+                    rx,
+                    BufWriter::with_capacity(1 << 16, file),
+                    health,
+                    manifest,
+                )
+            })
             .context("cannot start the writer thread")?;
         Ok(Sink {
             handle: SinkHandle {
@@ -135,9 +171,21 @@ impl Sink {
     }
 }
 
+/// Linux gives each thread its own nice value: at +10 the writer yields the core to
+/// the runtime threads whenever they wake, so serialising rows never delays a
+/// timestamp, and it still catches up whenever the runtime is idle.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority on `who = 0` changes only the calling thread's nice value.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS as _, 0, 10);
+    }
+}
+
 fn write_rows(
-    rx: Receiver<RequestRow>,
+    rx: Receiver<Message>,
     mut out: BufWriter<File>,
+    mut health_out: File,
     manifest: Manifest,
 ) -> anyhow::Result<SummaryBuilder> {
     let mut summary = SummaryBuilder::new(manifest);
@@ -154,6 +202,19 @@ fn write_rows(
                 }
             }
             Err(TryRecvError::Disconnected) => break,
+        };
+        let row = match row {
+            Message::Row(row) => row,
+            Message::Health(h) => {
+                line.clear();
+                serde_json::to_writer(&mut line, &h)?;
+                line.push(b'\n');
+                health_out
+                    .write_all(&line)
+                    .context("cannot write client_health.jsonl")?;
+                summary.add_health(&h.scenario, h.trial, h.health);
+                continue;
+            }
         };
         line.clear();
         serde_json::to_writer(&mut line, &row)?;

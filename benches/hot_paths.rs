@@ -1,0 +1,110 @@
+//! Micro-benchmarks of the client's hot paths: what it costs per streamed chunk
+//! (SSE framing, chunk parsing), per request (building its row) and per summary
+//! (percentiles of 10,000 samples). `cargo bench --bench hot_paths`.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use llm_bench::client::chunk::parse_chunk;
+use llm_bench::client::sse::SseParser;
+use llm_bench::metrics::Stats;
+use llm_bench::record::{Outcome, RequestRow, RequestTiming, RowContext};
+
+/// One chat chunk as vLLM sends it, framed as SSE.
+const CHUNK: &[u8] = b"data: {\"id\":\"chatcmpl-7\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"sim-model\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" hello\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+
+fn sse(c: &mut Criterion) {
+    let mut group = c.benchmark_group("per_chunk");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("sse_feed", |b| {
+        let mut parser = SseParser::new();
+        b.iter(|| {
+            let mut events = 0u32;
+            parser
+                .feed(black_box(CHUNK), |_| events += 1)
+                .expect("valid SSE");
+            black_box(events)
+        })
+    });
+    let data = std::str::from_utf8(&CHUNK[6..CHUNK.len() - 2]).unwrap();
+    group.bench_function("parse_chunk", |b| {
+        b.iter(|| {
+            black_box(
+                parse_chunk(black_box(data))
+                    .expect("valid chunk")
+                    .content_bytes,
+            )
+        })
+    });
+    group.bench_function("sse_feed_and_parse", |b| {
+        let mut parser = SseParser::new();
+        b.iter(|| {
+            let mut bytes = 0usize;
+            parser
+                .feed(black_box(CHUNK), |event| {
+                    if let llm_bench::client::sse::SseEvent::Data(d) = event {
+                        bytes += parse_chunk(d).map_or(0, |c| c.content_bytes);
+                    }
+                })
+                .expect("valid SSE");
+            black_box(bytes)
+        })
+    });
+    group.finish();
+}
+
+fn row(c: &mut Criterion) {
+    let t0 = Instant::now();
+    let mut timing = RequestTiming::new(t0, t0 + Duration::from_micros(20));
+    timing.headers = Some(t0 + Duration::from_millis(1));
+    timing.first_byte = Some(t0 + Duration::from_millis(50));
+    timing.content_chunks = (0..128)
+        .map(|i| t0 + Duration::from_millis(50) + Duration::from_micros(5003 * i))
+        .collect();
+    timing.end = t0 + Duration::from_millis(700);
+    let outcome = Outcome {
+        timing,
+        status: Some(200),
+        error: None,
+        usage_prompt_tokens: Some(64),
+        usage_output_tokens: Some(128),
+    };
+    let ctx = RowContext {
+        scenario: "default",
+        trial: 0,
+        index: 42,
+        warmup: false,
+        trial_start: t0,
+        in_flight: 64,
+    };
+    c.bench_function("per_request/row_new_128_tokens", |b| {
+        b.iter(|| black_box(RequestRow::new(ctx, black_box(&outcome))))
+    });
+    let row = RequestRow::new(ctx, &outcome);
+    c.bench_function("per_request/row_to_json_128_tokens", |b| {
+        let mut line = Vec::with_capacity(4096);
+        b.iter(|| {
+            line.clear();
+            serde_json::to_writer(&mut line, black_box(&row)).expect("serialisable");
+            black_box(line.len())
+        })
+    });
+}
+
+fn stats(c: &mut Criterion) {
+    // Deterministic, unsorted, latency-like samples.
+    let samples: Vec<f64> = (0..10_000u64)
+        .map(|i| 50.0 + ((i * 2_654_435_761) % 10_007) as f64 / 100.0)
+        .collect();
+    c.bench_function("summary/stats_from_samples_10k", |b| {
+        b.iter_batched(
+            || samples.clone(),
+            |mut s| black_box(Stats::from_samples(&mut s)),
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+criterion_group!(benches, sse, row, stats);
+criterion_main!(benches);

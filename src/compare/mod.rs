@@ -1,0 +1,497 @@
+//! Baselines, statistical regression verdicts and `--bless`: the gate CI relies on.
+//!
+//! A gate that cries wolf gets switched off and one that misses a 10% TTFT regression
+//! is useless, so verdicts come from trials (the unit of replication), effects must
+//! clear a minimum size, the whole run's gated tests share one Holm-corrected error
+//! budget, and "not significant" is reported as *inconclusive*, never as *same*.
+//! `benches/verdict_study.rs` and `tests/verdict_study.rs` measure the false-alarm
+//! rate and power instead of assuming them.
+//!
+//! Layout: [`stats`] (pure statistics), [`metric`] (what is compared), [`baseline`]
+//! (the file format), [`fingerprint`] (what must match), [`verdict`] (the decision),
+//! [`render`] (Markdown and console). This file is the edge: it reads a results
+//! folder and baseline files, writes `comparison.{json,md}` and blessed baselines.
+
+pub mod baseline;
+pub mod fingerprint;
+pub mod metric;
+pub mod render;
+pub mod stats;
+pub mod study;
+pub mod verdict;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use self::baseline::{Baseline, Samples, TrialRecord};
+use self::fingerprint::Fingerprint;
+use self::metric::{Gate, MetricId};
+use self::verdict::{Comparison, Outcome, RunInfo};
+use crate::manifest::Manifest;
+use crate::metrics::summary::SummaryBuilder;
+use crate::options::UsageError;
+use crate::record::RequestRow;
+use crate::results;
+
+/// A baseline needs at least this many trials: with fewer, a later single-trial run
+/// has no prediction interval and the recorded noise is a guess.
+pub const BLESS_MIN_TRIALS: usize = 3;
+/// Trials per scenario under `--bless` when `--trials` is not given.
+pub const BLESS_DEFAULT_TRIALS: u32 = 5;
+/// Trials per scenario under `--compare` when `--trials` is not given: with 3, the
+/// current side's spread rests on 2 degrees of freedom and the power against a 10%
+/// TTFT regression drops below 90% (tests/verdict_study.rs).
+pub const COMPARE_DEFAULT_TRIALS: u32 = 4;
+
+pub const COMPARISON_JSON: &str = "comparison.json";
+pub const COMPARISON_MD: &str = "comparison.md";
+/// Folder of `<scenario>.json.new` candidates inside a results folder.
+pub const CANDIDATES_DIR: &str = "baselines";
+const CANDIDATE_SUFFIX: &str = ".json.new";
+
+/// The trial count of a scenario: `--trials` wins; otherwise the configured count,
+/// raised to 5 when blessing and to 4 when comparing.
+pub fn default_trials(flag: Option<u32>, configured: u32, compare: bool, bless: bool) -> u32 {
+    let floor = if bless {
+        BLESS_DEFAULT_TRIALS
+    } else if compare {
+        COMPARE_DEFAULT_TRIALS
+    } else {
+        1
+    };
+    flag.unwrap_or(configured.max(floor)).max(1)
+}
+
+/// What `run`, `compare` and `bless` were asked to do with baselines.
+#[derive(Debug, Clone)]
+pub struct GateOptions {
+    pub baseline_dir: PathBuf,
+    pub compare: bool,
+    /// A scenario without a baseline fails (exit 3) instead of being reported as new.
+    pub strict: bool,
+    pub bless: Option<BlessOptions>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BlessOptions {
+    pub reason: Option<String>,
+    pub allow_ci: bool,
+    /// Only these scenarios (all when empty).
+    pub scenarios: Vec<String>,
+}
+
+/// The environment a bless depends on, read by the caller.
+#[derive(Debug, Clone)]
+pub struct BlessContext {
+    /// `CI` is set to a true value.
+    pub ci: bool,
+    pub blessed_by: String,
+    pub now: String,
+}
+
+/// One candidate baseline per scenario of a run, from its manifest and rows: the
+/// same per-trial statistics as `summary.json`, plus the raw samples.
+pub fn candidates(manifest: &Manifest, rows: &[RequestRow]) -> Vec<Baseline> {
+    let mut builder = SummaryBuilder::new(manifest.clone());
+    let mut by_trial: BTreeMap<(&str, u32), Vec<&RequestRow>> = BTreeMap::new();
+    for row in rows {
+        builder.add(row);
+        by_trial
+            .entry((row.scenario.as_str(), row.trial))
+            .or_default()
+            .push(row);
+    }
+    let summary = builder.finish();
+    let run = &summary.run;
+    summary
+        .scenarios
+        .iter()
+        .map(|s| {
+            let trial_ids = by_trial
+                .keys()
+                .filter(|(name, _)| *name == s.name)
+                .map(|(_, t)| *t);
+            let trials: Vec<TrialRecord> = trial_ids
+                .zip(&s.trials)
+                .map(|(id, metrics)| {
+                    let rows = by_trial[&(s.name.as_str(), id)].iter().copied();
+                    TrialRecord::new(id, metrics, Samples::from_rows(rows))
+                })
+                .collect();
+            Baseline {
+                schema_version: baseline::SCHEMA_VERSION.to_string(),
+                tool_version: run.tool_version.clone(),
+                created_at: run
+                    .ended_at
+                    .clone()
+                    .unwrap_or_else(|| run.started_at.clone()),
+                blessed_by: None,
+                reason: None,
+                git_commit: run.git_commit.clone(),
+                run_id: run.id.clone(),
+                target: run.target.clone(),
+                scenario: s.name.clone(),
+                percentile_method: run.percentile_method.clone(),
+                fingerprint: Fingerprint::of(run, &s.spec),
+                spec: s.spec.clone(),
+                noise: baseline::noise(&trials),
+                trials,
+            }
+        })
+        .collect()
+}
+
+/// Candidates of a results folder, computed from `run.json` and `requests.jsonl`.
+pub fn candidates_from_dir(dir: &Path) -> anyhow::Result<(Manifest, Vec<Baseline>)> {
+    let manifest = results::read_manifest(dir)?;
+    let mut rows = Vec::new();
+    results::for_each_row(dir, |row| rows.push(row.clone()))?;
+    let candidates = candidates(&manifest, &rows);
+    Ok((manifest, candidates))
+}
+
+/// Writes `dir/baselines/<scenario>.json.new` for every candidate.
+pub fn write_candidates(dir: &Path, candidates: &[Baseline]) -> anyhow::Result<Vec<PathBuf>> {
+    let folder = dir.join(CANDIDATES_DIR);
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    candidates
+        .iter()
+        .map(|c| {
+            let path = folder.join(format!("{}{CANDIDATE_SUFFIX}", file_stem(&c.scenario)?));
+            baseline::write(&path, c)?;
+            Ok(path)
+        })
+        .collect()
+}
+
+/// The candidates a run left (`*.json.new`); computed from its rows when it left none.
+pub fn read_candidates(dir: &Path) -> anyhow::Result<(Manifest, Vec<Baseline>)> {
+    let manifest = results::read_manifest(dir)?;
+    let folder = dir.join(CANDIDATES_DIR);
+    let mut found = Vec::new();
+    for s in &manifest.scenarios {
+        let path = folder.join(format!("{}{CANDIDATE_SUFFIX}", file_stem(&s.name)?));
+        if let Some(c) = baseline::read(&path).map_err(|e| UsageError(e.to_string()))? {
+            found.push(c);
+        }
+    }
+    if found.is_empty() {
+        return candidates_from_dir(dir);
+    }
+    Ok((manifest, found))
+}
+
+/// Scenario and target names become file names; refuse anything that could escape.
+fn file_stem(name: &str) -> anyhow::Result<&str> {
+    let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(name)
+    } else {
+        Err(UsageError(format!(
+            "`{name}` cannot be used as a baseline file name; use letters, digits, `-`, `_` and `.` only"
+        ))
+        .into())
+    }
+}
+
+/// `BASELINE_DIR/<target>/<scenario>.json`.
+pub fn baseline_path(baseline_dir: &Path, target: &str, scenario: &str) -> anyhow::Result<PathBuf> {
+    Ok(baseline_dir
+        .join(file_stem(target)?)
+        .join(format!("{}.json", file_stem(scenario)?)))
+}
+
+/// Compares candidates with their baselines. A baseline that cannot be read stops
+/// everything with a message saying how to repair it.
+pub fn compare(
+    candidates: &[Baseline],
+    baseline_dir: &Path,
+    strict: bool,
+    run: RunInfo,
+) -> anyhow::Result<Comparison> {
+    let mut scenarios = Vec::new();
+    for current in candidates {
+        let path = baseline_path(baseline_dir, &current.target, &current.scenario)?;
+        let shown = path.display().to_string();
+        scenarios.push(
+            match baseline::read(&path).map_err(|e| UsageError(e.to_string()))? {
+                Some(old) => verdict::compare_scenario(current, &old, shown),
+                None => verdict::new_scenario(current, shown),
+            },
+        );
+    }
+    Ok(verdict::finish(scenarios, strict, run))
+}
+
+/// Writes `comparison.json` and `comparison.md` into the results folder.
+pub fn write_comparison(dir: &Path, comparison: &Comparison) -> anyhow::Result<[PathBuf; 2]> {
+    let json = dir.join(COMPARISON_JSON);
+    let md = dir.join(COMPARISON_MD);
+    results::write_json_atomic(&json, comparison)?;
+    results::write_atomic(&md, render::markdown(comparison).as_bytes())?;
+    Ok([json, md])
+}
+
+/// Every reason a bless must not happen; empty when it may.
+pub fn bless_refusals(
+    candidates: &[Baseline],
+    options: &BlessOptions,
+    context: &BlessContext,
+    interrupted: bool,
+) -> Vec<String> {
+    let mut refusals = Vec::new();
+    if context.ci && !options.allow_ci {
+        refusals.push(
+            "CI=true: baselines are blessed deliberately, not by a pipeline; bless locally, \
+             or pass --allow-ci-bless if this job exists to bless"
+                .to_string(),
+        );
+    }
+    if options
+        .reason
+        .as_deref()
+        .is_none_or(|r| r.trim().is_empty())
+    {
+        refusals.push("say why the numbers may change: --reason \"upgraded vLLM to 0.6.3\"".into());
+    }
+    if interrupted {
+        refusals.push("the run was interrupted: its trials are incomplete; run again".into());
+    }
+    if candidates.is_empty() {
+        refusals.push("the run has no scenario with measured requests".into());
+    }
+    for c in candidates {
+        if c.trials.len() < BLESS_MIN_TRIALS {
+            refusals.push(format!(
+                "scenario `{}` has {} trial(s); a baseline needs at least {BLESS_MIN_TRIALS} \
+                 (run with --trials {BLESS_DEFAULT_TRIALS})",
+                c.scenario,
+                c.trials.len()
+            ));
+        }
+        let (failed, ok) = c
+            .trials
+            .iter()
+            .fold((0, 0), |(f, s), t| (f + t.failed, s + t.succeeded));
+        let rate = if failed + ok > 0 {
+            failed as f64 / (failed + ok) as f64
+        } else {
+            1.0
+        };
+        if ok == 0 || rate > c.spec.max_error_rate {
+            refusals.push(format!(
+                "scenario `{}`: {failed} of {} requests failed ({:.1}%, limit {:.1}%): a failing run \
+                 is not a baseline; fix the errors and run again",
+                c.scenario,
+                failed + ok,
+                rate * 100.0,
+                c.spec.max_error_rate * 100.0
+            ));
+        }
+    }
+    refusals
+}
+
+/// Blesses candidates into `baseline_dir`: checks every refusal and reads every old
+/// baseline before writing anything, then writes each file atomically. Returns the
+/// "old → new" report.
+pub fn bless(
+    candidates: &[Baseline],
+    baseline_dir: &Path,
+    options: &BlessOptions,
+    context: &BlessContext,
+    interrupted: bool,
+) -> anyhow::Result<String> {
+    let selected: Vec<&Baseline> = candidates
+        .iter()
+        .filter(|c| options.scenarios.is_empty() || options.scenarios.contains(&c.scenario))
+        .collect();
+    for name in &options.scenarios {
+        if !candidates.iter().any(|c| &c.scenario == name) {
+            return Err(UsageError(format!(
+                "no scenario `{name}` in this run; it has: {}",
+                candidates
+                    .iter()
+                    .map(|c| c.scenario.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .into());
+        }
+    }
+    let owned: Vec<Baseline> = selected.iter().map(|c| (*c).clone()).collect();
+    let refusals = bless_refusals(&owned, options, context, interrupted);
+    if !refusals.is_empty() {
+        return Err(UsageError(format!(
+            "refusing to bless:\n  - {}",
+            refusals.join("\n  - ")
+        ))
+        .into());
+    }
+    let mut plan = Vec::new();
+    for c in &owned {
+        let path = baseline_path(baseline_dir, &c.target, &c.scenario)?;
+        let old =
+            baseline::read(&path).map_err(|e| UsageError(format!("{e}; nothing was blessed")))?;
+        let mut new = c.clone();
+        new.blessed_by = Some(context.blessed_by.clone());
+        new.reason = options.reason.clone();
+        new.created_at = context.now.clone();
+        new.tool_version = env!("CARGO_PKG_VERSION").to_string();
+        plan.push((path, old, new));
+    }
+    let mut report = String::new();
+    for (path, old, new) in &plan {
+        baseline::write(path, new)?;
+        report.push_str(&old_to_new(path, old.as_ref(), new));
+    }
+    Ok(report)
+}
+
+/// "TTFT p50: 40.1 ms → 48.2 ms (+20.2%)" for each gated metric.
+fn old_to_new(path: &Path, old: Option<&Baseline>, new: &Baseline) -> String {
+    let mut out = format!(
+        "blessed {} ({} trials{})\n",
+        path.display(),
+        new.trials.len(),
+        if old.is_none() { ", new" } else { "" }
+    );
+    for metric in MetricId::ALL
+        .into_iter()
+        .filter(|m| m.gate() != Gate::Never)
+    {
+        let value = |b: &Baseline| -> Option<f64> {
+            let v: Vec<f64> = b
+                .trials
+                .iter()
+                .filter_map(|t| t.stats.get(&metric))
+                .copied()
+                .filter(|v| *v > 0.0)
+                .collect();
+            (!v.is_empty())
+                .then(|| stats::mean(&v.iter().map(|x| x.ln()).collect::<Vec<_>>()).exp())
+        };
+        let Some(now) = value(new) else { continue };
+        let unit = metric.unit();
+        let fmt = |v: f64| match metric.kind() {
+            metric::Kind::SuccessRate => format!("{:.2}%", v * 100.0),
+            _ => format!("{} {unit}", crate::report::fmt_ms(v)),
+        };
+        match old.and_then(value) {
+            Some(before) => out.push_str(&format!(
+                "  {:<16} {} → {} ({:+.1}%)\n",
+                metric.label(),
+                fmt(before),
+                fmt(now),
+                (now / before - 1.0) * 100.0
+            )),
+            None => out.push_str(&format!("  {:<16} {}\n", metric.label(), fmt(now))),
+        }
+    }
+    out
+}
+
+/// After a run (or for `compare`/`bless` on a results folder): writes the candidates,
+/// then compares and/or blesses as asked. Returns the comparison's outcome when one
+/// was made. `healthy` is false when the run failed or was interrupted.
+pub fn gate(
+    dir: &Path,
+    options: &GateOptions,
+    context: &BlessContext,
+    candidates: &[Baseline],
+    manifest: &Manifest,
+) -> anyhow::Result<Option<Outcome>> {
+    let mut outcome = None;
+    if options.compare {
+        let info = RunInfo {
+            run_id: manifest.run.id.clone(),
+            target: manifest.run.target.clone(),
+            baseline_dir: options.baseline_dir.display().to_string(),
+        };
+        let comparison = compare(candidates, &options.baseline_dir, options.strict, info)?;
+        let [json, md] = write_comparison(dir, &comparison)?;
+        println!("{}", render::console(&comparison));
+        eprintln!("comparison: {} · {}", md.display(), json.display());
+        outcome = Some(comparison.outcome);
+    }
+    if let Some(bless_options) = &options.bless {
+        let report = bless(
+            candidates,
+            &options.baseline_dir,
+            bless_options,
+            context,
+            manifest.run.interrupted,
+        )?;
+        print!("{report}");
+    }
+    Ok(outcome)
+}
+
+/// Who is blessing: `LLM_BENCH_BLESSED_BY`, else git's `user.name`, else `USER`.
+pub fn blessed_by(env: &dyn Fn(&str) -> Option<String>) -> String {
+    if let Some(who) = env("LLM_BENCH_BLESSED_BY").filter(|w| !w.trim().is_empty()) {
+        return who;
+    }
+    let git = std::process::Command::new("git")
+        .args(["config", "user.name"])
+        .output()
+        .ok();
+    if let Some(out) = git.filter(|o| o.status.success()) {
+        let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !name.is_empty() {
+            return name;
+        }
+    }
+    env("USER")
+        .or_else(|| env("USERNAME"))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Whether `CI` says this is a CI job (`true`, `1`, `yes`).
+pub fn is_ci(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    env("CI")
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trial_defaults() {
+        assert_eq!(default_trials(None, 1, false, false), 1);
+        assert_eq!(default_trials(None, 1, true, false), 4);
+        assert_eq!(default_trials(None, 1, true, true), 5);
+        assert_eq!(default_trials(None, 8, false, true), 8);
+        assert_eq!(
+            default_trials(Some(2), 1, true, true),
+            2,
+            "--trials always wins"
+        );
+    }
+
+    #[test]
+    fn file_names_cannot_escape() {
+        assert!(baseline_path(Path::new("b"), "../x", "s").is_err());
+        assert!(baseline_path(Path::new("b"), "t", "a/b").is_err());
+        assert_eq!(
+            baseline_path(Path::new("b"), "t", "s").unwrap(),
+            Path::new("b/t/s.json")
+        );
+    }
+
+    #[test]
+    fn ci_detection() {
+        assert!(is_ci(&|k| (k == "CI").then(|| "true".to_string())));
+        assert!(!is_ci(&|k| (k == "CI").then(|| "false".to_string())));
+        assert!(!is_ci(&|_| None));
+    }
+}

@@ -1,0 +1,559 @@
+//! `comparison.md` and the console table: a [`Comparison`] formatted, nothing computed.
+//!
+//! The Markdown opens with one line a reviewer can read in a PR comment ("❌ 2
+//! regressions · ✅ 1 improvement · ⚪ 14 within noise · ❔ 1 inconclusive"), then a
+//! table of gated metrics per scenario, regressions first, and folds the
+//! informational metrics, p-values and thresholds into `<details>`.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, ContentArrangement, Table};
+
+use super::metric::{Kind, MetricId};
+use super::verdict::{Comparison, MetricComparison, ScenarioComparison, Status, Totals, Verdict};
+use crate::config::thresholds::Thresholds;
+use crate::report::{fmt_ms, fmt_rate};
+
+/// The first line of every comparison.
+pub fn headline(t: &Totals) -> String {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut parts = vec![
+        format!("❌ {}", plural(t.regressions, "regression", "regressions")),
+        format!(
+            "✅ {}",
+            plural(t.improvements, "improvement", "improvements")
+        ),
+        format!("⚪ {} within noise", t.within_noise),
+        format!("❔ {} inconclusive", t.inconclusive),
+    ];
+    if t.not_comparable > 0 {
+        parts.push(format!(
+            "⛔ {} not comparable",
+            plural(t.not_comparable, "scenario", "scenarios")
+        ));
+    }
+    if t.new > 0 {
+        parts.push(format!(
+            "🆕 {}",
+            plural(t.new, "new scenario", "new scenarios")
+        ));
+    }
+    parts.join(" · ")
+}
+
+/// `comparison.md`.
+pub fn markdown(c: &Comparison) -> String {
+    let mut out = headline(&c.totals);
+    out.push_str("\n\n");
+    for s in &c.scenarios {
+        out.push_str(&scenario_markdown(s, c));
+    }
+    out.push_str(&format!(
+        "<sub>llm-bench {} · run {} · target {} · baselines in `{}` · Δ: relative change of each trial statistic \
+         (geometric means shown), {}% confidence · Holm correction over {} gated tests · percentiles: linear \
+         interpolation</sub>\n",
+        c.tool_version,
+        c.run_id,
+        c.target,
+        c.baseline_dir,
+        confidence_percent(c),
+        c.gated_tests
+    ));
+    out
+}
+
+fn confidence_percent(c: &Comparison) -> String {
+    let alpha = c.scenarios.first().map_or(0.05, |s| s.thresholds.alpha);
+    format!("{}", ((1.0 - alpha) * 100.0 * 10.0).round() / 10.0)
+}
+
+fn scenario_icon(s: &ScenarioComparison) -> &'static str {
+    match s.status {
+        Status::New => "🆕",
+        Status::NotComparable => "⛔",
+        Status::Compared => {
+            let gated = s.metrics.iter().filter(|m| m.gated);
+            gated.map(|m| m.verdict).min().map_or("⚪", |v| match v {
+                Verdict::NotComparable => "⚪",
+                v => v.icon(),
+            })
+        }
+    }
+}
+
+fn scenario_markdown(s: &ScenarioComparison, c: &Comparison) -> String {
+    let mut out = format!("### {} `{}`\n\n", scenario_icon(s), s.scenario);
+    match s.status {
+        Status::New => {
+            out.push_str(&format!(
+                "No baseline yet (`{}`): run with `--bless --reason \"...\"` to record it{}.\n\n",
+                s.baseline_path,
+                if c.strict {
+                    "; this fails under `--strict`"
+                } else {
+                    ""
+                }
+            ));
+            return out;
+        }
+        Status::NotComparable => {
+            out.push_str(&format!(
+                "**Not comparable** with `{}`: the measurement changed in a way the numbers cannot survive. \
+                 Bless a new baseline if this is intended.\n\n",
+                s.baseline_path
+            ));
+            for why in &s.not_comparable {
+                out.push_str(&format!("- {why}\n"));
+            }
+            for w in &s.warnings {
+                out.push_str(&format!("- ⚠️ {w}\n"));
+            }
+            out.push('\n');
+            return out;
+        }
+        Status::Compared => {}
+    }
+    if let Some(b) = &s.baseline {
+        out.push_str(&format!(
+            "Baseline: {} trial(s), blessed {}{}{}{} · this run: {} trial(s)\n\n",
+            b.trials,
+            b.created_at.get(..10).unwrap_or(&b.created_at),
+            b.blessed_by
+                .as_deref()
+                .map(|w| format!(" by {w}"))
+                .unwrap_or_default(),
+            b.reason
+                .as_deref()
+                .map(|r| format!(" (“{r}”)"))
+                .unwrap_or_default(),
+            b.git_commit
+                .as_deref()
+                .map(|g| format!(" at `{}`", g.get(..12).unwrap_or(g)))
+                .unwrap_or_default(),
+            s.current_trials
+        ));
+    }
+    let gated: Vec<&MetricComparison> = s.metrics.iter().filter(|m| m.gated).collect();
+    let info: Vec<&MetricComparison> = s.metrics.iter().filter(|m| !m.gated).collect();
+    out.push_str(&metric_table(&gated, &confidence_percent(c)));
+    out.push('\n');
+    for w in &s.warnings {
+        out.push_str(&format!("- ⚠️ {w}\n"));
+    }
+    for m in gated.iter().filter(|m| m.note.is_some()) {
+        out.push_str(&format!(
+            "- {}: {}\n",
+            m.metric.label(),
+            m.note.as_deref().unwrap_or_default()
+        ));
+    }
+    if gated.iter().any(|m| m.low_confidence) {
+        out.push_str("- ⚠️ low confidence: one trial on a side, so the between-trial spread is assumed (the noise floor), not measured; run more trials\n");
+    }
+    out.push_str("\n<details><summary>Informational metrics, tests and thresholds</summary>\n\n");
+    if !info.is_empty() {
+        out.push_str("Informational (never fail the job):\n\n");
+        out.push_str(&metric_table(&info, &confidence_percent(c)));
+        out.push('\n');
+    }
+    out.push_str(
+        "| Metric | Test | one-sided p (direction of Δ) | Holm-adjusted |\n|---|---|--:|--:|\n",
+    );
+    for m in &s.metrics {
+        let raw = if m.delta.unwrap_or(0.0) < 0.0 {
+            m.p_better
+        } else {
+            m.p_worse
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            m.metric.label(),
+            method_label(m),
+            raw.map_or("–".into(), fmt_p),
+            if m.gated {
+                m.p_adjusted.map_or("–".into(), fmt_p)
+            } else {
+                "not gated".into()
+            }
+        ));
+    }
+    out.push('\n');
+    out.push_str(&thresholds_line(&s.thresholds));
+    out.push_str("\n</details>\n\n");
+    out
+}
+
+fn metric_table(rows: &[&MetricComparison], confidence: &str) -> String {
+    let mut out = format!("| Metric | Baseline | Current | Δ ({confidence}% CI) | Threshold | Verdict |\n|---|--:|--:|--:|--:|---|\n");
+    for m in rows {
+        let cells = cells(m);
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// Metric, baseline, current, Δ (CI), threshold, verdict.
+fn cells(m: &MetricComparison) -> [String; 6] {
+    let value = |v: Option<f64>| v.map_or("–".to_string(), |v| fmt_value(m.metric, v));
+    let change = match m.change() {
+        None => "–".to_string(),
+        Some((d, lo, hi)) if m.metric.kind() == Kind::SuccessRate => {
+            format!(
+                "{} pt ({} … {})",
+                signed(d * 100.0, 1),
+                signed(lo * 100.0, 1),
+                signed(hi * 100.0, 1)
+            )
+        }
+        Some((d, lo, hi)) => format!(
+            "{}% ({} … {})",
+            signed(d * 100.0, 1),
+            signed(lo * 100.0, 1),
+            signed(hi * 100.0, 1)
+        ),
+    };
+    let mut verdict = format!("{} {}", m.verdict.icon(), m.verdict.label());
+    if m.low_confidence {
+        verdict.push_str(" (low confidence)");
+    }
+    if m.forced {
+        verdict.push_str(" (SLO floor)");
+    }
+    [
+        m.metric.label(),
+        value(m.baseline),
+        value(m.current),
+        change,
+        threshold(m),
+        verdict,
+    ]
+}
+
+fn fmt_value(metric: MetricId, v: f64) -> String {
+    match metric.kind() {
+        Kind::Latency(..) => format!("{} ms", fmt_ms(v)),
+        Kind::Throughput => format!("{} {}", fmt_rate(v), metric.unit()),
+        Kind::SuccessRate => format!("{:.2}%", v * 100.0),
+    }
+}
+
+fn threshold(m: &MetricComparison) -> String {
+    let t = m.tolerance;
+    match m.metric.kind() {
+        Kind::SuccessRate => format!("±{:.1} pt", t.absolute * 100.0),
+        Kind::Latency(..) if t.absolute > 0.0 => {
+            format!("±{}% (≥ {} ms)", trim(t.relative * 100.0), trim(t.absolute))
+        }
+        Kind::Throughput if t.absolute > 0.0 => {
+            format!(
+                "±{}% (≥ {} {})",
+                trim(t.relative * 100.0),
+                trim(t.absolute),
+                m.metric.unit()
+            )
+        }
+        _ => format!("±{}%", trim(t.relative * 100.0)),
+    }
+}
+
+fn trim(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn signed(v: f64, decimals: usize) -> String {
+    let s = format!("{:+.*}", decimals, v);
+    if s[1..].chars().all(|c| c == '0' || c == '.') {
+        // Rounds to zero: no sign (and never "−0.0").
+        return s[1..].to_string();
+    }
+    // A true minus sign reads better in tables.
+    s.replacen('-', "−", 1)
+}
+
+fn fmt_p(p: f64) -> String {
+    if p < 0.0001 {
+        "< 0.0001".into()
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+fn method_label(m: &MetricComparison) -> &'static str {
+    use super::verdict::Method;
+    match m.method {
+        Method::Welch => "Welch t on trial logs",
+        Method::Prediction => "prediction interval (1 trial)",
+        Method::Bootstrap => "request bootstrap (low confidence)",
+        Method::Fisher => "Fisher exact, Newcombe CI",
+        Method::None => "none",
+    }
+}
+
+fn thresholds_line(t: &Thresholds) -> String {
+    format!(
+        "Thresholds: α = {} (family-wise) · TTFT ±{}% (≥ {} ms) · TPOT ±{}% (≥ {} ms) · ITL ±{}% (≥ {} ms) · \
+         E2E ±{}% (≥ {} ms) · throughput ±{}% · success rate ±{} pt · noise floor {}% · output-length drift \
+         limit {}% · p99 gated from {} requests per trial\n",
+        t.alpha,
+        trim(t.ttft.relative * 100.0),
+        trim(t.ttft.absolute),
+        trim(t.tpot.relative * 100.0),
+        trim(t.tpot.absolute),
+        trim(t.itl.relative * 100.0),
+        trim(t.itl.absolute),
+        trim(t.e2e.relative * 100.0),
+        trim(t.e2e.absolute),
+        trim(t.throughput.relative * 100.0),
+        trim(t.success_rate * 100.0),
+        trim(t.noise_floor * 100.0),
+        trim(t.output_tokens_drift * 100.0),
+        t.p99_min_requests
+    )
+}
+
+/// The table printed at the end of `compare` and `run --compare`.
+pub fn console(c: &Comparison) -> String {
+    let mut out = headline(&c.totals);
+    for s in &c.scenarios {
+        out.push_str(&format!("\n\n{} {}", scenario_icon(s), s.scenario));
+        match s.status {
+            Status::New => {
+                out.push_str(&format!(
+                    ": no baseline at {} (run with --bless to record it)",
+                    s.baseline_path
+                ));
+                continue;
+            }
+            Status::NotComparable => {
+                out.push_str(": not comparable with its baseline");
+                for why in &s.not_comparable {
+                    out.push_str(&format!("\n  {why}"));
+                }
+                continue;
+            }
+            Status::Compared => {}
+        }
+        let mut table = Table::new();
+        table
+            .load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(vec![
+                "metric",
+                "baseline",
+                "current",
+                "Δ (CI)",
+                "threshold",
+                "verdict",
+            ]);
+        for m in s.metrics.iter().filter(|m| m.gated) {
+            table.add_row(cells(m).to_vec());
+        }
+        for i in 1..5 {
+            if let Some(col) = table.column_mut(i) {
+                col.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        out.push('\n');
+        out.push_str(&table.to_string());
+        for w in &s.warnings {
+            out.push_str(&format!("\n⚠ {w}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::verdict::{BaselineInfo, Method, Outcome};
+    use crate::config::thresholds::Tolerance;
+
+    fn row(
+        metric: MetricId,
+        verdict: Verdict,
+        values: (f64, f64),
+        ci: (f64, f64),
+        gated: bool,
+    ) -> MetricComparison {
+        let t = Thresholds::default();
+        let tolerance = metric.tolerance(&t);
+        let (base, cur) = values;
+        let delta = match metric.kind() {
+            Kind::SuccessRate => base - cur,
+            _ => metric.orientation() * (cur / base).ln(),
+        };
+        MetricComparison {
+            metric,
+            gated,
+            method: if metric == MetricId::SuccessRate {
+                Method::Fisher
+            } else {
+                Method::Welch
+            },
+            low_confidence: false,
+            baseline: Some(base),
+            current: Some(cur),
+            delta: Some(delta),
+            ci_low: Some(ci.0),
+            ci_high: Some(ci.1),
+            p_worse: Some(if delta > 0.0 { 0.0004 } else { 0.9996 }),
+            p_better: Some(if delta > 0.0 { 0.9996 } else { 0.0004 }),
+            p_adjusted: Some(0.002),
+            tolerance,
+            min_effect: tolerance.log_delta(base),
+            verdict,
+            note: None,
+            forced: false,
+        }
+    }
+
+    fn fixture() -> Comparison {
+        let compared = ScenarioComparison {
+            scenario: "chat".into(),
+            status: Status::Compared,
+            baseline_path: "baselines/sim/chat.json".into(),
+            baseline: Some(BaselineInfo {
+                created_at: "2025-01-01T12:00:00+00:00".into(),
+                blessed_by: Some("alice".into()),
+                reason: Some("vLLM 0.6.3".into()),
+                git_commit: Some("0123456789abcdef0123".into()),
+                run_id: "20250101-120000-sim".into(),
+                trials: 5,
+                tool_version: "0.1.0".into(),
+            }),
+            current_trials: 4,
+            not_comparable: vec![],
+            warnings: vec![
+                "new error kind `timeout` (2 requests): never seen in the baseline".into(),
+            ],
+            thresholds: Thresholds::default(),
+            metrics: vec![
+                row(
+                    MetricId::TtftP50,
+                    Verdict::Regression,
+                    (50.2, 60.4),
+                    (0.15, 0.22),
+                    true,
+                ),
+                row(
+                    MetricId::OutputTokensPerS,
+                    Verdict::Improvement,
+                    (1000.0, 1100.0),
+                    (-0.12, -0.07),
+                    true,
+                ),
+                MetricComparison {
+                    low_confidence: true,
+                    method: Method::Bootstrap,
+                    ..row(
+                        MetricId::TpotP50,
+                        Verdict::Inconclusive,
+                        (5.0, 5.1),
+                        (-0.03, 0.07),
+                        true,
+                    )
+                },
+                row(
+                    MetricId::SuccessRate,
+                    Verdict::WithinNoise,
+                    (1.0, 0.998),
+                    (-0.004, 0.009),
+                    true,
+                ),
+                row(
+                    MetricId::ItlP90,
+                    Verdict::WithinNoise,
+                    (5.4, 5.41),
+                    (-0.01, 0.012),
+                    false,
+                ),
+                MetricComparison {
+                    note: Some("output length changed".into()),
+                    tolerance: Tolerance {
+                        relative: 0.05,
+                        absolute: 5.0,
+                    },
+                    ..row(
+                        MetricId::E2eP90,
+                        Verdict::NotComparable,
+                        (700.0, 650.0),
+                        (-0.1, -0.05),
+                        false,
+                    )
+                },
+            ],
+        };
+        let new = ScenarioComparison {
+            scenario: "long".into(),
+            status: Status::New,
+            baseline_path: "baselines/sim/long.json".into(),
+            baseline: None,
+            current_trials: 4,
+            not_comparable: vec![],
+            warnings: vec![],
+            thresholds: Thresholds::default(),
+            metrics: vec![],
+        };
+        let other = ScenarioComparison {
+            scenario: "burst".into(),
+            status: Status::NotComparable,
+            baseline_path: "baselines/sim/burst.json".into(),
+            not_comparable: vec!["model: `a` in the baseline, `b` now".into()],
+            ..new.clone()
+        };
+        Comparison {
+            schema_version: 1,
+            tool_version: "0.1.0".into(),
+            run_id: "20250102-120000-sim".into(),
+            target: "sim".into(),
+            baseline_dir: "baselines".into(),
+            correction: "holm".into(),
+            gated_tests: 4,
+            strict: false,
+            totals: Totals {
+                regressions: 1,
+                improvements: 1,
+                within_noise: 1,
+                inconclusive: 1,
+                not_comparable: 1,
+                new: 1,
+            },
+            outcome: Outcome::Regression,
+            scenarios: vec![compared, new, other],
+        }
+    }
+
+    #[test]
+    fn comparison_md() {
+        insta::assert_snapshot!(markdown(&fixture()));
+    }
+
+    #[test]
+    fn console_table() {
+        insta::assert_snapshot!(console(&fixture()));
+    }
+
+    #[test]
+    fn headline_pluralises() {
+        let t = Totals {
+            regressions: 2,
+            improvements: 1,
+            within_noise: 14,
+            inconclusive: 1,
+            ..Totals::default()
+        };
+        assert_eq!(
+            headline(&t),
+            "❌ 2 regressions · ✅ 1 improvement · ⚪ 14 within noise · ❔ 1 inconclusive"
+        );
+    }
+
+    #[test]
+    fn signs_never_show_negative_zero() {
+        assert_eq!(signed(-0.0, 1), "0.0");
+        assert_eq!(signed(-0.04, 1), "0.0");
+        assert_eq!(signed(-1.25, 1), "−1.2");
+        assert_eq!(signed(3.0, 1), "+3.0");
+    }
+}

@@ -1,0 +1,197 @@
+//! The client's own health during a trial, and the verdict on whether the client,
+//! not the server, was the bottleneck.
+//!
+//! A load generator that runs out of CPU, or whose runtime cannot poll its tasks on
+//! time, timestamps chunks late and sends late: its numbers then describe the
+//! client. The runner measures three symptoms (see `runner::health`); this module
+//! turns them into a `client_limited` flag with reasons, so summaries, reports and
+//! comparisons can say so instead of presenting the numbers as the server's.
+//! Pure: no clock, no I/O.
+
+use serde::{Deserialize, Serialize};
+
+/// A runtime that polls a due task more than this late skews timestamps by as much.
+pub const SCHED_LAG_LIMIT_MS: f64 = 2.0;
+/// An open loop whose dispatcher wakes more than this late sends late by as much.
+pub const DISPATCH_LAG_LIMIT_MS: f64 = 2.0;
+/// Share of its CPUs the process used; beyond this the runtime has no headroom.
+pub const CPU_UTILISATION_LIMIT: f64 = 0.9;
+/// Lag samples over the limit needed before lag counts as a symptom, so one
+/// hiccup in a short run does not condemn it.
+pub const MIN_LATE_SAMPLES: u64 = 3;
+
+/// What the client measured about itself during a trial (or the worst of several).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientHealth {
+    /// True when any symptom crossed its limit: the results describe the client.
+    pub client_limited: bool,
+    /// Why, in words; empty when healthy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+    /// Watchdog samples: a task sleeping 10 ms measures how late it runs.
+    pub sched_lag_samples: u64,
+    pub sched_lag_p50_ms: f64,
+    pub sched_lag_p99_ms: f64,
+    pub sched_lag_max_ms: f64,
+    /// Samples later than [`SCHED_LAG_LIMIT_MS`].
+    pub sched_lag_over_limit: u64,
+    /// User + system CPU time of the whole process during the trial.
+    pub cpu_s: f64,
+    pub wall_s: f64,
+    /// CPUs the process may run on (affinity and cgroup quota).
+    pub cpus: u32,
+    /// cpu_s / (wall_s × cpus).
+    pub cpu_utilisation: f64,
+    /// Open loop: how late the dispatcher woke for scheduled sends, before any
+    /// wait for a concurrency slot (that wait is the server's doing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch_lag_p99_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch_lag_over_limit: Option<u64>,
+}
+
+impl ClientHealth {
+    /// Sets `client_limited` and `reasons` from the measurements.
+    pub fn judge(mut self) -> ClientHealth {
+        let mut reasons = Vec::new();
+        if self.sched_lag_over_limit >= MIN_LATE_SAMPLES
+            && self.sched_lag_p99_ms > SCHED_LAG_LIMIT_MS
+        {
+            reasons.push(format!(
+                "the client's runtime ran due tasks up to {:.1} ms late (p99 {:.1} ms > {SCHED_LAG_LIMIT_MS} ms), so timestamps are late by as much",
+                self.sched_lag_max_ms, self.sched_lag_p99_ms
+            ));
+        }
+        if self.cpu_utilisation > CPU_UTILISATION_LIMIT {
+            reasons.push(format!(
+                "the client process used {:.0}% of its {} CPU(s)",
+                self.cpu_utilisation * 100.0,
+                self.cpus
+            ));
+        }
+        if let (Some(p99), Some(over)) = (self.dispatch_lag_p99_ms, self.dispatch_lag_over_limit) {
+            if over >= MIN_LATE_SAMPLES && p99 > DISPATCH_LAG_LIMIT_MS {
+                reasons.push(format!(
+                    "the open-loop dispatcher sent late (p99 {p99:.1} ms > {DISPATCH_LAG_LIMIT_MS} ms) before any concurrency cap"
+                ));
+            }
+        }
+        self.client_limited = !reasons.is_empty();
+        self.reasons = reasons;
+        self
+    }
+
+    /// The worst of several trials: a scenario is client-limited if any trial was.
+    pub fn pool<'a>(trials: impl IntoIterator<Item = &'a ClientHealth>) -> Option<ClientHealth> {
+        let mut pooled: Option<ClientHealth> = None;
+        for h in trials {
+            let Some(p) = pooled.as_mut() else {
+                pooled = Some(h.clone());
+                continue;
+            };
+            p.client_limited |= h.client_limited;
+            for r in &h.reasons {
+                if !p.reasons.contains(r) {
+                    p.reasons.push(r.clone());
+                }
+            }
+            p.sched_lag_samples += h.sched_lag_samples;
+            p.sched_lag_p50_ms = p.sched_lag_p50_ms.max(h.sched_lag_p50_ms);
+            p.sched_lag_p99_ms = p.sched_lag_p99_ms.max(h.sched_lag_p99_ms);
+            p.sched_lag_max_ms = p.sched_lag_max_ms.max(h.sched_lag_max_ms);
+            p.sched_lag_over_limit += h.sched_lag_over_limit;
+            p.cpu_s += h.cpu_s;
+            p.wall_s += h.wall_s;
+            p.cpus = p.cpus.max(h.cpus);
+            p.cpu_utilisation = p.cpu_utilisation.max(h.cpu_utilisation);
+            p.dispatch_lag_p99_ms = max_opt(p.dispatch_lag_p99_ms, h.dispatch_lag_p99_ms);
+            p.dispatch_lag_over_limit = match (p.dispatch_lag_over_limit, h.dispatch_lag_over_limit)
+            {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+        }
+        pooled
+    }
+
+    /// One line for a console or a report.
+    pub fn warning(&self, scenario: &str) -> String {
+        format!(
+            "scenario `{scenario}` is client-limited: {}; its numbers describe llm-bench, not the server (lower the load, give the client more CPUs, or run it on another machine)",
+            self.reasons.join("; ")
+        )
+    }
+}
+
+fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn healthy() -> ClientHealth {
+        ClientHealth {
+            sched_lag_samples: 100,
+            sched_lag_p50_ms: 0.05,
+            sched_lag_p99_ms: 0.2,
+            sched_lag_max_ms: 3.0,
+            sched_lag_over_limit: 1,
+            cpu_s: 0.5,
+            wall_s: 1.0,
+            cpus: 2,
+            cpu_utilisation: 0.25,
+            ..ClientHealth::default()
+        }
+    }
+
+    #[test]
+    fn one_hiccup_is_not_a_verdict() {
+        let h = healthy().judge();
+        assert!(!h.client_limited, "{h:?}");
+        assert!(h.reasons.is_empty());
+    }
+
+    #[test]
+    fn each_symptom_flags_the_trial() {
+        let lag = ClientHealth {
+            sched_lag_p99_ms: 8.0,
+            sched_lag_over_limit: 5,
+            ..healthy()
+        }
+        .judge();
+        assert!(lag.client_limited && lag.reasons[0].contains("runtime"));
+        let cpu = ClientHealth {
+            cpu_utilisation: 0.97,
+            ..healthy()
+        }
+        .judge();
+        assert!(cpu.client_limited && cpu.reasons[0].contains("97%"));
+        let dispatch = ClientHealth {
+            dispatch_lag_p99_ms: Some(12.0),
+            dispatch_lag_over_limit: Some(40),
+            ..healthy()
+        }
+        .judge();
+        assert!(dispatch.client_limited && dispatch.reasons[0].contains("dispatcher"));
+    }
+
+    #[test]
+    fn pooling_keeps_the_worst() {
+        let bad = ClientHealth {
+            cpu_utilisation: 0.97,
+            ..healthy()
+        }
+        .judge();
+        let pooled = ClientHealth::pool([&healthy().judge(), &bad]).unwrap();
+        assert!(pooled.client_limited);
+        assert_eq!(pooled.reasons, bad.reasons);
+        assert_eq!(pooled.sched_lag_samples, 200);
+        assert_eq!(pooled.cpu_s, 1.0);
+        assert!(ClientHealth::pool([]).is_none());
+    }
+}

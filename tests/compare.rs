@@ -1,0 +1,334 @@
+//! End to end over loopback: bless a baseline against the simulated server, then
+//! judge an unchanged run (exit 0), a run with 20% slower TTFT (exit 1, named in the
+//! Markdown), a run with another model (exit 3), and a corrupted or too-new baseline
+//! (a clear error, nothing overwritten). The real binary is run as a user would.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::*;
+use llm_bench::compare::baseline;
+use llm_bench::compare::verdict::{Comparison, Outcome, Status, Verdict};
+use llm_bench::sim::SimConfig;
+
+const TTFT_MS: f64 = 60.0;
+
+fn sim(ttft_ms: f64) -> Sim {
+    let mut config = SimConfig::default();
+    config.ttft_ms = ttft_ms;
+    config.itl_ms = 5.0;
+    Sim::start(config)
+}
+
+/// A config folder whose one target points at `url`. Only TTFT keeps a tight
+/// threshold: the other latencies sum many timer sleeps, which a loaded CI machine
+/// stretches, and this test is about TTFT.
+fn config_dir(root: &Path, url: &str) -> PathBuf {
+    let dir = root.join("configs");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("targets.yaml"),
+        format!("default: local\ntargets:\n  local:\n    base_url: {url}\n    api: chat\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models.yaml"),
+        "default: sim-model\nmodels:\n  sim-model: { max_tokens: 8 }\n  other-model: { max_tokens: 8 }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("workloads.yaml"),
+        "thresholds:\n  tpot: { relative: 0.5 }\n  itl: { relative: 0.5 }\n  e2e: { relative: 0.5 }\n  \
+         throughput: { relative: 0.5 }\n\
+         prompts:\n  short: { text: \"Say hello.\" }\n\
+         scenarios:\n  chat:\n    prompt: short\n    concurrency: 4\n    requests: 16\n    ignore_eos: true\n    \
+         thresholds:\n      ttft: { relative: 0.08 }\n",
+    )
+    .unwrap();
+    dir
+}
+
+struct Bench {
+    tmp: tempfile::TempDir,
+}
+
+impl Bench {
+    fn new() -> Bench {
+        Bench {
+            tmp: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn baselines(&self) -> PathBuf {
+        self.tmp.path().join("baselines")
+    }
+
+    fn baseline_file(&self) -> PathBuf {
+        self.baselines().join("local").join("chat.json")
+    }
+
+    /// `llm-bench run` against `url` into `out`, with extra flags.
+    fn run(&self, url: &str, out: &str, args: &[&str]) -> (Output, PathBuf) {
+        let config = config_dir(&self.tmp.path().join(out), url);
+        let out_dir = self.tmp.path().join(out).join("results");
+        let o = bin()
+            .env_remove("LLM_BENCH_BLESS")
+            .env("LLM_BENCH_BLESSED_BY", "e2e-test")
+            .args(["run", "--config-dir"])
+            .arg(&config)
+            .arg("--out")
+            .arg(&out_dir)
+            .arg("--baseline-dir")
+            .arg(self.baselines())
+            .args(if args.contains(&"--trials") {
+                &[][..]
+            } else {
+                &["--trials", "3"][..]
+            })
+            .args(args)
+            .output()
+            .unwrap();
+        (o, out_dir)
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        bin()
+            .env_remove("LLM_BENCH_BLESS")
+            .env("LLM_BENCH_BLESSED_BY", "e2e-test")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+/// Checks a baseline file against the committed JSON Schema.
+fn assert_valid(text: &str) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/baseline.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let instance: serde_json::Value = serde_json::from_str(text).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let mut broken = instance.clone();
+    broken["trials"][0]["samples"]["error_kind"][0] = "exploded".into();
+    assert!(
+        !validator.is_valid(&broken),
+        "the schema checks error kinds"
+    );
+}
+
+fn comparison(dir: &Path) -> Comparison {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("comparison.json")).unwrap()).unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn both(o: &Output) -> String {
+    format!("--- stdout\n{}\n--- stderr\n{}", stdout(o), stderr(o))
+}
+
+#[test]
+fn bless_then_gate_unchanged_slower_and_other_model() {
+    let _lock = timing_sensitive();
+    let bench = Bench::new();
+    let server = sim(TTFT_MS);
+
+    // Bless: three trials, recorded with who and why; a candidate is left behind.
+    let (o, blessed_run) = bench.run(
+        &server.url(),
+        "bless",
+        &["--bless", "--reason", "first baseline"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    assert!(
+        stdout(&o).contains("TTFT p50"),
+        "old → new listing: {}",
+        both(&o)
+    );
+    let file = bench.baseline_file();
+    let blessed = baseline::read(&file).unwrap().expect("baseline written");
+    assert_eq!(blessed.trials.len(), 3);
+    assert_eq!(blessed.blessed_by.as_deref(), Some("e2e-test"));
+    assert_eq!(blessed.reason.as_deref(), Some("first baseline"));
+    assert_eq!(blessed.trials[0].samples.e2e_ms.len(), 16);
+    assert!(blessed_run.join("baselines/chat.json.new").is_file());
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        text,
+        baseline::to_text(&blessed),
+        "canonical JSON round-trips byte for byte"
+    );
+    assert_valid(&text);
+
+    // Unchanged: exit 0, nothing regressed.
+    let (o, unchanged) = bench.run(&server.url(), "same", &["--compare"]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let c = comparison(&unchanged);
+    assert_eq!(c.outcome, Outcome::Pass);
+    assert_eq!(c.totals.regressions, 0, "{}", both(&o));
+    assert_eq!(c.scenarios[0].status, Status::Compared);
+    assert_eq!(c.scenarios[0].current_trials, 3);
+    let md = std::fs::read_to_string(unchanged.join("comparison.md")).unwrap();
+    assert!(md.starts_with("❌ 0 regressions · ✅ "), "{md}");
+
+    // 20% slower TTFT: exit 1, the TTFT regression is named.
+    let slow = sim(TTFT_MS * 1.2);
+    let (o, slower) = bench.run(&slow.url(), "slow", &["--compare"]);
+    assert_eq!(o.status.code(), Some(1), "{}", both(&o));
+    let c = comparison(&slower);
+    assert_eq!(c.outcome, Outcome::Regression);
+    let ttft = c.scenarios[0]
+        .metrics
+        .iter()
+        .find(|m| m.metric.key() == "ttft_ms.p50")
+        .unwrap();
+    assert_eq!(ttft.verdict, Verdict::Regression, "{ttft:?}");
+    let change = ttft.change().unwrap().0;
+    assert!(
+        (0.12..0.28).contains(&change),
+        "TTFT change {change}, injected +20%"
+    );
+    let md = std::fs::read_to_string(slower.join("comparison.md")).unwrap();
+    let first_row = md.lines().find(|l| l.starts_with("| TTFT")).unwrap();
+    assert!(
+        first_row.contains("❌ regression"),
+        "regressions come first: {md}"
+    );
+    assert!(md.lines().next().unwrap().starts_with("❌ "), "{md}");
+    assert!(!md.lines().next().unwrap().starts_with("❌ 0 "), "{md}");
+
+    // Another model: not comparable, exit 3.
+    let (o, other) = bench.run(
+        &server.url(),
+        "other",
+        &["--compare", "--model", "other-model"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", both(&o));
+    let c = comparison(&other);
+    assert_eq!(c.scenarios[0].status, Status::NotComparable);
+    assert!(
+        c.scenarios[0].not_comparable[0].contains("other-model"),
+        "{:?}",
+        c.scenarios[0]
+    );
+
+    // `compare` on a finished folder gives the same verdict as `run --compare`.
+    let o = bench.cli(&[
+        "compare",
+        "--baseline-dir",
+        bench.baselines().to_str().unwrap(),
+        slower.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", both(&o));
+
+    // Promote the slower run without re-running it; refused in CI unless allowed.
+    let from = slower.to_str().unwrap();
+    let dir = bench.baselines();
+    let dir = dir.to_str().unwrap();
+    let o = bin()
+        .env("CI", "true")
+        .args([
+            "bless",
+            "--from",
+            from,
+            "--baseline-dir",
+            dir,
+            "--reason",
+            "slower on purpose",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", both(&o));
+    assert!(stderr(&o).contains("--allow-ci-bless"), "{}", both(&o));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        text,
+        "a refused bless writes nothing"
+    );
+    let o = bench.cli(&[
+        "bless",
+        "--from",
+        from,
+        "--baseline-dir",
+        dir,
+        "--reason",
+        "slower on purpose",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    assert!(stdout(&o).contains(" → "), "{}", both(&o));
+    let now = baseline::read(&file).unwrap().unwrap();
+    assert_eq!(now.reason.as_deref(), Some("slower on purpose"));
+    assert_ne!(now.run_id, blessed.run_id);
+}
+
+#[test]
+fn broken_baselines_are_refused_and_never_overwritten() {
+    let bench = Bench::new();
+    let server = sim(20.0);
+    let (o, run) = bench.run(&server.url(), "run", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let file = bench.baseline_file();
+    let dir = bench.baselines();
+    let (dir, run) = (dir.to_str().unwrap(), run.to_str().unwrap());
+
+    // No baseline: reported as new; a failure only under --strict.
+    let o = bench.cli(&["compare", "--baseline-dir", dir, run]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    assert!(stdout(&o).contains("--bless"), "{}", both(&o));
+    let o = bench.cli(&["compare", "--strict", "--baseline-dir", dir, run]);
+    assert_eq!(o.status.code(), Some(3), "{}", both(&o));
+
+    // Corrupted: a clear error naming the file and the fix; nothing overwritten, even
+    // when asked to bless.
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "{\"schema_version\": \"1.0\", \"trials\": [").unwrap();
+    for args in [
+        vec!["compare", "--baseline-dir", dir, run],
+        vec![
+            "bless",
+            "--from",
+            run,
+            "--baseline-dir",
+            dir,
+            "--reason",
+            "x",
+        ],
+    ] {
+        let o = bench.cli(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", both(&o));
+        assert!(
+            stderr(&o).contains("is not a valid baseline"),
+            "{}",
+            both(&o)
+        );
+        assert!(stderr(&o).contains("git checkout --"), "{}", both(&o));
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "{\"schema_version\": \"1.0\", \"trials\": ["
+        );
+    }
+
+    // A newer major version: refused with an upgrade hint.
+    std::fs::write(&file, "{\"schema_version\": \"2.0\"}").unwrap();
+    let o = bench.cli(&["compare", "--baseline-dir", dir, run]);
+    assert_eq!(o.status.code(), Some(2), "{}", both(&o));
+    assert!(stderr(&o).contains("upgrade llm-bench"), "{}", both(&o));
+
+    // Too few trials to bless.
+    std::fs::remove_file(&file).unwrap();
+    let (o, _) = bench.run(
+        &server.url(),
+        "one",
+        &["--trials", "1", "--bless", "--reason", "x"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", both(&o));
+    assert!(stderr(&o).contains("at least 3"), "{}", both(&o));
+    assert!(!file.exists());
+}

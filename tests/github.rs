@@ -1,0 +1,1261 @@
+//! The GitHub module against a local fake of the GitHub REST API (wiremock on loopback):
+//! the sticky comment, paging, keys, truncation, retries, permission errors, GitHub
+//! Enterprise Server's base URL, and that the token never reaches any output.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use llm_bench::cli::CommentArgs;
+use llm_bench::config::Secret;
+use llm_bench::github::comment::{marker, CommentClient, Posted, RetryPolicy};
+use llm_bench::github::{run_comment, CommentOptions, GithubEnv, GithubError, Repo};
+use wiremock::matchers::{any, method};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const TOKEN: &str = "ghs_TEST_TOKEN_d0e5c8a1f7b2";
+const PR: u64 = 7;
+
+/// Fast retries: the tests check behaviour, not GitHub's patience.
+fn fast() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_secs(5),
+        secondary_rate_limit_delay: Duration::from_millis(50),
+    }
+}
+
+fn repo() -> Repo {
+    Repo::parse("acme/serving").unwrap()
+}
+
+/// A stateful stand-in for the issue-comments endpoints of one repository.
+#[derive(Clone, Default)]
+struct FakeGithub {
+    state: Arc<Mutex<State>>,
+    /// Path before `/repos/…`: "" for github.com, "/api/v3" for GitHub Enterprise Server.
+    prefix: String,
+}
+
+#[derive(Default)]
+struct State {
+    comments: Vec<(u64, String)>,
+    requests: Vec<String>,
+    bad_auth: usize,
+}
+
+impl FakeGithub {
+    fn with_comments(prefix: &str, bodies: impl IntoIterator<Item = String>) -> FakeGithub {
+        let fake = FakeGithub {
+            prefix: prefix.into(),
+            ..FakeGithub::default()
+        };
+        {
+            let mut s = fake.state.lock().unwrap();
+            for body in bodies {
+                let id = 1000 + s.comments.len() as u64;
+                s.comments.push((id, body));
+            }
+        }
+        fake
+    }
+
+    async fn mount(&self, server: &MockServer) {
+        Mock::given(any())
+            .respond_with(self.clone())
+            .with_priority(10)
+            .mount(server)
+            .await;
+    }
+
+    fn comments(&self) -> Vec<(u64, String)> {
+        self.state.lock().unwrap().comments.clone()
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    fn json(id: u64, body: &str) -> serde_json::Value {
+        serde_json::json!({
+            "id": id,
+            "body": body,
+            "html_url": format!("https://github.com/acme/serving/pull/{PR}#issuecomment-{id}"),
+            "user": {"login": "github-actions[bot]"},
+        })
+    }
+}
+
+impl Respond for FakeGithub {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut s = self.state.lock().unwrap();
+        let path = request.url.path().to_string();
+        let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
+        s.requests
+            .push(format!("{} {}", request.method, request.url));
+        let auth = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if auth != format!("Bearer {TOKEN}") {
+            s.bad_auth += 1;
+            return ResponseTemplate::new(401)
+                .set_body_json(serde_json::json!({"message": "Bad credentials"}));
+        }
+        let list = format!("{}/repos/acme/serving/issues/{PR}/comments", self.prefix);
+        let one = format!("{}/repos/acme/serving/issues/comments/", self.prefix);
+        match request.method.as_str() {
+            "GET" if path == list => {
+                let per_page: usize = query
+                    .get("per_page")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(30);
+                let page: usize = query.get("page").and_then(|v| v.parse().ok()).unwrap_or(1);
+                let items: Vec<_> = s
+                    .comments
+                    .iter()
+                    .skip((page - 1) * per_page)
+                    .take(per_page)
+                    .map(|(id, body)| Self::json(*id, body))
+                    .collect();
+                ResponseTemplate::new(200).set_body_json(items)
+            }
+            "POST" if path == list => {
+                let body: serde_json::Value = request.body_json().unwrap();
+                let id = 1000 + s.comments.len() as u64;
+                let text = body["body"].as_str().unwrap().to_string();
+                s.comments.push((id, text.clone()));
+                ResponseTemplate::new(201).set_body_json(Self::json(id, &text))
+            }
+            "PATCH" if path.starts_with(&one) => {
+                let id: u64 = path[one.len()..].parse().unwrap();
+                let body: serde_json::Value = request.body_json().unwrap();
+                let text = body["body"].as_str().unwrap().to_string();
+                match s.comments.iter_mut().find(|(c, _)| *c == id) {
+                    Some(c) => {
+                        c.1 = text.clone();
+                        ResponseTemplate::new(200).set_body_json(Self::json(id, &text))
+                    }
+                    None => ResponseTemplate::new(404)
+                        .set_body_json(serde_json::json!({"message": "Not Found"})),
+                }
+            }
+            _ => ResponseTemplate::new(404)
+                .set_body_json(serde_json::json!({"message": "Not Found"})),
+        }
+    }
+}
+
+fn client(server: &MockServer, prefix: &str) -> CommentClient {
+    CommentClient::new(
+        &format!("{}{prefix}", server.uri()),
+        &Secret::new(TOKEN),
+        repo(),
+        fast(),
+    )
+    .unwrap()
+}
+
+fn body(key: &str, text: &str) -> String {
+    format!("{}\n{text}", marker(key))
+}
+
+#[tokio::test]
+async fn creates_the_comment_when_absent() {
+    let server = MockServer::start().await;
+    let fake = FakeGithub::with_comments("", ["LGTM".to_string()]);
+    fake.mount(&server).await;
+    let posted = client(&server, "")
+        .upsert(PR, "default", &body("default", "report v1"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(posted, Posted::Created { id: 1001, .. }),
+        "{posted:?}"
+    );
+    assert!(posted.url().ends_with("#issuecomment-1001"));
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 2);
+    assert_eq!(comments[1].1, body("default", "report v1"));
+    assert_eq!(
+        fake.state.lock().unwrap().bad_auth,
+        0,
+        "every request carried the token"
+    );
+}
+
+#[tokio::test]
+async fn updates_the_comment_found_on_page_three() {
+    let server = MockServer::start().await;
+    // 230 other comments, then ours: it is on page 3 of 100.
+    let mut bodies: Vec<String> = (0..230).map(|i| format!("comment {i}")).collect();
+    bodies.push(body("default", "old report"));
+    bodies.extend((0..5).map(|i| format!("later {i}")));
+    let fake = FakeGithub::with_comments("", bodies);
+    fake.mount(&server).await;
+    let posted = client(&server, "")
+        .upsert(PR, "default", &body("default", "new report"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(posted, Posted::Updated { id: 1230, .. }),
+        "{posted:?}"
+    );
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 236, "updated in place, nothing created");
+    assert_eq!(comments[230].1, body("default", "new report"));
+    let requests = fake.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("GET") && r.contains("page=3")),
+        "{requests:?}"
+    );
+    assert!(
+        requests.iter().all(|r| !r.starts_with("POST")),
+        "{requests:?}"
+    );
+    assert!(requests
+        .iter()
+        .any(|r| r.starts_with("PATCH") && r.ends_with("/issues/comments/1230")));
+
+    // The same body again: nothing to write.
+    let again = client(&server, "")
+        .upsert(PR, "default", &body("default", "new report"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, Posted::Unchanged { id: 1230, .. }),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn two_keys_keep_two_comments() {
+    let server = MockServer::start().await;
+    let fake = FakeGithub::default();
+    fake.mount(&server).await;
+    let c = client(&server, "");
+    c.upsert(PR, "vllm-h100", &body("vllm-h100", "vllm 1"))
+        .await
+        .unwrap();
+    c.upsert(PR, "sglang-h100", &body("sglang-h100", "sglang 1"))
+        .await
+        .unwrap();
+    let posted = c
+        .upsert(PR, "vllm-h100", &body("vllm-h100", "vllm 2"))
+        .await
+        .unwrap();
+    assert!(matches!(posted, Posted::Updated { .. }), "{posted:?}");
+    // A key that is a prefix of another finds only its own comment.
+    c.upsert(PR, "vllm", &body("vllm", "plain vllm"))
+        .await
+        .unwrap();
+    let bodies: Vec<String> = fake.comments().into_iter().map(|(_, b)| b).collect();
+    assert_eq!(
+        bodies,
+        [
+            body("vllm-h100", "vllm 2"),
+            body("sglang-h100", "sglang 1"),
+            body("vllm", "plain vllm")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn retries_a_502_then_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(502).set_body_string("<html><h1>502 Bad Gateway</h1></html>"),
+        )
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let fake = FakeGithub::default();
+    fake.mount(&server).await;
+    let posted = client(&server, "")
+        .upsert(PR, "default", &body("default", "r"))
+        .await
+        .unwrap();
+    assert!(matches!(posted, Posted::Created { .. }));
+    assert_eq!(fake.comments().len(), 1, "one comment despite the retries");
+}
+
+#[tokio::test]
+async fn waits_for_retry_after_on_a_secondary_rate_limit() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("retry-after", "1")
+                .set_body_json(serde_json::json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let fake = FakeGithub::default();
+    fake.mount(&server).await;
+    let start = Instant::now();
+    let posted = client(&server, "")
+        .upsert(PR, "default", &body("default", "r"))
+        .await
+        .unwrap();
+    assert!(matches!(posted, Posted::Created { .. }));
+    assert!(
+        start.elapsed() >= Duration::from_millis(950),
+        "waited {:?}, Retry-After said 1 s",
+        start.elapsed()
+    );
+    assert_eq!(fake.comments().len(), 1);
+}
+
+#[tokio::test]
+async fn gives_up_after_a_bounded_number_of_5xx() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(503)
+                .set_body_json(serde_json::json!({"message": "Service Unavailable"})),
+        )
+        .mount(&server)
+        .await;
+    let err = client(&server, "")
+        .upsert(PR, "default", &body("default", "r"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, GithubError::GaveUp { attempts: 3, .. }),
+        "{err:?}"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    assert!(err.to_string().contains("HTTP 503"), "{err}");
+}
+
+#[tokio::test]
+async fn a_403_is_a_clear_final_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            serde_json::json!({"message": "Resource not accessible by integration"}),
+        ))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    FakeGithub::default().mount(&server).await;
+    let err = client(&server, "")
+        .upsert(PR, "default", &body("default", "r"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GithubError::Forbidden { .. }), "{err:?}");
+    let text = err.to_string();
+    for needle in [
+        "HTTP 403",
+        "Resource not accessible by integration",
+        "pull-requests: write",
+        "fork",
+        "pull_request_target",
+    ] {
+        assert!(text.contains(needle), "`{needle}` missing from: {text}");
+    }
+    let posts = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count();
+    assert_eq!(posts, 1, "a 403 without a rate limit is not retried");
+}
+
+#[tokio::test]
+async fn github_enterprise_server_base_url() {
+    let server = MockServer::start().await;
+    let fake = FakeGithub::with_comments("/api/v3", [body("default", "old")]);
+    fake.mount(&server).await;
+    let posted = client(&server, "/api/v3")
+        .upsert(PR, "default", &body("default", "new"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(posted, Posted::Updated { id: 1000, .. }),
+        "{posted:?}"
+    );
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| r.contains("/api/v3/repos/acme/serving/")),
+        "{:?}",
+        fake.requests()
+    );
+}
+
+// ---- the whole command: step summary, outputs, truncation -------------------------------
+
+fn results_dir(
+    tmp: &Path,
+    markdown: &str,
+    comparison: Option<serde_json::Value>,
+) -> std::path::PathBuf {
+    let dir = tmp.join("results");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("report.md"), "## report.md: not this one\n").unwrap();
+    std::fs::write(dir.join("comparison.md"), markdown).unwrap();
+    if let Some(json) = comparison {
+        std::fs::write(
+            dir.join("comparison.json"),
+            serde_json::to_string_pretty(&json).unwrap(),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn env_for(server: &MockServer, tmp: &Path) -> GithubEnv {
+    let event = tmp.join("event.json");
+    std::fs::write(
+        &event,
+        serde_json::json!({"pull_request": {"number": PR}, "number": PR}).to_string(),
+    )
+    .unwrap();
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("GITHUB_ACTIONS", "true".to_string()),
+        ("GITHUB_TOKEN", TOKEN.to_string()),
+        ("GITHUB_REPOSITORY", "acme/serving".to_string()),
+        ("GITHUB_EVENT_NAME", "pull_request".to_string()),
+        ("GITHUB_EVENT_PATH", event.display().to_string()),
+        ("GITHUB_API_URL", server.uri()),
+        ("GITHUB_SERVER_URL", "https://github.com".to_string()),
+        ("GITHUB_RUN_ID", "99".to_string()),
+        (
+            "GITHUB_STEP_SUMMARY",
+            tmp.join("summary.md").display().to_string(),
+        ),
+        ("GITHUB_OUTPUT", tmp.join("output").display().to_string()),
+    ]);
+    GithubEnv::from_lookup(&move |k| vars.get(k).cloned())
+}
+
+fn options(dir: &Path, strict: bool) -> CommentOptions {
+    let args = CommentArgs {
+        results_dir: dir.to_path_buf(),
+        key: "default".into(),
+        pr: None,
+        strict,
+        file: None,
+        notes: vec!["This pull request changes `baselines/`.".into()],
+        artifact_url: None,
+        dry_run: false,
+    };
+    CommentOptions::try_from(&args).unwrap()
+}
+
+/// A comparison far over 65,536 characters: per-scenario details go first, the note
+/// says so and points at the run's artifacts, and the job summary keeps it all.
+#[tokio::test]
+async fn long_reports_are_shortened_to_the_limit() {
+    let server = MockServer::start().await;
+    let fake = FakeGithub::default();
+    fake.mount(&server).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut md = String::from("## llm-bench comparison\n\n❌ 1 regression\n\n");
+    for i in 0..12 {
+        md.push_str(&format!(
+            "<details><summary><b>scenario-{i}</b></summary>\n\n{}\n\n</details>\n\n",
+            "| x | y |\n".repeat(1000)
+        ));
+    }
+    let dir = results_dir(tmp.path(), &md, None);
+    let code = run_comment(&options(&dir, false), &env_for(&server, tmp.path()), fast())
+        .await
+        .unwrap();
+    assert_eq!(code, 0);
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 1);
+    let posted = &comments[0].1;
+    assert!(
+        posted.chars().count() <= 65_536,
+        "{} characters",
+        posted.chars().count()
+    );
+    assert!(posted.starts_with(&marker("default")));
+    assert!(
+        posted.contains("> [!WARNING]\n> This pull request changes `baselines/`."),
+        "the note comes first"
+    );
+    assert!(posted.contains("❌ 1 regression"));
+    assert!(
+        posted.contains("`scenario-11`"),
+        "the note names what was left out"
+    );
+    assert!(posted.contains("https://github.com/acme/serving/actions/runs/99"));
+    let summary = std::fs::read_to_string(tmp.path().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("scenario-11</b>"),
+        "the job summary (1 MiB) keeps every scenario"
+    );
+    assert!(
+        !summary.contains("llm-bench:default"),
+        "no marker in the summary"
+    );
+}
+
+#[tokio::test]
+async fn outputs_and_summary_are_written_even_when_posting_is_refused() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            serde_json::json!({"message": "Resource not accessible by integration"}),
+        ))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    FakeGithub::default().mount(&server).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let comparison = serde_json::json!({
+        "schema_version": 1, "tool_version": "0.1.0", "run_id": "r1", "target": "sim", "baseline_dir": "baselines",
+        "correction": "holm", "gated_tests": 8, "strict": false,
+        "totals": {"regressions": 2, "improvements": 0, "within_noise": 6, "inconclusive": 0, "not_comparable": 0, "new": 0},
+        "outcome": "regression", "scenarios": []
+    });
+    let dir = results_dir(
+        tmp.path(),
+        "## comparison\n\n❌ 2 regressions\n",
+        Some(comparison),
+    );
+    let env = env_for(&server, tmp.path());
+    // Not strict: a warning, exit 0.
+    assert_eq!(
+        run_comment(&options(&dir, false), &env, fast())
+            .await
+            .unwrap(),
+        0
+    );
+    let outputs = std::fs::read_to_string(tmp.path().join("output")).unwrap();
+    assert!(outputs.contains("verdict=regression\n"), "{outputs}");
+    assert!(outputs.contains("regressions=2\n"), "{outputs}");
+    assert!(
+        outputs.contains(&format!("results-dir={}\n", dir.display())),
+        "{outputs}"
+    );
+    assert!(
+        outputs.contains(&format!("report={}\n", dir.join("comparison.md").display())),
+        "{outputs}"
+    );
+    assert!(std::fs::read_to_string(tmp.path().join("summary.md"))
+        .unwrap()
+        .contains("❌ 2 regressions"));
+    // Strict: the same refusal fails the command, with the fix in the message.
+    let err = run_comment(&options(&dir, true), &env, fast())
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("pull-requests: write"),
+        "{err:#}"
+    );
+}
+
+// ---- the binary: exit codes, and the token in no output ------------------------------
+
+mod common;
+
+/// Runs `llm-bench comment DIR ARGS…` in a fake Actions environment pointing at `api`.
+async fn comment_binary(api: String, tmp: &Path, args: &[&str]) -> std::process::Output {
+    let tmp = tmp.to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let event = tmp.join("event.json");
+        std::fs::write(
+            &event,
+            serde_json::json!({"pull_request": {"number": PR}}).to_string(),
+        )
+        .unwrap();
+        let mut cmd = common::bin();
+        // Nothing from a real CI job may leak in.
+        for (name, _) in std::env::vars() {
+            if name.starts_with("GITHUB_") || name.starts_with("RUNNER_") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.arg("comment")
+            .arg(tmp.join("results"))
+            .args(&args)
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("GITHUB_REPOSITORY", "acme/serving")
+            .env("GITHUB_EVENT_NAME", "pull_request")
+            .env("GITHUB_EVENT_PATH", &event)
+            .env("GITHUB_API_URL", &api)
+            .env("GITHUB_STEP_SUMMARY", tmp.join("summary.md"))
+            .env("GITHUB_OUTPUT", tmp.join("output"))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// Every file under `dir`, as text.
+fn all_files(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(all_files(&path));
+        } else {
+            out.push((
+                path.clone(),
+                String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned(),
+            ));
+        }
+    }
+    out
+}
+
+fn assert_no_token(o: &std::process::Output, tmp: &Path, case: &str) {
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !stdout.contains(TOKEN),
+        "{case}: token in stdout:\n{stdout}"
+    );
+    assert!(
+        !stderr.contains(TOKEN),
+        "{case}: token in stderr:\n{stderr}"
+    );
+    let files = all_files(tmp);
+    assert!(
+        files.len() >= 4,
+        "{case}: summary, outputs and results were written: {files:?}"
+    );
+    for (path, text) in files {
+        assert!(!text.contains(TOKEN), "{case}: token in {}", path.display());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_never_appears_in_any_output() {
+    let forbidden = ResponseTemplate::new(403)
+        .set_body_json(serde_json::json!({"message": "Resource not accessible by integration"}));
+    let unavailable = ResponseTemplate::new(502)
+        .insert_header("retry-after", "0")
+        .set_body_string("<html>502 Bad Gateway</html>");
+    let unauthorized =
+        ResponseTemplate::new(401).set_body_json(serde_json::json!({"message": "Bad credentials"}));
+    // (case, answer to every POST or None for a working API, --strict, exit code, stderr must contain)
+    let cases: [(&str, Option<ResponseTemplate>, bool, i32, &str); 5] = [
+        ("created", None, false, 0, "pull-request comment created"),
+        (
+            "403",
+            Some(forbidden.clone()),
+            false,
+            0,
+            "pull-requests: write",
+        ),
+        (
+            "403 strict",
+            Some(forbidden),
+            true,
+            4,
+            "pull-requests: write",
+        ),
+        ("502", Some(unavailable), false, 0, "after 4 attempt(s)"),
+        (
+            "401",
+            Some(unauthorized),
+            false,
+            0,
+            "GitHub rejected the token",
+        ),
+    ];
+    for (case, post_answer, strict, code, expected) in cases {
+        let server = MockServer::start().await;
+        if let Some(answer) = post_answer {
+            Mock::given(method("POST"))
+                .respond_with(answer)
+                .with_priority(1)
+                .mount(&server)
+                .await;
+        }
+        FakeGithub::default().mount(&server).await;
+        let tmp = tempfile::tempdir().unwrap();
+        results_dir(tmp.path(), "## comparison\n\n⚪ all within noise\n", None);
+        let args: &[&str] = if strict {
+            &["--strict", "--key", "h100"]
+        } else {
+            &["--key", "h100"]
+        };
+        let o = comment_binary(server.uri(), tmp.path(), args).await;
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{case}\nstdout: {stdout}\nstderr: {stderr}"
+        );
+        assert!(
+            format!("{stdout}{stderr}").contains(expected),
+            "{case}: `{expected}` missing\nstdout: {stdout}\nstderr: {stderr}"
+        );
+        if code == 0 && case != "created" {
+            assert!(
+                stdout.contains("::warning title=llm-bench%3A comment not posted::"),
+                "{case}: {stdout}"
+            );
+        }
+        assert_no_token(&o, tmp.path(), case);
+        // Each request carried the token, and only in the Authorization header.
+        for r in server.received_requests().await.unwrap() {
+            assert_eq!(
+                r.headers.get("authorization").unwrap().to_str().unwrap(),
+                format!("Bearer {TOKEN}")
+            );
+            assert!(
+                !String::from_utf8_lossy(&r.body).contains(TOKEN),
+                "{case}: token in a request body"
+            );
+            assert!(!r.url.as_str().contains(TOKEN));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_pull_request_means_summary_and_outputs_only() {
+    let server = MockServer::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    results_dir(tmp.path(), "## nightly\n", None);
+    // A push event: no pull request in it, no --pr.
+    let o = tokio::task::spawn_blocking({
+        let tmp = tmp.path().to_path_buf();
+        let api = server.uri();
+        move || {
+            let event = tmp.join("push.json");
+            std::fs::write(&event, r#"{"ref":"refs/heads/main"}"#).unwrap();
+            common::bin()
+                .args(["comment"])
+                .arg(tmp.join("results"))
+                .env("GITHUB_ACTIONS", "true")
+                .env("GITHUB_TOKEN", TOKEN)
+                .env("GITHUB_REPOSITORY", "acme/serving")
+                .env("GITHUB_EVENT_NAME", "push")
+                .env("GITHUB_EVENT_PATH", &event)
+                .env("GITHUB_API_URL", api)
+                .env("GITHUB_STEP_SUMMARY", tmp.join("summary.md"))
+                .env("GITHUB_OUTPUT", tmp.join("output"))
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("::notice title=llm-bench%3A comment not posted::"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("event `push`"), "{stdout}");
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "nothing was sent to GitHub"
+    );
+    assert!(std::fs::read_to_string(tmp.path().join("summary.md"))
+        .unwrap()
+        .contains("## nightly"));
+    assert!(std::fs::read_to_string(tmp.path().join("output"))
+        .unwrap()
+        .contains("verdict=none\n"));
+}
+
+// ---- the action's shell steps (.github/action/run.sh) with a fake Actions environment ----
+
+const CONFIG_TARGETS: &str = "default: sim\ntargets:\n  sim:\n    builtin: sim\n    sim: { ttft_ms: 3, itl_ms: 0.5 }\n    api: chat\n";
+const CONFIG_MODELS: &str = "default: sim-model\nmodels:\n  sim-model:\n    max_tokens: 16\n";
+const CONFIG_WORKLOADS: &str =
+    "defaults:\n  warmup: 2\nprompts:\n  short:\n    text: \"Say hi.\"\nscenarios:\n  smoke:\n    prompt: short\n    concurrency: 2\n    requests: 16\n";
+
+fn git(repo: &Path, args: &[&str]) -> String {
+    let o = std::process::Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// Runs one step of the action, in `repo`, with a clean environment plus `vars`.
+async fn action_step(
+    repo: &Path,
+    step: &str,
+    vars: Vec<(&'static str, String)>,
+) -> std::process::Output {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/action/run.sh");
+    let repo = repo.to_path_buf();
+    let step = step.to_string();
+    tokio::task::spawn_blocking(move || {
+        let home = repo.parent().unwrap().join("home");
+        let runner_temp = repo.parent().unwrap().join("runner-temp");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&runner_temp).unwrap();
+        std::process::Command::new("bash")
+            .arg(&script)
+            .arg(&step)
+            .current_dir(&repo)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("RUNNER_TEMP", &runner_temp)
+            .env("CI", "true")
+            .env("GITHUB_ACTIONS", "true")
+            .env("LB_BIN", env!("CARGO_BIN_EXE_llm-bench"))
+            .envs(vars)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// Step outputs as written to a `$GITHUB_OUTPUT` file (both forms).
+fn read_outputs(path: &Path) -> HashMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut out = HashMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((key, delim)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for l in lines.by_ref() {
+                if l == delim {
+                    break;
+                }
+                value.push(l);
+            }
+            out.insert(key.to_string(), value.join("\n"));
+        } else if let Some((key, value)) = line.split_once('=') {
+            out.insert(key.to_string(), value.to_string());
+        }
+    }
+    out
+}
+
+fn show(o: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The action end to end, as a pull request sees it: bless a baseline on the base
+/// branch, change `baselines/` in the pull request, run, compare (against the base
+/// branch's baselines), publish the comment, job summary and outputs, and gate.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_action_steps_run_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(repo.join("configs")).unwrap();
+    std::fs::write(repo.join("configs/targets.yaml"), CONFIG_TARGETS).unwrap();
+    std::fs::write(repo.join("configs/models.yaml"), CONFIG_MODELS).unwrap();
+    std::fs::write(repo.join("configs/workloads.yaml"), CONFIG_WORKLOADS).unwrap();
+    std::fs::write(repo.join(".gitignore"), "llm-bench-results/\n").unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "configs"]);
+
+    // 1. The bless workflow: run with bless on a workflow_dispatch event.
+    let o = action_step(
+        &repo,
+        "bench",
+        vec![
+            ("GITHUB_EVENT_NAME", "workflow_dispatch".into()),
+            (
+                "GITHUB_OUTPUT",
+                tmp.path().join("bless-output").display().to_string(),
+            ),
+            ("LB_BLESS", "true".into()),
+            ("LB_BLESS_REASON", "first baseline".into()),
+            ("LB_BLESSED_BY", "octocat".into()),
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("::group::llm-bench run"),
+        "long logs are grouped"
+    );
+    let baseline = repo.join("baselines/sim/smoke.json");
+    assert!(baseline.is_file(), "bless wrote the baseline\n{}", show(&o));
+    assert!(
+        std::fs::read_to_string(&baseline)
+            .unwrap()
+            .contains("octocat"),
+        "blessed by the actor"
+    );
+    git(&repo, &["add", "baselines"]);
+    git(&repo, &["commit", "-q", "-m", "bless"]);
+    let base_sha = git(&repo, &["rev-parse", "HEAD"]);
+
+    // 2. The pull request deletes that baseline: were its own baselines used, the
+    // scenario would be "new"; the base branch's make it "compared".
+    git(&repo, &["checkout", "-q", "-b", "pr"]);
+    git(&repo, &["rm", "-q", "baselines/sim/smoke.json"]);
+    git(&repo, &["commit", "-q", "-m", "drop the baseline"]);
+
+    let bench_out = tmp.path().join("bench-output");
+    let o = action_step(
+        &repo,
+        "bench",
+        vec![
+            ("GITHUB_EVENT_NAME", "pull_request".into()),
+            ("GITHUB_OUTPUT", bench_out.display().to_string()),
+            ("LB_BASE_SHA", base_sha.clone()),
+            ("LB_WORKLOADS", "smoke".into()),
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let bench = read_outputs(&bench_out);
+    assert_eq!(bench["results-dir"], "llm-bench-results");
+    assert_eq!(bench["baselines-changed"], "baselines/sim/smoke.json");
+    let (code, dir) = bench["runs"].split_once(' ').unwrap();
+    assert_eq!(dir, "llm-bench-results");
+    assert!(["0", "1"].contains(&code), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("::warning title=llm-bench::this pull request changes baselines/"),
+        "{}",
+        show(&o)
+    );
+    let results = repo.join("llm-bench-results");
+    let comparison: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(results.join("comparison.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        comparison["scenarios"][0]["status"], "compared",
+        "judged by the base branch's baseline"
+    );
+
+    // 3. Publish: the sticky comment on the mock API, the job summary, the outputs.
+    let server = MockServer::start().await;
+    let fake = FakeGithub::default();
+    fake.mount(&server).await;
+    let event = tmp.path().join("event.json");
+    std::fs::write(
+        &event,
+        serde_json::json!({"pull_request": {"number": PR, "base": {"sha": base_sha}}}).to_string(),
+    )
+    .unwrap();
+    let summary = tmp.path().join("step-summary.md");
+    let publish_out = tmp.path().join("publish-output");
+    let publish_env = || {
+        vec![
+            ("GITHUB_EVENT_NAME", "pull_request".to_string()),
+            ("GITHUB_EVENT_PATH", event.display().to_string()),
+            ("GITHUB_REPOSITORY", "acme/serving".to_string()),
+            ("GITHUB_API_URL", server.uri()),
+            ("GITHUB_SERVER_URL", "https://github.com".to_string()),
+            ("GITHUB_RUN_ID", "4242".to_string()),
+            ("GITHUB_TOKEN", TOKEN.to_string()),
+            ("GITHUB_STEP_SUMMARY", summary.display().to_string()),
+            ("GITHUB_OUTPUT", publish_out.display().to_string()),
+            ("LB_RUNS", bench["runs"].clone()),
+            ("LB_RESULTS_DIR", bench["results-dir"].clone()),
+            ("LB_BASELINES_CHANGED", bench["baselines-changed"].clone()),
+            ("LB_BASELINE_DIR", "baselines".to_string()),
+            ("LB_COMMENT", "true".to_string()),
+            ("LB_COMMENT_KEY", "sim-pr".to_string()),
+            (
+                "LB_ARTIFACT_URL",
+                "https://github.com/acme/serving/actions/runs/4242/artifacts/1".to_string(),
+            ),
+        ]
+    };
+    let o = action_step(&repo, "publish", publish_env()).await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let comparison_md = std::fs::read_to_string(results.join("comparison.md")).unwrap();
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 1, "{}", show(&o));
+    let posted = &comments[0].1;
+    assert!(posted.starts_with("<!-- llm-bench:sim-pr -->\n> [!WARNING]\n> This pull request changes `baselines/` (`baselines/sim/smoke.json`)."), "{posted}");
+    assert!(
+        posted.contains(comparison_md.trim()),
+        "the comment carries comparison.md"
+    );
+    let step_summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        step_summary.contains(comparison_md.trim()),
+        "the job summary carries the same Markdown"
+    );
+    assert!(step_summary.contains("This pull request changes `baselines/`"));
+    let outputs = read_outputs(&publish_out);
+    let expected_verdict = match comparison["outcome"].as_str().unwrap() {
+        "not_comparable" => "not-comparable",
+        other => other,
+    };
+    assert_eq!(outputs["verdict"], expected_verdict);
+    assert_eq!(
+        outputs["regressions"],
+        comparison["totals"]["regressions"].to_string()
+    );
+    assert_eq!(outputs["results-dir"], "llm-bench-results");
+    assert_eq!(outputs["report"], "llm-bench-results/comparison.md");
+    assert!(
+        outputs["comment-url"].ends_with("#issuecomment-1000"),
+        "{outputs:?}"
+    );
+
+    // Publishing again (a re-run) edits the same comment.
+    std::fs::remove_file(&publish_out).unwrap();
+    let o = action_step(&repo, "publish", publish_env()).await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(fake.comments().len(), 1);
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains(TOKEN)
+            && !String::from_utf8_lossy(&o.stderr).contains(TOKEN),
+        "{}",
+        show(&o)
+    );
+    for (path, text) in all_files(tmp.path()) {
+        assert!(!text.contains(TOKEN), "token in {}", path.display());
+    }
+
+    // 4. The gate: the real verdict, then each verdict on its own.
+    let gate = |verdict: &str, fail: &str| {
+        vec![
+            ("LB_VERDICT", verdict.to_string()),
+            ("LB_REGRESSIONS", "2".to_string()),
+            ("LB_FAIL_ON_REGRESSION", fail.to_string()),
+        ]
+    };
+    let o = action_step(&repo, "gate", gate(&outputs["verdict"], "true")).await;
+    assert_eq!(
+        o.status.code(),
+        Some(if outputs["verdict"] == "regression" {
+            1
+        } else {
+            0
+        }),
+        "{}",
+        show(&o)
+    );
+    for (verdict, fail, code) in [
+        ("pass", "true", 0),
+        ("regression", "true", 1),
+        ("regression", "false", 0),
+        ("not-comparable", "true", 0),
+        ("error", "false", 1),
+        ("", "true", 1),
+    ] {
+        let o = action_step(&repo, "gate", gate(verdict, fail)).await;
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "gate {verdict:?} fail-on-regression {fail}\n{}",
+            show(&o)
+        );
+        if code == 1 {
+            assert!(
+                String::from_utf8_lossy(&o.stderr).contains("::error title=llm-bench::"),
+                "{}",
+                show(&o)
+            );
+        }
+    }
+
+    // 5. A pull request may not bless.
+    let o = action_step(
+        &repo,
+        "bench",
+        vec![
+            ("LB_BLESS", "true".into()),
+            ("LB_BLESS_REASON", "sneaky".into()),
+            ("LB_BASE_SHA", base_sha.clone()),
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("bless is refused on pull requests"),
+        "{}",
+        show(&o)
+    );
+}
+
+// ---- action.yml and the workflows: documented inputs, no script injection ----------
+
+fn yaml(path: &str) -> serde_yaml::Value {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Every `run:` script of a list of steps.
+fn run_scripts(steps: &serde_yaml::Value) -> Vec<String> {
+    steps
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["run"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn action_yml_documents_every_input_and_never_expands_inside_scripts() {
+    let action = yaml("action.yml");
+    assert!(action["name"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(action["description"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
+    assert_eq!(action["runs"]["using"], "composite");
+    let inputs = action["inputs"].as_mapping().expect("inputs");
+    for required in [
+        "config-dir",
+        "targets",
+        "workloads",
+        "baseline-dir",
+        "results-dir",
+        "fail-on-regression",
+        "comment",
+        "comment-key",
+        "bless",
+        "github-token",
+        "binary",
+    ] {
+        assert!(inputs.contains_key(required), "input `{required}` missing");
+    }
+    for (name, input) in inputs {
+        let name = name.as_str().unwrap();
+        assert!(
+            name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+            "input `{name}` is not kebab-case"
+        );
+        assert!(
+            input["description"].as_str().is_some_and(|d| d.len() > 10),
+            "input `{name}` has no description"
+        );
+        assert!(
+            input["default"].is_string(),
+            "input `{name}` has no default"
+        );
+    }
+    let outputs = action["outputs"].as_mapping().expect("outputs");
+    for required in ["verdict", "regressions", "results-dir", "report"] {
+        let o = &outputs[required];
+        assert!(
+            o["description"].is_string() && o["value"].is_string(),
+            "output `{required}`"
+        );
+    }
+    let steps = &action["runs"]["steps"];
+    let scripts = run_scripts(steps);
+    assert!(scripts.len() >= 4);
+    for script in &scripts {
+        assert!(!script.contains("${{"), "`${{{{ }}}}` inside run: {script}");
+    }
+    for step in steps.as_sequence().unwrap() {
+        if step["run"].is_string() {
+            assert_eq!(step["shell"], "bash", "{step:?}");
+        }
+    }
+    assert!(steps.as_sequence().unwrap().iter().any(|s| s["uses"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("actions/upload-artifact@"))));
+}
+
+#[test]
+fn workflows_exist_and_keep_expressions_out_of_scripts() {
+    for file in ["ci.yml", "benchmark-pr.yml", "nightly.yml", "bless.yml"] {
+        let wf = yaml(&format!(".github/workflows/{file}"));
+        for (job_name, job) in wf["jobs"].as_mapping().unwrap() {
+            for script in run_scripts(&job["steps"]) {
+                assert!(
+                    !script.contains("${{"),
+                    "{file}: job {job_name:?}: `${{{{ }}}}` inside run: {script}"
+                );
+            }
+        }
+    }
+
+    let ci = yaml(".github/workflows/ci.yml");
+    let uses_itself = ci["jobs"].as_mapping().unwrap().values().any(|job| {
+        job["runs-on"] == "ubuntu-latest"
+            && job["steps"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|s| s["uses"] == "./")
+    });
+    assert!(
+        uses_itself,
+        "ci.yml runs the action with `uses: ./` on ubuntu-latest"
+    );
+
+    let pr = yaml(".github/workflows/benchmark-pr.yml");
+    assert!(
+        pr["on"]["pull_request"]["paths"].is_sequence(),
+        "only for paths that affect serving"
+    );
+    assert_eq!(pr["permissions"]["contents"], "read");
+    assert_eq!(pr["permissions"]["pull-requests"], "write");
+    assert_eq!(pr["concurrency"]["cancel-in-progress"], true);
+    let job = &pr["jobs"]["benchmark"];
+    let labels: Vec<&str> = job["runs-on"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(labels, ["self-hosted", "gpu"]);
+    assert!(
+        job["if"]
+            .as_str()
+            .unwrap()
+            .contains("github.event.pull_request.head.repo.full_name == github.repository"),
+        "no fork code on the GPU runner"
+    );
+
+    let nightly = yaml(".github/workflows/nightly.yml");
+    assert!(nightly["on"]["schedule"][0]["cron"].is_string());
+    assert!(nightly["on"]
+        .as_mapping()
+        .unwrap()
+        .contains_key("workflow_dispatch"));
+    assert_eq!(nightly["jobs"]["track"]["permissions"]["issues"], "write");
+
+    let bless = yaml(".github/workflows/bless.yml");
+    assert_eq!(
+        bless["on"]["workflow_dispatch"]["inputs"]["reason"]["required"],
+        true
+    );
+    let steps = bless["jobs"]["bless"]["steps"].as_sequence().unwrap();
+    assert!(steps
+        .iter()
+        .any(|s| s["uses"] == "./" && s["with"]["bless"] == "true"));
+    assert!(run_scripts(&bless["jobs"]["pull-request"]["steps"])
+        .iter()
+        .any(|s| s.contains("gh pr create")));
+}
