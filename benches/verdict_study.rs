@@ -30,10 +30,12 @@ const TTFT_MS: f64 = 20.0;
 /// One trial: a fresh server at `speed`, one `llm-bench run`, read back as a
 /// single-trial candidate baseline.
 fn trial(runtime: &tokio::runtime::Runtime, dir: &Path, speed: f64, ttft_ms: f64) -> Baseline {
-    let mut config = SimConfig::default();
-    config.ttft_ms = ttft_ms;
-    config.itl_ms = 1.0;
-    config.speed_factor = speed;
+    let config = SimConfig {
+        ttft_ms,
+        itl_ms: 1.0,
+        speed_factor: speed,
+        ..SimConfig::default()
+    };
     let server = runtime
         .block_on(SimServer::start(config, "127.0.0.1:0".parse().unwrap()))
         .expect("start the simulated server");

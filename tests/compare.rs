@@ -16,10 +16,11 @@ use llm_bench::sim::SimConfig;
 const TTFT_MS: f64 = 60.0;
 
 fn sim(ttft_ms: f64) -> Sim {
-    let mut config = SimConfig::default();
-    config.ttft_ms = ttft_ms;
-    config.itl_ms = 5.0;
-    Sim::start(config)
+    Sim::start(SimConfig {
+        ttft_ms,
+        itl_ms: 5.0,
+        ..SimConfig::default()
+    })
 }
 
 /// A config folder whose one target points at `url`. Only TTFT keeps a tight

@@ -1259,3 +1259,91 @@ fn workflows_exist_and_keep_expressions_out_of_scripts() {
         .iter()
         .any(|s| s.contains("gh pr create")));
 }
+
+/// A real regression and a real not-comparable baseline become `::error::` and
+/// `::warning::` annotations and the `verdict`/`regressions` outputs.
+#[test]
+fn regressions_and_not_comparable_baselines_are_annotated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let configs = tmp.path().join("configs");
+    std::fs::create_dir_all(&configs).unwrap();
+    std::fs::write(configs.join("models.yaml"), CONFIG_MODELS).unwrap();
+    std::fs::write(configs.join("workloads.yaml"), CONFIG_WORKLOADS).unwrap();
+    let baselines = tmp.path().join("baselines");
+    let run = |name: &str, ttft_ms: u32, extra: &[&str]| {
+        std::fs::write(
+            configs.join("targets.yaml"),
+            CONFIG_TARGETS.replace("ttft_ms: 3", &format!("ttft_ms: {ttft_ms}")),
+        )
+        .unwrap();
+        let out = tmp.path().join(name);
+        let o = common::bin()
+            .arg("run")
+            .arg("--config-dir")
+            .arg(&configs)
+            .arg("--out")
+            .arg(&out)
+            .arg("--baseline-dir")
+            .arg(&baselines)
+            .args(extra)
+            .output()
+            .unwrap();
+        (out, o)
+    };
+    let (_, o) = run("base", 3, &["--bless", "--reason", "base"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+
+    // Ten times the time to first token: a regression.
+    let (slow, o) = run("slow", 30, &["--compare"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    // Another max_tokens: the measurement changed, not comparable.
+    let (changed, o) = run("changed", 3, &["--compare", "--max-tokens", "8"]);
+    assert_eq!(o.status.code(), Some(3), "{}", show(&o));
+
+    for (dir, verdict, annotation) in [
+        (
+            &slow,
+            "regression",
+            "::error title=llm-bench%3A regression::smoke: TTFT p50 +",
+        ),
+        (
+            &changed,
+            "not-comparable",
+            "::warning title=llm-bench%3A not comparable::smoke: not comparable with ",
+        ),
+    ] {
+        let output = tmp.path().join(format!("{verdict}.output"));
+        let o = common::bin()
+            .arg("comment")
+            .arg(dir)
+            .arg("--dry-run")
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", &output)
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("GITHUB_TOKEN")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+        assert!(
+            stdout.contains(annotation),
+            "`{annotation}` missing:\n{stdout}"
+        );
+        assert!(
+            stdout.contains("::group::llm-bench comment (dry run: not posted)"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("<!-- llm-bench:default -->"),
+            "the dry run prints the comment"
+        );
+        let outputs = read_outputs(&output);
+        assert_eq!(outputs["verdict"], verdict);
+        if verdict == "regression" {
+            assert!(
+                outputs["regressions"].parse::<u32>().unwrap() >= 1,
+                "{outputs:?}"
+            );
+        }
+    }
+}

@@ -63,10 +63,25 @@ fn report_rebuilds_the_run_outputs_byte_for_byte() {
     let o = report(&[out.as_os_str()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     for ((name, before), (_, after)) in at_run_time.iter().zip(read_outputs(&out)) {
-        assert!(
-            *before == after,
-            "{name} differs when rebuilt from requests.jsonl"
-        );
+        if *before != after {
+            let (before, after) = (
+                String::from_utf8_lossy(before),
+                String::from_utf8_lossy(&after),
+            );
+            let first = before.lines().zip(after.lines()).position(|(a, b)| a != b);
+            let line = |text: &str| {
+                first
+                    .and_then(|i| text.lines().nth(i))
+                    .unwrap_or("")
+                    .to_string()
+            };
+            panic!(
+                "{name} differs when rebuilt from requests.jsonl, first at line {:?}:\n  run:    {}\n  report: {}",
+                first.map(|i| i + 1),
+                line(&before),
+                line(&after)
+            );
+        }
     }
     let html = String::from_utf8(fs::read(out.join("report.html")).unwrap()).unwrap();
     assert_eq!(

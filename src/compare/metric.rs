@@ -3,9 +3,11 @@
 //!
 //! The gated family is deliberately small (each extra test costs power under the
 //! Holm correction): TTFT p50 and p90, TPOT p50, E2E p90, output tokens/s and the
-//! success rate; TTFT and E2E p99 join it only when every trial has at least
-//! `p99_min_requests` requests, because a p99 of fewer is one or two requests.
-//! Everything else is shown as information.
+//! success rate, and energy per output token where both runs measured GPUs (a run
+//! without GPU telemetry has no such test, so it costs nothing there); TTFT and E2E
+//! p99 join it only when every trial has at least `p99_min_requests` requests,
+//! because a p99 of fewer is one or two requests. Everything else is shown as
+//! information.
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +48,10 @@ pub enum MetricId {
     RequestsPerS,
     #[serde(rename = "success_rate")]
     SuccessRate,
+    /// GPU energy over the measured window / output tokens (NVML, else DCGM); only
+    /// where GPUs were measured.
+    #[serde(rename = "joules_per_output_token")]
+    JoulesPerOutputToken,
 }
 
 /// The distribution a latency percentile is taken from.
@@ -66,6 +72,9 @@ pub enum Kind {
     Throughput,
     /// A share of requests; lower is worse; tested on counts.
     SuccessRate,
+    /// Joules per output token; higher is worse; tested on trial values only (there
+    /// is no per-request energy to resample).
+    Energy,
 }
 
 /// Whether a metric can fail the job.
@@ -79,7 +88,7 @@ pub enum Gate {
 
 impl MetricId {
     /// Every metric, in report order.
-    pub const ALL: [MetricId; 15] = [
+    pub const ALL: [MetricId; 16] = [
         MetricId::TtftP50,
         MetricId::TtftP90,
         MetricId::TtftP95,
@@ -95,6 +104,7 @@ impl MetricId {
         MetricId::OutputTokensPerS,
         MetricId::RequestsPerS,
         MetricId::SuccessRate,
+        MetricId::JoulesPerOutputToken,
     ];
 
     pub fn kind(self) -> Kind {
@@ -114,6 +124,7 @@ impl MetricId {
             MetricId::E2eP99 => Kind::Latency(E2e, 99.0),
             MetricId::OutputTokensPerS | MetricId::RequestsPerS => Kind::Throughput,
             MetricId::SuccessRate => Kind::SuccessRate,
+            MetricId::JoulesPerOutputToken => Kind::Energy,
         }
     }
 
@@ -124,7 +135,8 @@ impl MetricId {
             | MetricId::TpotP50
             | MetricId::E2eP90
             | MetricId::OutputTokensPerS
-            | MetricId::SuccessRate => Gate::Always,
+            | MetricId::SuccessRate
+            | MetricId::JoulesPerOutputToken => Gate::Always,
             MetricId::TtftP99 | MetricId::E2eP99 => Gate::LargeTrials,
             _ => Gate::Never,
         }
@@ -148,6 +160,7 @@ impl MetricId {
             MetricId::OutputTokensPerS => "output_tokens_per_s",
             MetricId::RequestsPerS => "requests_per_s",
             MetricId::SuccessRate => "success_rate",
+            MetricId::JoulesPerOutputToken => "joules_per_output_token",
         }
     }
 
@@ -166,6 +179,7 @@ impl MetricId {
             Kind::Throughput if self == MetricId::OutputTokensPerS => "Output tokens/s".into(),
             Kind::Throughput => "Requests/s".into(),
             Kind::SuccessRate => "Success rate".into(),
+            Kind::Energy => "Energy per token".into(),
         }
     }
 
@@ -176,13 +190,14 @@ impl MetricId {
             Kind::Throughput if self == MetricId::OutputTokensPerS => "tok/s",
             Kind::Throughput => "req/s",
             Kind::SuccessRate => "",
+            Kind::Energy => "J/token",
         }
     }
 
     /// +1 when a higher value is worse, −1 when a lower one is.
     pub fn orientation(self) -> f64 {
         match self.kind() {
-            Kind::Latency(..) => 1.0,
+            Kind::Latency(..) | Kind::Energy => 1.0,
             Kind::Throughput | Kind::SuccessRate => -1.0,
         }
     }
@@ -197,6 +212,8 @@ impl MetricId {
                 | MetricId::E2eP99
                 | MetricId::OutputTokensPerS
                 | MetricId::RequestsPerS
+                // Prefill energy is spread over more or fewer tokens.
+                | MetricId::JoulesPerOutputToken
         )
     }
 
@@ -212,6 +229,7 @@ impl MetricId {
                 relative: 0.0,
                 absolute: t.success_rate,
             },
+            Kind::Energy => t.energy,
         }
     }
 
@@ -236,6 +254,11 @@ impl MetricId {
             }
             Kind::Throughput => (m.duration_s > 0.0).then_some(m.requests_per_s),
             Kind::SuccessRate => m.success_rate,
+            Kind::Energy => m
+                .telemetry
+                .as_ref()
+                .and_then(|t| t.energy())
+                .and_then(|g| g.joules_per_output_token),
         }
     }
 }
@@ -266,7 +289,7 @@ mod tests {
             .iter()
             .filter(|m| m.gate() == Gate::Always)
             .collect();
-        assert_eq!(always.len(), 6);
+        assert_eq!(always.len(), 7);
         assert_eq!(MetricId::TtftP99.gate(), Gate::LargeTrials);
         assert_eq!(MetricId::OutputTokensPerS.orientation(), -1.0);
         assert_eq!(MetricId::TtftP50.label(), "TTFT p50");

@@ -34,6 +34,7 @@ use crate::metrics::summary::SummaryBuilder;
 use crate::options::UsageError;
 use crate::record::RequestRow;
 use crate::results;
+use crate::telemetry::TelemetryRecord;
 
 /// A baseline needs at least this many trials: with fewer, a later single-trial run
 /// has no prediction interval and the recorded noise is a guess.
@@ -94,7 +95,19 @@ pub struct BlessContext {
 /// One candidate baseline per scenario of a run, from its manifest and rows: the
 /// same per-trial statistics as `summary.json`, plus the raw samples.
 pub fn candidates(manifest: &Manifest, rows: &[RequestRow]) -> Vec<Baseline> {
+    candidates_with_telemetry(manifest, rows, &[])
+}
+
+/// [`candidates`] with the run's telemetry joined, so energy per token is compared.
+pub fn candidates_with_telemetry(
+    manifest: &Manifest,
+    rows: &[RequestRow],
+    telemetry: &[TelemetryRecord],
+) -> Vec<Baseline> {
     let mut builder = SummaryBuilder::new(manifest.clone());
+    for record in telemetry {
+        builder.add_telemetry(record);
+    }
     let mut by_trial: BTreeMap<(&str, u32), Vec<&RequestRow>> = BTreeMap::new();
     for row in rows {
         builder.add(row);
@@ -148,7 +161,9 @@ pub fn candidates_from_dir(dir: &Path) -> anyhow::Result<(Manifest, Vec<Baseline
     let manifest = results::read_manifest(dir)?;
     let mut rows = Vec::new();
     results::for_each_row(dir, |row| rows.push(row.clone()))?;
-    let candidates = candidates(&manifest, &rows);
+    let mut telemetry = Vec::new();
+    results::for_each_telemetry(dir, |record| telemetry.push(record.clone()))?;
+    let candidates = candidates_with_telemetry(&manifest, &rows, &telemetry);
     Ok((manifest, candidates))
 }
 
@@ -383,6 +398,7 @@ fn old_to_new(path: &Path, old: Option<&Baseline>, new: &Baseline) -> String {
         let unit = metric.unit();
         let fmt = |v: f64| match metric.kind() {
             metric::Kind::SuccessRate => format!("{:.2}%", v * 100.0),
+            metric::Kind::Energy => format!("{} {unit}", crate::report::fmt_energy(v)),
             _ => format!("{} {unit}", crate::report::fmt_ms(v)),
         };
         match old.and_then(value) {

@@ -11,7 +11,7 @@ use comfy_table::{CellAlignment, ContentArrangement, Table};
 use super::metric::{Kind, MetricId};
 use super::verdict::{Comparison, MetricComparison, ScenarioComparison, Status, Totals, Verdict};
 use crate::config::thresholds::Thresholds;
-use crate::report::{fmt_ms, fmt_rate};
+use crate::report::{fmt_energy, fmt_ms, fmt_rate};
 
 /// The first line of every comparison.
 pub fn headline(t: &Totals) -> String {
@@ -234,6 +234,7 @@ fn fmt_value(metric: MetricId, v: f64) -> String {
         Kind::Latency(..) => format!("{} ms", fmt_ms(v)),
         Kind::Throughput => format!("{} {}", fmt_rate(v), metric.unit()),
         Kind::SuccessRate => format!("{:.2}%", v * 100.0),
+        Kind::Energy => format!("{} {}", fmt_energy(v), metric.unit()),
     }
 }
 
@@ -244,6 +245,12 @@ fn threshold(m: &MetricComparison) -> String {
         Kind::Latency(..) if t.absolute > 0.0 => {
             format!("±{}% (≥ {} ms)", trim(t.relative * 100.0), trim(t.absolute))
         }
+        Kind::Energy if t.absolute > 0.0 => format!(
+            "±{}% (≥ {} {})",
+            trim(t.relative * 100.0),
+            fmt_energy(t.absolute),
+            m.metric.unit()
+        ),
         Kind::Throughput if t.absolute > 0.0 => {
             format!(
                 "±{}% (≥ {} {})",

@@ -609,7 +609,8 @@ fn bootstrap_samples(metric: MetricId, side: &Baseline) -> Vec<f64> {
                     .map(|n| n / duration)
                     .collect(),
                 Kind::Throughput => s.e2e().iter().map(|_| 1.0 / duration).collect(),
-                Kind::SuccessRate => Vec::new(),
+                // No per-request energy: trials are the only replicates.
+                Kind::SuccessRate | Kind::Energy => Vec::new(),
             }
         })
         .collect()

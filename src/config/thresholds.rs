@@ -10,6 +10,7 @@
 //! thresholds:            # project defaults
 //!   ttft: { relative: 0.05, absolute_ms: 2 }
 //!   throughput: { relative: 0.05 }
+//!   energy: { relative: 0.05 }          # joules per output token
 //!   success_rate: { absolute: 0.02 }
 //! scenarios:
 //!   chat:
@@ -60,6 +61,8 @@ pub struct Thresholds {
     pub e2e: Tolerance,
     /// Output tokens/s and requests/s.
     pub throughput: Tolerance,
+    /// Joules per output token (absolute in J/token).
+    pub energy: Tolerance,
     /// Absolute drop in the success rate, as a fraction (0.02 = 2 percentage points).
     pub success_rate: f64,
     /// Smallest between-trial standard deviation of a log statistic ever assumed
@@ -96,6 +99,10 @@ impl Default for Thresholds {
                 relative: 0.05,
                 absolute: 0.0,
             },
+            energy: Tolerance {
+                relative: 0.05,
+                absolute: 0.0,
+            },
             success_rate: 0.02,
             noise_floor: 0.01,
             output_tokens_drift: 0.02,
@@ -108,7 +115,7 @@ impl Default for Thresholds {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `alpha`, `ttft`, `tpot`, `itl`, `e2e`, `throughput`, `success_rate`, `noise_floor`, `output_tokens_drift` and/or `p99_min_requests`"
+    expecting = "a mapping with `alpha`, `ttft`, `tpot`, `itl`, `e2e`, `throughput`, `energy`, `success_rate`, `noise_floor`, `output_tokens_drift` and/or `p99_min_requests`"
 )]
 pub(crate) struct RawThresholds {
     pub alpha: Option<f64>,
@@ -117,6 +124,7 @@ pub(crate) struct RawThresholds {
     pub itl: Option<RawLatencyTolerance>,
     pub e2e: Option<RawLatencyTolerance>,
     pub throughput: Option<RawThroughputTolerance>,
+    pub energy: Option<RawEnergyTolerance>,
     pub success_rate: Option<RawSuccessTolerance>,
     pub noise_floor: Option<f64>,
     pub output_tokens_drift: Option<f64>,
@@ -141,6 +149,16 @@ pub(crate) struct RawLatencyTolerance {
 pub(crate) struct RawThroughputTolerance {
     pub relative: Option<f64>,
     pub absolute_per_s: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `relative` (a fraction, 0.05 = 5%) and/or `absolute_j_per_token`"
+)]
+pub(crate) struct RawEnergyTolerance {
+    pub relative: Option<f64>,
+    pub absolute_j_per_token: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -174,6 +192,13 @@ impl RawThresholds {
             }),
             (a, b) => a.or(b),
         };
+        let energy = match (self.energy, fallback.energy) {
+            (Some(a), Some(b)) => Some(RawEnergyTolerance {
+                relative: a.relative.or(b.relative),
+                absolute_j_per_token: a.absolute_j_per_token.or(b.absolute_j_per_token),
+            }),
+            (a, b) => a.or(b),
+        };
         RawThresholds {
             alpha: self.alpha.or(fallback.alpha),
             ttft: latency(self.ttft, fallback.ttft),
@@ -181,6 +206,7 @@ impl RawThresholds {
             itl: latency(self.itl, fallback.itl),
             e2e: latency(self.e2e, fallback.e2e),
             throughput,
+            energy,
             success_rate: match (self.success_rate, fallback.success_rate) {
                 (Some(a), Some(b)) => Some(RawSuccessTolerance {
                     absolute: a.absolute.or(b.absolute),
@@ -260,6 +286,23 @@ pub(crate) fn validate(raw: &RawThresholds) -> Result<Thresholds, Vec<ThresholdP
             "per second",
         ),
     };
+    let en = raw.energy.unwrap_or_default();
+    let energy = Tolerance {
+        relative: fraction(
+            vec!["energy", "relative"],
+            en.relative,
+            d.energy.relative,
+            10.0,
+            SHARE,
+        ),
+        absolute: fraction(
+            vec!["energy", "absolute_j_per_token"],
+            en.absolute_j_per_token,
+            d.energy.absolute,
+            1e6,
+            "in joules per output token",
+        ),
+    };
     let success_rate = fraction(
         vec!["success_rate", "absolute"],
         raw.success_rate.and_then(|s| s.absolute),
@@ -304,6 +347,7 @@ pub(crate) fn validate(raw: &RawThresholds) -> Result<Thresholds, Vec<ThresholdP
         itl,
         e2e,
         throughput,
+        energy,
         success_rate,
         noise_floor,
         output_tokens_drift,

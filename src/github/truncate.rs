@@ -60,7 +60,7 @@ impl Shortened {
 }
 
 /// Fits `markdown` into `limit` units. `full_report` says where the whole report is
-/// (Markdown, e.g. "`comparison.md` in the [results artifact](URL)"); it ends the note.
+/// (Markdown, e.g. `` `comparison.md` in the [results artifact](https://…) ``); it ends the note.
 pub fn shorten(markdown: &str, limit: usize, unit: Unit, full_report: &str) -> Shortened {
     if unit.len(markdown) <= limit {
         return Shortened {

@@ -3,6 +3,7 @@
 
 use super::Renderer;
 use crate::metrics::{Metrics, Stats, Summary};
+use crate::telemetry::energy::{EnergyMethod, GpuMetrics};
 
 pub struct Csv;
 
@@ -28,6 +29,14 @@ impl Renderer for Csv {
             "prompt_tokens_per_s",
             "goodput_requests_per_s",
             "send_lag_p99_ms",
+            "energy_j",
+            "energy_method",
+            "joules_per_output_token",
+            "output_tokens_per_joule",
+            "power_mean_w",
+            "power_peak_w",
+            "gpu_util_mean_pct",
+            "goodput_requests_per_s_per_w",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -67,6 +76,23 @@ fn row(scenario: &str, trial: &str, m: &Metrics) -> String {
         opt(m.goodput.as_ref().map(|g| g.requests_per_s)),
         opt(m.schedule.send_lag_ms.map(|s| s.p99)),
     ];
+    // GPU columns stay empty where no GPU was measured.
+    let gpu = m.telemetry.as_ref().and_then(|t| t.energy());
+    let g = |f: fn(&GpuMetrics) -> Option<f64>| gpu.and_then(f).map_or(String::new(), precise);
+    cells.extend([
+        g(|g| g.energy_j),
+        gpu.and_then(|g| g.energy_method)
+            .map_or(String::new(), |e| match e {
+                EnergyMethod::Counter => "counter".into(),
+                EnergyMethod::PowerIntegration => "power_integration".into(),
+            }),
+        g(|g| g.joules_per_output_token),
+        g(|g| g.output_tokens_per_joule),
+        g(|g| g.power_mean_w),
+        g(|g| g.power_peak_w),
+        g(|g| g.gpu_util_mean_pct),
+        g(|g| g.goodput_requests_per_s_per_w),
+    ]);
     for d in [&m.ttft_ms, &m.tpot_ms, &m.itl_ms, &m.e2e_ms] {
         for s in STATS {
             cells.push(opt(d.as_ref().and_then(|d: &Stats| d.get(s))));
@@ -82,6 +108,20 @@ fn num(v: f64) -> String {
         .trim_end_matches('0')
         .trim_end_matches('.')
         .to_string()
+}
+
+/// Six significant digits: joules per token are often below 0.001.
+fn precise(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return num(v);
+    }
+    let decimals = (5 - v.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 /// RFC 4180 quoting where needed.

@@ -4,7 +4,7 @@
 //! percentiles, numbers right-aligned, units in the row names), its throughput in
 //! one line, and everything else folded into a `<details>` block.
 
-use super::{fmt_ms, fmt_percent, fmt_rate, md_table, Align, Renderer};
+use super::{fmt_energy, fmt_ms, fmt_percent, fmt_rate, md_table, Align, Renderer};
 use crate::metrics::{Metrics, ScenarioSummary, Stats, Summary};
 
 pub struct Markdown;
@@ -138,6 +138,10 @@ fn scenario_block(s: &ScenarioSummary) -> String {
     out.push('\n');
     out.push_str(&throughput_line(m));
     out.push_str("\n\n");
+    if let Some(line) = energy_line(m) {
+        out.push_str(&line);
+        out.push_str("\n\n");
+    }
     out.push_str(&details(s));
     out
 }
@@ -245,6 +249,7 @@ fn details(s: &ScenarioSummary) -> String {
         ));
     }
     out.push_str(&schedule_line(m));
+    out.push_str(&telemetry_lines(m));
     if let Some(h) = m.client_health.as_ref().filter(|h| h.client_limited) {
         out.push_str(&format!(
             "- ⚠️ **client-limited**: {}\n",
@@ -252,6 +257,121 @@ fn details(s: &ScenarioSummary) -> String {
         ));
     }
     out.push_str("\n</details>\n\n");
+    out
+}
+
+/// Energy per token, power and utilisation, when GPUs were measured.
+fn energy_line(m: &Metrics) -> Option<String> {
+    let g = m.telemetry.as_ref()?.energy()?;
+    let mut parts = Vec::new();
+    if let Some(j) = g.joules_per_output_token {
+        parts.push(format!("**{} J/output token**", fmt_energy(j)));
+    }
+    if let Some(t) = g.output_tokens_per_joule {
+        parts.push(format!("{} tokens/J", fmt_energy(t)));
+    }
+    if let Some(p) = g.power_mean_w {
+        let peak = g
+            .power_peak_w
+            .map_or(String::new(), |p| format!(", peak {p:.0} W"));
+        parts.push(format!("power mean {p:.0} W{peak}"));
+    }
+    if let Some(u) = g.gpu_util_mean_pct {
+        parts.push(format!("GPU util {u:.0}%"));
+    }
+    if let Some(gw) = g.goodput_requests_per_s_per_w {
+        parts.push(format!("goodput {} req/s per kW", fmt_energy(gw * 1000.0)));
+    }
+    let method = g.energy_method.map_or("", |e| e.describe());
+    parts.push(format!(
+        "{} GPU(s) via {}, {method}",
+        g.gpus,
+        g.source.name()
+    ));
+    Some(parts.join(" · "))
+}
+
+/// Energy by both methods and the server's own view, for the details block.
+fn telemetry_lines(m: &Metrics) -> String {
+    let Some(t) = &m.telemetry else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for g in [&t.gpu, &t.dcgm].into_iter().flatten() {
+        let by = |v: Option<f64>| v.map_or("–".to_string(), |j| format!("{j:.1} J"));
+        let agreement = match (g.energy_counter_j, g.energy_integrated_j) {
+            (Some(c), Some(i)) if c > 0.0 => format!(" ({:+.1}%)", (i / c - 1.0) * 100.0),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "- {} energy over {:.1} s: counter {} · integrated power {}{agreement} · {} samples",
+            g.source.name(),
+            g.window_s,
+            by(g.energy_counter_j),
+            by(g.energy_integrated_j),
+            g.samples
+        ));
+        if let Some(mem) = g.memory_used_max_mib {
+            out.push_str(&format!(" · memory max {:.1} GiB", mem / 1024.0));
+        }
+        if let Some(c) = g.sm_clock_mean_mhz {
+            out.push_str(&format!(" · SM clock {c:.0} MHz"));
+        }
+        if let Some(temp) = g.temperature_max_c {
+            out.push_str(&format!(" · max {temp:.0} °C"));
+        }
+        out.push('\n');
+    }
+    if let Some(s) = &t.server {
+        let mut parts = Vec::new();
+        let count = |v: Option<f64>, what: &str| v.map(|v| format!("{v:.0} {what}"));
+        parts.extend(count(s.requests_finished, "requests finished"));
+        parts.extend(count(s.generation_tokens, "generation tokens"));
+        parts.extend(count(s.prompt_tokens, "prompt tokens"));
+        parts.extend(count(s.preemptions, "preemptions"));
+        let gauge =
+            |g: &Option<crate::telemetry::prometheus::GaugeStats>, what: &str, pct: bool| {
+                g.map(|g| match pct {
+                    true => format!(
+                        "{what} mean {:.1}% max {:.1}%",
+                        g.mean * 100.0,
+                        g.max * 100.0
+                    ),
+                    false => format!("{what} mean {:.1} max {:.0}", g.mean, g.max),
+                })
+            };
+        parts.extend(gauge(&s.requests_running, "running", false));
+        parts.extend(gauge(&s.requests_waiting, "waiting", false));
+        parts.extend(gauge(&s.kv_cache_usage, "KV cache", true));
+        parts.extend(
+            s.prefix_cache_hit_rate
+                .map(|r| format!("prefix cache hits {:.1}%", r * 100.0)),
+        );
+        for (name, h) in [("TTFT", &s.ttft_ms), ("ITL", &s.itl_ms), ("E2E", &s.e2e_ms)] {
+            if let Some(h) = h {
+                parts.push(format!(
+                    "{name} p50 {} / p99 {} ms",
+                    fmt_ms(h.p50),
+                    fmt_ms(h.p99)
+                ));
+            }
+        }
+        let failed = if s.failed_scrapes > 0 {
+            format!(", {} failed", s.failed_scrapes)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "- Server metrics ({}, {} scrapes{failed}, warm-up included): {}\n",
+            s.engine.as_deref().unwrap_or("unknown engine"),
+            s.scrapes,
+            if parts.is_empty() {
+                "no known series".to_string()
+            } else {
+                parts.join(" · ")
+            }
+        ));
+    }
     out
 }
 

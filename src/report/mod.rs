@@ -42,6 +42,17 @@ pub fn stat(s: &Option<Stats>, f: impl Fn(&Stats) -> f64) -> String {
     s.as_ref().map_or_else(|| "–".to_string(), |s| fmt_ms(f(s)))
 }
 
+/// An energy or other small quantity to three significant digits (`0.0123`, `1.50`,
+/// `350`).
+pub fn fmt_energy(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return format!("{v}");
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    let decimals = (2 - magnitude).clamp(0, 6) as usize;
+    format!("{v:.decimals$}")
+}
+
 pub fn fmt_rate(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.0}")

@@ -21,6 +21,8 @@ use hdrhistogram::Histogram;
 use crate::manifest::Manifest;
 use crate::metrics::percentile::percentile_sorted;
 use crate::record::{ErrorKind, RequestRow};
+use crate::telemetry::prometheus::dcgm_gpu_samples;
+use crate::telemetry::{GpuSource, ScrapeSource, TelemetryRecord};
 
 /// At most this many points per CDF line.
 pub const MAX_CDF_POINTS: usize = 200;
@@ -61,6 +63,9 @@ pub struct ScenarioSeries {
     pub e2e_cdf: Vec<(f64, f64)>,
     pub itl: ItlHistogram,
     pub timeline: Timeline,
+    /// GPU power of all measured GPUs together: (seconds on the timeline's axis,
+    /// watts); empty without GPU telemetry.
+    pub power: Vec<(f64, f64)>,
 }
 
 /// Inter-token latencies in equal-width bins.
@@ -120,6 +125,32 @@ impl SeriesBuilder {
         }
     }
 
+    /// GPU power readings for the power chart: NVML's, or a DCGM exporter's when
+    /// NVML measured nothing.
+    pub fn add_telemetry(&mut self, record: &TelemetryRecord) {
+        let Some(i) = self.names.iter().position(|n| n == record.scenario()) else {
+            return;
+        };
+        let (source, samples) = match record {
+            TelemetryRecord::Gpu(s) => (GpuSource::Nvml, vec![s.clone()]),
+            TelemetryRecord::Scrape(s) if s.source == ScrapeSource::Dcgm => {
+                (GpuSource::Dcgm, dcgm_gpu_samples(s))
+            }
+            TelemetryRecord::Scrape(_) => return,
+        };
+        let power = &mut self.scenarios[i].power;
+        for s in samples {
+            let Some(w) = s.power_w else { continue };
+            *power
+                .entry(source)
+                .or_default()
+                .entry(s.trial)
+                .or_default()
+                .entry(s.t_ms.to_bits())
+                .or_default() += w;
+        }
+    }
+
     pub fn finish(self) -> RunSeries {
         let scenarios = self
             .names
@@ -140,6 +171,8 @@ struct ScenarioAccumulator {
     /// ITL in microseconds, 3 significant digits.
     itl_us: Histogram<u64>,
     trials: BTreeMap<u32, TrialBuckets>,
+    /// Watts summed over GPUs per tick (`t_ms` bits), per trial, per source.
+    power: BTreeMap<GpuSource, BTreeMap<u32, BTreeMap<u64, f64>>>,
 }
 
 impl ScenarioAccumulator {
@@ -150,6 +183,7 @@ impl ScenarioAccumulator {
             e2e: Vec::new(),
             itl_us: Histogram::new(3).expect("3 significant digits is a valid precision"),
             trials: BTreeMap::new(),
+            power: BTreeMap::new(),
         }
     }
 
@@ -177,12 +211,20 @@ impl ScenarioAccumulator {
     fn finish(mut self, name: String) -> ScenarioSeries {
         let e2e_cdf = cdf(&mut self.e2e);
         let median_e2e_ms = percentile_sorted(&self.e2e, 50.0).unwrap_or(0.0);
+        let trial_ids: Vec<u32> = self.trials.keys().copied().collect();
+        let timeline = timeline(self.trials.into_values().collect(), median_e2e_ms);
+        // NVML's readings where there are any, else DCGM's (BTreeMap order).
+        let power = match self.power.into_values().next() {
+            Some(by_trial) => power_series(&by_trial, &trial_ids, &timeline),
+            None => Vec::new(),
+        };
         ScenarioSeries {
             name,
             ttft_cdf: cdf(&mut self.ttft),
             e2e_cdf,
             itl: itl_histogram(&self.itl_us),
-            timeline: timeline(self.trials.into_values().collect(), median_e2e_ms),
+            timeline,
+            power,
         }
     }
 }
@@ -204,6 +246,7 @@ pub fn from_baselines(baselines: &[crate::compare::baseline::Baseline]) -> RunSe
                 e2e_cdf: cdf(&mut e2e),
                 itl: ItlHistogram::default(),
                 timeline: Timeline::default(),
+                power: Vec::new(),
             }
         })
         .collect();
@@ -244,6 +287,51 @@ pub fn cdf(samples: &mut [f64]) -> Vec<(f64, f64)> {
     qs.dedup();
     qs.into_iter()
         .filter_map(|q| percentile_sorted(samples, q * 100.0).map(|x| (x, q)))
+        .collect()
+}
+
+/// Power ticks of every trial on the timeline's axis (trials laid end to end where
+/// the timeline put them), averaged down to at most [`MAX_TIME_POINTS`] points.
+fn power_series(
+    by_trial: &BTreeMap<u32, BTreeMap<u64, f64>>,
+    trial_ids: &[u32],
+    timeline: &Timeline,
+) -> Vec<(f64, f64)> {
+    let mut points = Vec::new();
+    for (i, trial) in trial_ids.iter().enumerate() {
+        let offset_s = match i {
+            0 => 0.0,
+            _ => match timeline.trial_starts_s.get(i - 1) {
+                Some(&s) => s,
+                None => continue,
+            },
+        };
+        let end_s = timeline
+            .trial_starts_s
+            .get(i)
+            .copied()
+            .unwrap_or(f64::INFINITY);
+        let Some(ticks) = by_trial.get(trial) else {
+            continue;
+        };
+        let mut trial_points: Vec<(f64, f64)> = ticks
+            .iter()
+            .map(|(&bits, &w)| (offset_s + f64::from_bits(bits).max(0.0) / 1000.0, w))
+            .filter(|&(t, _)| t <= end_s)
+            .collect();
+        trial_points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        points.extend(trial_points);
+    }
+    let group = points.len().div_ceil(MAX_TIME_POINTS).max(1);
+    points
+        .chunks(group)
+        .map(|c| {
+            let n = c.len() as f64;
+            (
+                c.iter().map(|p| p.0).sum::<f64>() / n,
+                c.iter().map(|p| p.1).sum::<f64>() / n,
+            )
+        })
         .collect()
 }
 
