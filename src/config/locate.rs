@@ -243,14 +243,14 @@ fn read_key(chars: &[char], start: usize, flow: bool) -> Option<(String, usize)>
     let (key, mut i) = match first {
         '"' => read_double_quoted(chars, start + 1)?,
         '\'' => read_single_quoted(chars, start + 1)?,
-        '-' | '?' if chars.get(start + 1).map_or(true, |c| *c == ' ') => return None,
+        '-' | '?' if chars.get(start + 1).is_none_or(|c| *c == ' ') => return None,
         '{' | '[' | '#' | '&' | '*' | '!' | '|' | '>' => return None,
         _ => {
             let mut i = start;
             loop {
                 match chars.get(i) {
                     None => return None,
-                    Some(':') if chars.get(i + 1).map_or(true, |c| is_key_end(*c, flow)) => break,
+                    Some(':') if chars.get(i + 1).is_none_or(|c| is_key_end(*c, flow)) => break,
                     Some(',' | '{' | '}' | '[' | ']') if flow => return None,
                     Some('#') if i > start && chars[i - 1] == ' ' => return None,
                     Some(_) => i += 1,
