@@ -25,7 +25,9 @@ use rand_distr::{Distribution, Normal};
 const BASE_POOL: usize = 120;
 const SLOW_POOL: usize = 60;
 const COMPARISONS: usize = 300;
-const TTFT_MS: f64 = 20.0;
+/// The sim's default TTFT: at 50 ms the 2 ms absolute floor is below the 5% relative
+/// threshold, so δ is 5% and a 10% slowdown is a fair test of power.
+const TTFT_MS: f64 = 50.0;
 
 /// One trial: a fresh server at `speed`, one `llm-bench run`, read back as a
 /// single-trial candidate baseline.

@@ -43,7 +43,7 @@ pub enum Command {
     /// scenario is not comparable (or has no baseline under --strict).
     Compare(CompareArgs),
     /// Promote a finished run to baselines without re-running it (from the
-    /// `baselines/*.json.new` candidates every run leaves in its results folder).
+    /// `*.baseline.json.new` candidates every run leaves in its results folder).
     Bless(BlessArgs),
     /// Publish a results folder's comparison.md (else report.md) to GitHub: one sticky
     /// pull-request comment per --key, the job summary, step outputs and annotations.

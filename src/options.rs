@@ -365,6 +365,9 @@ fn telemetry_options(
             .as_deref()
             .map(|u| check("--dcgm-url", u))
             .transpose()?,
+        nvml_library: env("LLM_BENCH_NVML_LIB")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from),
     })
 }
 

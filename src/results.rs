@@ -139,6 +139,7 @@ fn read_comparison(dir: &Path) -> Option<(Comparison, RunSeries)> {
 pub fn series_dir(dir: &Path) -> anyhow::Result<RunSeries> {
     let mut series = SeriesBuilder::new(&read_manifest(dir)?);
     for_each_row(dir, |row| series.add(row))?;
+    for_each_telemetry(dir, |record| series.add_telemetry(record))?;
     Ok(series.finish())
 }
 
@@ -170,7 +171,10 @@ pub fn analyse_dir(dir: &Path) -> anyhow::Result<(Summary, RunSeries)> {
         series.add(row);
     })?;
     add_client_health(dir, &mut summary);
-    for_each_telemetry(dir, |record| summary.add_telemetry(record))?;
+    for_each_telemetry(dir, |record| {
+        summary.add_telemetry(record);
+        series.add_telemetry(record);
+    })?;
     Ok((summary.finish(), series.finish()))
 }
 

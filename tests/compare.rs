@@ -159,7 +159,7 @@ fn bless_then_gate_unchanged_slower_and_other_model() {
     assert_eq!(blessed.blessed_by.as_deref(), Some("e2e-test"));
     assert_eq!(blessed.reason.as_deref(), Some("first baseline"));
     assert_eq!(blessed.trials[0].samples.e2e_ms.len(), 16);
-    assert!(blessed_run.join("baselines/chat.json.new").is_file());
+    assert!(blessed_run.join("chat.baseline.json.new").is_file());
     let text = std::fs::read_to_string(&file).unwrap();
     assert_eq!(
         text,

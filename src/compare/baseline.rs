@@ -14,7 +14,7 @@
 //! a newer minor only adds fields; an unknown major is refused.
 //!
 //! Every run writes the same structure, unblessed, as
-//! `RESULTS/baselines/<scenario>.json.new`, so `llm-bench bless --from RESULTS`
+//! `RESULTS/<scenario>.baseline.json.new`, so `llm-bench bless --from RESULTS`
 //! promotes a run without re-running it.
 
 use std::collections::BTreeMap;
@@ -367,7 +367,7 @@ fn write_value(out: &mut String, value: &Value, depth: usize) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                let _ = write!(out, "{item}");
+                write_value(out, item, depth);
             }
             out.push(']');
         }

@@ -23,8 +23,6 @@ pub mod verdict;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
 use self::baseline::{Baseline, Samples, TrialRecord};
 use self::fingerprint::Fingerprint;
 use self::metric::{Gate, MetricId};
@@ -48,9 +46,9 @@ pub const COMPARE_DEFAULT_TRIALS: u32 = 4;
 
 pub const COMPARISON_JSON: &str = "comparison.json";
 pub const COMPARISON_MD: &str = "comparison.md";
-/// Folder of `<scenario>.json.new` candidates inside a results folder.
-pub const CANDIDATES_DIR: &str = "baselines";
-const CANDIDATE_SUFFIX: &str = ".json.new";
+/// Suffix of the candidate baselines a run leaves in its (flat) results folder:
+/// `<scenario>.baseline.json.new`.
+pub const CANDIDATE_SUFFIX: &str = ".baseline.json.new";
 
 /// The trial count of a scenario: `--trials` wins; otherwise the configured count,
 /// raised to 5 when blessing and to 4 when comparing.
@@ -167,28 +165,30 @@ pub fn candidates_from_dir(dir: &Path) -> anyhow::Result<(Manifest, Vec<Baseline
     Ok((manifest, candidates))
 }
 
-/// Writes `dir/baselines/<scenario>.json.new` for every candidate.
+/// The candidate file of a scenario inside a results folder.
+pub fn candidate_path(dir: &Path, scenario: &str) -> anyhow::Result<PathBuf> {
+    Ok(dir.join(format!("{}{CANDIDATE_SUFFIX}", file_stem(scenario)?)))
+}
+
+/// Writes `dir/<scenario>.baseline.json.new` for every candidate.
 pub fn write_candidates(dir: &Path, candidates: &[Baseline]) -> anyhow::Result<Vec<PathBuf>> {
-    let folder = dir.join(CANDIDATES_DIR);
-    std::fs::create_dir_all(&folder)
-        .with_context(|| format!("cannot create {}", folder.display()))?;
     candidates
         .iter()
         .map(|c| {
-            let path = folder.join(format!("{}{CANDIDATE_SUFFIX}", file_stem(&c.scenario)?));
+            let path = candidate_path(dir, &c.scenario)?;
             baseline::write(&path, c)?;
             Ok(path)
         })
         .collect()
 }
 
-/// The candidates a run left (`*.json.new`); computed from its rows when it left none.
+/// The candidates a run left (`*.baseline.json.new`); computed from its rows when it
+/// left none.
 pub fn read_candidates(dir: &Path) -> anyhow::Result<(Manifest, Vec<Baseline>)> {
     let manifest = results::read_manifest(dir)?;
-    let folder = dir.join(CANDIDATES_DIR);
     let mut found = Vec::new();
     for s in &manifest.scenarios {
-        let path = folder.join(format!("{}{CANDIDATE_SUFFIX}", file_stem(&s.name)?));
+        let path = candidate_path(dir, &s.name)?;
         if let Some(c) = baseline::read(&path).map_err(|e| UsageError(e.to_string()))? {
             found.push(c);
         }

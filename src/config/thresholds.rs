@@ -424,6 +424,24 @@ mod tests {
     }
 
     #[test]
+    fn energy_tolerance() {
+        let t = validate(&raw(
+            "energy: { relative: 0.1, absolute_j_per_token: 0.002 }\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            t.energy,
+            Tolerance {
+                relative: 0.1,
+                absolute: 0.002
+            }
+        );
+        assert!(serde_yaml::from_str::<RawThresholds>("energy: { absolute_ms: 1 }").is_err());
+        let problems = validate(&raw("energy: { relative: -0.1 }\n")).unwrap_err();
+        assert_eq!(problems[0].path, vec!["energy", "relative"]);
+    }
+
+    #[test]
     fn effective_delta_takes_the_larger_floor() {
         let t = Tolerance {
             relative: 0.05,

@@ -470,6 +470,33 @@ pub fn in_flight_chart(t: &Timeline) -> String {
     line_chart(&axes, &[line], &t.trial_starts_s, None)
 }
 
+/// GPU power of all measured GPUs over the same time axis as the throughput chart.
+pub fn power_chart(t: &Timeline, power: &[(f64, f64)]) -> String {
+    if power.is_empty() {
+        return message_chart("no GPU power readings");
+    }
+    let end = t
+        .points
+        .last()
+        .map_or(0.0, |p| p.t_s + t.bucket_s / 2.0)
+        .max(power.last().map_or(1.0, |p| p.0));
+    let axes = Axes {
+        x_desc: "time (s)".into(),
+        y_desc: "GPU power (W)".into(),
+        x: 0.0..end,
+        y: padded_range(power.iter().map(|p| p.1), true),
+        y_percent: false,
+        legend: None,
+    };
+    let line = Line {
+        label: "GPU power".into(),
+        points: power.to_vec(),
+        color: PALETTE[3],
+        stroke: Stroke::Area,
+    };
+    line_chart(&axes, &[line], &t.trial_starts_s, None)
+}
+
 /// Failed requests per interval, stacked by error kind.
 pub fn errors_chart(t: &Timeline) -> String {
     if t.points.is_empty() {

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use super::charts;
 use super::series::{self, RunSeries, ScenarioSeries, Sweep};
-use super::{fmt_ms, fmt_percent, fmt_rate};
+use super::{fmt_energy, fmt_ms, fmt_percent, fmt_rate};
 use crate::compare::verdict::{Comparison, Outcome, Totals};
 use crate::metrics::{Metrics, ScenarioSummary, Stats, Summary};
 
@@ -281,6 +281,13 @@ fn scenario(
         "Throughput over time",
         &charts::throughput_chart(&series.timeline),
     );
+    if !series.power.is_empty() {
+        figure(
+            out,
+            "GPU power over time",
+            &charts::power_chart(&series.timeline, &series.power),
+        );
+    }
     figure(
         out,
         "Requests in flight",
@@ -312,6 +319,23 @@ fn key_figures(out: &mut String, m: &Metrics) {
                 g.fraction * 100.0
             ),
         ));
+    }
+    if let Some(g) = m.telemetry.as_ref().and_then(|t| t.energy()) {
+        if let Some(j) = g.joules_per_output_token {
+            chips.push(("energy / output token", format!("{} J", fmt_energy(j))));
+        }
+        if let Some(t) = g.output_tokens_per_joule {
+            chips.push(("output tokens / J", fmt_energy(t)));
+        }
+        if let Some(p) = g.power_mean_w {
+            let peak = g
+                .power_peak_w
+                .map_or(String::new(), |p| format!(" (peak {p:.0})"));
+            chips.push(("GPU power", format!("{p:.0} W{peak}")));
+        }
+        if let Some(u) = g.gpu_util_mean_pct {
+            chips.push(("GPU util", format!("{u:.0}%")));
+        }
     }
     out.push_str("<div class=\"chips\">");
     for (k, v) in chips {

@@ -24,6 +24,7 @@ pub mod prometheus;
 pub mod record;
 pub mod summary;
 
+use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -103,6 +104,8 @@ pub struct TelemetryOptions {
     /// The server's Prometheus endpoint.
     pub metrics: MetricsSource,
     pub dcgm_url: Option<String>,
+    /// `LLM_BENCH_NVML_LIB`: where libnvidia-ml is, when not on the loader path.
+    pub nvml_library: Option<PathBuf>,
 }
 
 impl Default for TelemetryOptions {
@@ -115,6 +118,7 @@ impl Default for TelemetryOptions {
             scrape_interval: DEFAULT_SCRAPE_INTERVAL,
             metrics: MetricsSource::Default,
             dcgm_url: None,
+            nvml_library: None,
         }
     }
 }
@@ -298,15 +302,6 @@ async fn open_gpus(
     target: Target<'_>,
     env: &mut Environment,
 ) -> Option<nvml::Gpus> {
-    let selection = match &options.gpus {
-        Some(s) => s.clone(),
-        None => {
-            let note = "no NVIDIA GPU visible (CUDA_VISIBLE_DEVICES hides them all); GPU power and energy are not measured";
-            eprintln!("{note}");
-            env.gpu_note = Some(note.into());
-            return None;
-        }
-    };
     if !options.gpus_explicit && target.is_sim {
         env.gpu_note = Some("the built-in simulated server uses no GPU".into());
         return None;
@@ -323,8 +318,18 @@ async fn open_gpus(
         env.gpu_note = Some(note);
         return None;
     }
+    let selection = match &options.gpus {
+        Some(s) => s.clone(),
+        None => {
+            let note = "no NVIDIA GPU visible (CUDA_VISIBLE_DEVICES hides them all); GPU power and energy are not measured";
+            eprintln!("{note}");
+            env.gpu_note = Some(note.into());
+            return None;
+        }
+    };
+    let library = options.nvml_library.clone();
     let opened = tokio::task::spawn_blocking(move || {
-        let gpus = nvml::open(&selection)?;
+        let gpus = nvml::open(&selection, library.as_deref())?;
         let description = gpus.describe();
         Ok::<_, String>((gpus, description))
     })

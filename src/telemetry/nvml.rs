@@ -7,6 +7,7 @@
 //! newer) leaves it out, and the others are still taken. NVML calls block, so they
 //! are only made from the sampler's own thread (see [`super::TelemetrySampler`]).
 
+use std::path::Path;
 use std::sync::Arc;
 
 use nvml_wrapper::enum_wrappers::device::{Clock, TemperatureSensor};
@@ -44,10 +45,15 @@ pub struct Reading {
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// Loads NVML and resolves `selection` to device indices. The error is one line
-/// saying why no GPU can be measured.
-pub fn open(selection: &GpuSelection) -> Result<Gpus, String> {
-    let nvml = Nvml::init().map_err(|e| format!("NVML: {e}"))?;
+/// Loads NVML (from `library` when given, else `libnvidia-ml.so.1` on the loader
+/// path) and resolves `selection` to device indices. The error is one line saying
+/// why no GPU can be measured.
+pub fn open(selection: &GpuSelection, library: Option<&Path>) -> Result<Gpus, String> {
+    let nvml = match library {
+        Some(path) => Nvml::builder().lib_path(path.as_os_str()).init(),
+        None => Nvml::init(),
+    }
+    .map_err(|e| format!("NVML: {e}"))?;
     let count = nvml
         .device_count()
         .map_err(|e| format!("NVML: cannot count devices: {e}"))?;

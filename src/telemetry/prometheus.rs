@@ -659,17 +659,6 @@ pub async fn fetch(client: &reqwest::Client, url: &str) -> Result<String, String
 mod tests {
     use super::*;
 
-    fn scrape(t_ms: f64, text: &str) -> Scrape {
-        Scrape {
-            scenario: "s".into(),
-            trial: 0,
-            t_ms,
-            source: super::super::record::ScrapeSource::Server,
-            samples: parse(text).unwrap(),
-            error: None,
-        }
-    }
-
     #[test]
     fn counter_increase_survives_restarts_and_late_series() {
         assert_eq!(increase(&[Some(10.0), Some(15.0), Some(20.0)]), 10.0);
