@@ -16,6 +16,8 @@ pub const SCHED_LAG_LIMIT_MS: f64 = 2.0;
 pub const DISPATCH_LAG_LIMIT_MS: f64 = 2.0;
 /// Share of its CPUs the process used; beyond this the runtime has no headroom.
 pub const CPU_UTILISATION_LIMIT: f64 = 0.9;
+/// Below this share of its CPUs, lag is the machine's doing, not the client's load.
+const MACHINE_STALL_UTILISATION: f64 = 0.5;
 /// Lag samples over the limit needed before lag counts as a symptom, so one
 /// hiccup in a short run does not condemn it.
 pub const MIN_LATE_SAMPLES: u64 = 3;
@@ -57,8 +59,16 @@ impl ClientHealth {
         if self.sched_lag_over_limit >= MIN_LATE_SAMPLES
             && self.sched_lag_p99_ms > SCHED_LAG_LIMIT_MS
         {
+            let cause = if self.machine_stalled() {
+                format!(
+                    " while it used only {:.0}% of its CPU(s): the machine held it back (other processes, or CPU steal on a virtual machine)",
+                    self.cpu_utilisation * 100.0
+                )
+            } else {
+                String::new()
+            };
             reasons.push(format!(
-                "the client's runtime ran due tasks up to {:.1} ms late (p99 {:.1} ms > {SCHED_LAG_LIMIT_MS} ms), so timestamps are late by as much",
+                "the client's runtime ran due tasks up to {:.1} ms late (p99 {:.1} ms > {SCHED_LAG_LIMIT_MS} ms){cause}, so timestamps are late by as much",
                 self.sched_lag_max_ms, self.sched_lag_p99_ms
             ));
         }
@@ -114,10 +124,21 @@ impl ClientHealth {
         pooled
     }
 
-    /// One line for a console or a report.
+    /// Lag with an idle client: the operating system or hypervisor, not llm-bench's
+    /// own work, kept it from running.
+    fn machine_stalled(&self) -> bool {
+        self.cpu_utilisation < MACHINE_STALL_UTILISATION
+    }
+
+    /// One line for a console or a report, with the remedy that fits the cause.
     pub fn warning(&self, scenario: &str) -> String {
+        let remedy = if self.machine_stalled() {
+            "run it on a quieter machine, or pin it to CPUs nothing else uses"
+        } else {
+            "lower the load, give the client more CPUs, or run it on another machine"
+        };
         format!(
-            "scenario `{scenario}` is client-limited: {}; its numbers describe llm-bench, not the server (lower the load, give the client more CPUs, or run it on another machine)",
+            "scenario `{scenario}` is client-limited: {}; its timings include the client's own delays, not only the server's ({remedy})",
             self.reasons.join("; ")
         )
     }
@@ -165,6 +186,15 @@ mod tests {
         }
         .judge();
         assert!(lag.client_limited && lag.reasons[0].contains("runtime"));
+        assert!(lag.reasons[0].contains("machine held it back"), "{lag:?}");
+        assert!(lag.warning("s").contains("quieter machine"));
+        let busy_lag = ClientHealth {
+            cpu_utilisation: 0.8,
+            ..lag.clone()
+        }
+        .judge();
+        assert!(!busy_lag.reasons[0].contains("machine held it back"));
+        assert!(busy_lag.warning("s").contains("lower the load"));
         let cpu = ClientHealth {
             cpu_utilisation: 0.97,
             ..healthy()

@@ -381,7 +381,7 @@ fn notes(out: &mut String, m: &Metrics) {
     let mut lines = Vec::new();
     if let Some(h) = m.client_health.as_ref().filter(|h| h.client_limited) {
         lines.push(format!(
-            "<b class=\"bad\">Client-limited: these numbers describe llm-bench, not the server.</b> {}",
+            "<b class=\"bad\">Client-limited: these timings include the client's own delays, not only the server's.</b> {}",
             esc(&h.reasons.join("; "))
         ));
     }

@@ -96,7 +96,7 @@ pub fn verdict_line(summary: &Summary) -> String {
         .collect();
     if !client_limited.is_empty() {
         problems.push(format!(
-            "⚠️ client-limited (numbers describe llm-bench, not the server) in {}",
+            "⚠️ client-limited (timings include the client's own delays) in {}",
             code_list(&client_limited)
         ));
     }

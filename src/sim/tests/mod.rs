@@ -1,7 +1,6 @@
 //! End-to-end tests: a real server on an ephemeral loopback port, driven by
 //! reqwest as a benchmark client would drive it.
 
-mod capacity;
 mod config;
 mod endpoints;
 mod faults;

@@ -1,17 +1,18 @@
-//! Capacity check (ignored by default: it takes a few seconds and wants an
-//! otherwise idle machine). Run with
-//! `cargo test --release sim::tests::capacity -- --ignored --nocapture`.
-//!
-//! 1,024 concurrent streams at 5 ms ITL against a server confined to one
-//! thread, fed by a minimal raw-TCP client on another, must keep chunks on
-//! schedule: the server thread must need less CPU time than the schedule
-//! lasts. Lateness is printed too; it is only meaningful on an idle machine.
+//! Capacity of the simulated server: 1,024 concurrent streams at 5 ms ITL against a
+//! server confined to one thread, fed by a minimal raw-TCP client on another.
+//! `cargo bench --bench sim_capacity` prints the server thread's CPU time as a ratio
+//! of the schedule's duration (below 1.0, one core keeps every chunk on schedule),
+//! tokens per CPU-second and chunk lateness. CPU time, not lateness, is the figure
+//! that holds on a shared machine: other processes can delay the thread however
+//! cheap it is.
 
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::*;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use llm_bench::sim::{SimConfig, SimServer};
 
 const STREAMS: usize = 1024;
 const TOKENS: u32 = 400;
@@ -27,9 +28,12 @@ fn thread_cpu() -> Duration {
     )
 }
 
-#[test]
-#[ignore = "load test; run on an idle machine with --release"]
-fn one_core_serves_1024_streams_at_5ms_itl() {
+fn main() {
+    // `cargo test --all-targets` runs benches unoptimised, without `--bench`.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("sim_capacity: a load test; run it with `cargo bench --bench sim_capacity`");
+        return;
+    }
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server_thread = std::thread::Builder::new()
@@ -46,7 +50,10 @@ fn one_core_serves_1024_streams_at_5ms_itl() {
                     batch_size: 4096,
                     ..SimConfig::default()
                 };
-                let server = start(config).await;
+                config.validate().expect("valid simulator config");
+                let server = SimServer::start(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+                    .await
+                    .expect("simulator starts");
                 let cpu_before = thread_cpu();
                 addr_tx.send(server.addr()).unwrap();
                 let _ = stop_rx.await;
@@ -96,19 +103,19 @@ fn one_core_serves_1024_streams_at_5ms_itl() {
     let (cpu, stats) = server_thread.join().unwrap();
     let ideal = Duration::from_secs_f64((20.0 + 5.0 * f64::from(TOKENS - 1)) / 1e3);
     println!(
-        "{done}/{STREAMS} streams complete in {wall:?} (ideal {ideal:?}); server thread CPU {cpu:?} = {:.0}% of wall; \
-         lateness mean {:.3} ms, max {:.3} ms; {} chunks",
-        100.0 * cpu.as_secs_f64() / wall.as_secs_f64(),
-        stats.lateness_mean_ms,
-        stats.lateness_max_ms,
-        stats.output_tokens_total,
+        "{done}/{STREAMS} streams complete in {wall:?} (ideal {ideal:?}); {} chunks",
+        stats.output_tokens_total
     );
-    assert_eq!(done, STREAMS);
-    // CPU time, not lateness, is the verdict: on a shared machine other
-    // processes can delay the server thread however cheap it is. Fitting the
-    // whole run's work into the schedule's duration means one core keeps up.
-    assert!(
-        cpu < ideal,
-        "the server thread needed {cpu:?} of CPU for a {ideal:?} schedule"
+    println!(
+        "server thread CPU {cpu:?}: {:.2} of the schedule's duration (< 1.00 means one core keeps up)",
+        cpu.as_secs_f64() / ideal.as_secs_f64()
+    );
+    println!(
+        "chunk lateness mean {:.3} ms, max {:.3} ms (meaningful only on an idle machine)",
+        stats.lateness_mean_ms, stats.lateness_max_ms
+    );
+    println!(
+        "simulator throughput: {:.0}k tokens per CPU-second",
+        stats.output_tokens_total as f64 / cpu.as_secs_f64() / 1e3
     );
 }
