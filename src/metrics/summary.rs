@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::samples::{Samples, PER_TOKEN_CAP};
 use super::{ClientHealth, Stats};
+use crate::compare::fingerprint::Fingerprint;
 use crate::manifest::{Manifest, RunMeta, ScenarioSpec, SCHEMA_VERSION};
 use crate::record::{ErrorKind, RequestRow, TokenSource};
 use crate::telemetry::{Telemetry, TelemetryAccumulator, TelemetryRecord};
@@ -32,6 +33,11 @@ pub struct Summary {
 pub struct ScenarioSummary {
     pub name: String,
     pub spec: ScenarioSpec,
+    /// What these numbers depend on (model, workload hash, GPUs, server build, ...):
+    /// the same identity a baseline records, so two summaries can be checked for
+    /// comparability without the baselines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
     /// All trials pooled.
     pub metrics: Metrics,
     /// One entry per trial, in trial order.
@@ -483,6 +489,7 @@ impl SummaryBuilder {
                 }
                 ScenarioSummary {
                     name: spec.name.clone(),
+                    fingerprint: Some(Fingerprint::of(&self.manifest.run, &spec)),
                     metrics: with_telemetry(pooled.finish(&spec), &pooled_telemetry),
                     trials: per_trial,
                     spec,
