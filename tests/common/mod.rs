@@ -95,3 +95,19 @@ pub fn out_dir(tmp: &tempfile::TempDir) -> PathBuf {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// `DIR/summary.json` checked against `schemas/summary.schema.json`; every violation
+/// is listed in the panic message. Returns the document for further checks.
+pub fn validated_summary(dir: &Path) -> serde_json::Value {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schemas/summary.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let instance: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    instance
+}
