@@ -53,7 +53,9 @@ pub fn verdict_line(summary: &Summary) -> String {
     } else {
         format!("{n} scenarios")
     };
+    // Failures are what makes the run exit non-zero; warnings qualify the numbers.
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
     if summary.run.interrupted {
         problems.push("interrupted: partial results".to_string());
     }
@@ -81,7 +83,7 @@ pub fn verdict_line(summary: &Summary) -> String {
         .map(|s| s.name.as_str())
         .collect();
     if !behind.is_empty() {
-        problems.push(format!("target rate not reached in {}", code_list(&behind)));
+        warnings.push(format!("target rate not reached in {}", code_list(&behind)));
     }
     let client_limited: Vec<&str> = summary
         .scenarios
@@ -95,14 +97,14 @@ pub fn verdict_line(summary: &Summary) -> String {
         .map(|s| s.name.as_str())
         .collect();
     if !client_limited.is_empty() {
-        problems.push(format!(
-            "⚠️ client-limited (timings include the client's own delays) in {}",
+        warnings.push(format!(
+            "client-limited (timings include the client's own delays) in {}",
             code_list(&client_limited)
         ));
     }
     let icon = if !problems.is_empty() {
         "❌"
-    } else if failed > 0 {
+    } else if failed > 0 || !warnings.is_empty() {
         "⚠️"
     } else {
         "✅"
@@ -111,9 +113,9 @@ pub fn verdict_line(summary: &Summary) -> String {
         "{icon} **llm-bench: {ok} of {} requests succeeded in {scenarios}**",
         ok + failed
     );
-    for p in problems {
+    for p in problems.iter().chain(&warnings) {
         line.push_str(" · ");
-        line.push_str(&p);
+        line.push_str(p);
     }
     line
 }

@@ -424,6 +424,39 @@ fn html_for_100k_requests_stays_under_budget() {
     }
 }
 
+/// The headline's icon: ❌ only for what fails the run; a client-limited or
+/// under-rate scenario is a warning on numbers that are still reported.
+#[test]
+fn verdict_line_separates_failures_from_warnings() {
+    use crate::metrics::ClientHealth;
+    use crate::report::markdown::verdict_line;
+    let (mut summary, _) = fixture();
+    for s in &mut summary.scenarios {
+        s.metrics.requests.failed = 0;
+        s.metrics.schedule.reached_target = None;
+    }
+    assert!(
+        verdict_line(&summary).starts_with("✅"),
+        "{}",
+        verdict_line(&summary)
+    );
+    summary.scenarios[0].metrics.client_health = Some(ClientHealth {
+        client_limited: true,
+        ..ClientHealth::default()
+    });
+    let line = verdict_line(&summary);
+    assert!(
+        line.starts_with("⚠️") && line.contains("client-limited"),
+        "{line}"
+    );
+    summary.scenarios[1].metrics.requests.succeeded = 0;
+    let line = verdict_line(&summary);
+    assert!(
+        line.starts_with("❌") && line.contains("error rate over the limit in `chat-open`"),
+        "{line}"
+    );
+}
+
 #[test]
 fn md_table_pads_and_aligns() {
     use crate::report::{md_table, Align};
