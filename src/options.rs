@@ -189,24 +189,35 @@ impl RunOptions {
         let selected: Vec<&config::Scenario> = if args.scenarios.is_empty() {
             config.workloads.scenarios.iter().collect()
         } else {
-            args.scenarios
+            let picked: Vec<Vec<&config::Scenario>> = args
+                .scenarios
                 .iter()
                 .map(|name| {
-                    config.scenario(name).ok_or_else(|| {
-                        UsageError(format!(
-                            "no scenario `{name}` in {}/workloads.yaml; known scenarios: {}",
-                            args.config_dir.display(),
-                            config
-                                .workloads
-                                .scenarios
-                                .iter()
-                                .map(|s| s.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ))
-                    })
+                    let picked = config.workloads.select(name);
+                    if !picked.is_empty() {
+                        return Ok(picked);
+                    }
+                    Err(UsageError(format!(
+                        "no scenario `{name}` in {}/workloads.yaml; known scenarios: {}",
+                        args.config_dir.display(),
+                        config
+                            .workloads
+                            .scenarios
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )))
                 })
-                .collect::<Result<_, _>>()?
+                .collect::<Result<_, _>>()?;
+            // `-s sweep -s sweep.c4` runs that point once.
+            let mut selected: Vec<&config::Scenario> = Vec::new();
+            for s in picked.into_iter().flatten() {
+                if !selected.iter().any(|t| t.name == s.name) {
+                    selected.push(s);
+                }
+            }
+            selected
         };
         let load_override = cli_load(args)?;
         let duration_override = args

@@ -9,6 +9,7 @@ mod prompts;
 mod raw;
 mod scenario;
 mod settings;
+mod sweep;
 
 use std::time::Duration;
 
@@ -43,6 +44,16 @@ impl Workloads {
 
     pub fn scenario(&self, name: &str) -> Option<&Scenario> {
         self.scenarios.iter().find(|s| s.name == name)
+    }
+
+    /// What `--scenario NAME` picks, in file order: the scenario of that name, or
+    /// every point of the load sweep of that name (`sweep` picks `sweep.c1`,
+    /// `sweep.c4`, ...). Empty when nothing matches.
+    pub fn select(&self, name: &str) -> Vec<&Scenario> {
+        self.scenarios
+            .iter()
+            .filter(|s| sweep::selects(&s.name, name))
+            .collect()
     }
 }
 
@@ -180,11 +191,31 @@ pub(crate) fn load(source: &Source, errors: &mut Vec<ConfigError>) -> Option<Wor
         settings: &default_settings,
         prompt_names: &name_refs,
     };
-    let scenarios: Vec<Scenario> = raw_scenarios
-        .0
-        .into_iter()
-        .map(|(name, raw)| scenario::check(source, name, raw, &inherited, errors))
-        .collect();
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    // Each name and the scenario (as written) it came from, to place a collision.
+    let mut written_as: Vec<(String, String)> = Vec::new();
+    for (name, raw) in raw_scenarios.0 {
+        let points = sweep::points(source, &name, &raw, errors);
+        let checked = scenario::check(source, name.clone(), raw, &inherited, errors);
+        let expanded = match points {
+            Some(points) => sweep::expand(checked, points),
+            None => vec![checked],
+        };
+        for s in expanded {
+            if let Some((_, other)) = written_as.iter().find(|(n, _)| *n == s.name) {
+                errors.push(source.at_key(
+                    &["scenarios", name.as_str()],
+                    format!(
+                        "`{}` is already the name of a scenario made from `{other}` (a load \
+                         sweep names its points `NAME.cN` / `NAME.rR`); rename one of them",
+                        s.name
+                    ),
+                ));
+            }
+            written_as.push((s.name.clone(), name.clone()));
+            scenarios.push(s);
+        }
+    }
 
     let hash = hash::workloads_hash(&scenarios, &prompts);
     Some(Workloads {

@@ -4,7 +4,11 @@
 //! reports typos and wrong types with their line and column, and the loader decides
 //! what is missing or out of range (reporting all of it, not only the first).
 
-use serde::Deserialize;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, value::Error as ValueError, IntoDeserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use crate::config::duration::DurationText;
 use crate::config::entries::Entries;
@@ -59,8 +63,9 @@ pub(super) struct RawPrompt {
 )]
 pub(super) struct RawScenario {
     pub prompt: Option<String>,
-    pub concurrency: Option<u32>,
-    pub rate: Option<f64>,
+    /// One value, or a list that expands into a load sweep (see `sweep.rs`).
+    pub concurrency: Option<OneOrList<u32>>,
+    pub rate: Option<OneOrList<f64>>,
     pub arrival: Option<RawArrival>,
     pub burstiness: Option<f64>,
     pub max_concurrency: Option<u32>,
@@ -136,5 +141,57 @@ impl RawScenario {
             slo: self.slo,
             max_error_rate: self.max_error_rate,
         }
+    }
+}
+
+/// `concurrency: 4` or `concurrency: [1, 4, 16]`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum OneOrList<T> {
+    One(T),
+    List(Vec<T>),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrList<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneOrListVisitor<T>(PhantomData<T>);
+        impl<T> OneOrListVisitor<T> {
+            /// A scalar goes through `T`'s own deserializer, so range checks and
+            /// messages stay those of a plain `u32` / `f64` field.
+            fn scalar<'de, E: de::Error>(
+                value: impl IntoDeserializer<'de, ValueError>,
+            ) -> Result<OneOrList<T>, E>
+            where
+                T: Deserialize<'de>,
+            {
+                T::deserialize(value.into_deserializer())
+                    .map(OneOrList::One)
+                    .map_err(|e| E::custom(e))
+            }
+        }
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrListVisitor<T> {
+            type Value = OneOrList<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                // The bare type name keeps yaml_error's plain-words translation
+                // ("a whole number >= 0 (no quotes)") for a mistyped scalar.
+                f.write_str(std::any::type_name::<T>())
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Self::scalar(v)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Self::scalar(v)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Self::scalar(v)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut values = Vec::new();
+                while let Some(value) = seq.next_element()? {
+                    values.push(value);
+                }
+                Ok(OneOrList::List(values))
+            }
+        }
+        deserializer.deserialize_any(OneOrListVisitor(PhantomData))
     }
 }

@@ -4,7 +4,7 @@
 //! `burstiness` without `gamma`, a zero rate), so each combination gets its own
 //! message saying which key to keep.
 
-use super::raw::{RawArrival, RawScenario};
+use super::raw::{OneOrList, RawArrival, RawScenario};
 use super::settings::{self, Settings, DEFAULT_MAX_ERROR_RATE, DEFAULT_SEED};
 use super::{Arrival, Load, Scenario, Stop};
 use crate::config::error::ConfigError;
@@ -115,7 +115,17 @@ fn prompt(
 
 fn load(source: &Source, name: &str, raw: &RawScenario, errors: &mut Vec<ConfigError>) -> Load {
     let at = |key: &'static str| ["scenarios", name, key];
-    match (raw.concurrency, raw.rate) {
+    // A list is a sweep: its values are checked, and put in place one by one, by
+    // `sweep::expand`; here it stands in as a valid placeholder.
+    let concurrency = raw.concurrency.as_ref().map(|c| match c {
+        OneOrList::One(n) => *n,
+        OneOrList::List(_) => 1,
+    });
+    let rate = raw.rate.as_ref().map(|r| match r {
+        OneOrList::One(r) => *r,
+        OneOrList::List(_) => 1.0,
+    });
+    match (concurrency, rate) {
         (Some(concurrency), None) => {
             if concurrency == 0 {
                 errors.push(source.at_value(
