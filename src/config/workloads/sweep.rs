@@ -3,8 +3,9 @@
 //! A sweep is the usual way to find where a server saturates, and writing one
 //! scenario per load level by hand invites copies that drift apart. So a list
 //! expands at parse time into one ordinary scenario per value, in list order, named
-//! `<scenario>.c<N>` or `<scenario>.r<R>` (a `.`, not the `@` first planned: the
-//! names become baseline file names, which allow letters, digits, `-`, `_` and `.`); everything else is copied. Later stages
+//! `<scenario>.c<N>` or `<scenario>.r<R>` (a `.`, not `@`: the names become
+//! baseline file names, which allow letters, digits, `-`, `_` and `.`); everything
+//! else is copied. Later stages
 //! (plans, reports, baselines) see plain scenarios, and the HTML report groups them
 //! back into a sweep because they differ only in load.
 
@@ -30,73 +31,36 @@ pub(super) fn points(
     }
     if let Some(OneOrList::List(values)) = &raw.concurrency {
         let at = ["scenarios", name, "concurrency"];
-        let ok = check_list(source, &at, values, |&n| n > 0, errors);
-        let bad: Vec<String> = values
-            .iter()
-            .filter(|&&n| n == 0)
-            .map(u32::to_string)
-            .collect();
-        if !bad.is_empty() {
-            errors.push(source.at_value(
-                &at,
-                format!(
-                    "every value must be at least 1 (requests kept in flight); got {}",
-                    bad.join(", ")
-                ),
-            ));
-        }
+        let range = "every value must be at least 1 (requests kept in flight)";
+        let ok = check_list(source, &at, values, |&n| n > 0, range, errors);
         let points = values
             .iter()
-            .map(|&concurrency| Load::Closed { concurrency })
-            .collect();
-        return Some(if ok && bad.is_empty() {
-            points
-        } else {
-            Vec::new()
-        });
+            .map(|&concurrency| Load::Closed { concurrency });
+        return Some(if ok { points.collect() } else { Vec::new() });
     }
     if let Some(OneOrList::List(values)) = &raw.rate {
         let at = ["scenarios", name, "rate"];
+        let range = "every value must be > 0 requests per second";
         let positive = |r: &f64| r.is_finite() && *r > 0.0;
-        let ok = check_list(source, &at, values, positive, errors);
-        let bad: Vec<String> = values
-            .iter()
-            .filter(|r| !positive(r))
-            .map(f64::to_string)
-            .collect();
-        if !bad.is_empty() {
-            errors.push(source.at_value(
-                &at,
-                format!(
-                    "every value must be > 0 requests per second; got {}",
-                    bad.join(", ")
-                ),
-            ));
-        }
+        let ok = check_list(source, &at, values, positive, range, errors);
         // The open-loop settings (arrival, cap) come from the checked scenario.
-        let points = values
-            .iter()
-            .map(|&rate| Load::Open {
-                rate,
-                arrival: super::Arrival::Poisson,
-                max_concurrency: None,
-            })
-            .collect();
-        return Some(if ok && bad.is_empty() {
-            points
-        } else {
-            Vec::new()
+        let points = values.iter().map(|&rate| Load::Open {
+            rate,
+            arrival: super::Arrival::Poisson,
+            max_concurrency: None,
         });
+        return Some(if ok { points.collect() } else { Vec::new() });
     }
     None
 }
 
-/// Length and duplicates; value ranges are the caller's.
+/// Length, duplicates and each value's range (`valid`, explained by `range`).
 fn check_list<T: PartialEq + ToString>(
     source: &Source,
     at: &[&str],
     values: &[T],
     valid: impl Fn(&T) -> bool,
+    range: &str,
     errors: &mut Vec<ConfigError>,
 ) -> bool {
     let key = at.last().copied().unwrap_or_default();
@@ -135,9 +99,16 @@ fn check_list<T: PartialEq + ToString>(
                 duplicates.join(", ")
             ),
         ));
-        return false;
     }
-    true
+    let out_of_range: Vec<String> = values
+        .iter()
+        .filter(|v| !valid(v))
+        .map(T::to_string)
+        .collect();
+    if !out_of_range.is_empty() {
+        errors.push(source.at_value(at, format!("{range}; got {}", out_of_range.join(", "))));
+    }
+    duplicates.is_empty() && out_of_range.is_empty()
 }
 
 /// One scenario per point, in list order, copied from `checked` (the scenario as
