@@ -4,13 +4,19 @@
 //! parsed in place without building owned structures, so the client adds as little
 //! as possible to what it measures. Every failure becomes an [`ErrorKind`] with a
 //! short reason; nothing here panics on what a server sends.
+//!
+//! Two transports feed the same parsing: plain `http://` endpoints (a benchmark
+//! runner next to its server, the case that must not distort the measurement) go
+//! through the lean HTTP/1.1 client in [`super::h1`]; `https://` endpoints and URLs
+//! with credentials go through reqwest (rustls).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use reqwest::StatusCode;
 
 use super::chunk::{parse_chunk, ChunkInfo};
+use super::h1::{self, BodyError, Endpoint, SendError};
 use super::request::Api;
 use super::sse::{SseEvent, SseParser};
 use crate::record::{ErrorKind, Outcome, RequestTiming};
@@ -50,10 +56,27 @@ impl std::fmt::Debug for ClientOptions {
 /// A cheap-to-clone handle; all requests share one connection pool.
 #[derive(Debug, Clone)]
 pub struct Client {
-    http: reqwest::Client,
-    url: reqwest::Url,
-    options: std::sync::Arc<ClientOptions>,
+    transport: Transport,
+    options: Arc<ClientOptions>,
 }
+
+#[derive(Debug, Clone)]
+enum Transport {
+    /// `http://`: the lean HTTP/1.1 client.
+    Plain(Arc<Endpoint>),
+    /// `https://`, or a URL with credentials in it: reqwest.
+    Reqwest {
+        http: reqwest::Client,
+        url: reqwest::Url,
+    },
+}
+
+/// Longest non-streamed response body kept (a chat completion is a few KiB).
+const MAX_WHOLE_BODY: usize = 16 * 1024 * 1024;
+/// How long a finished stream may take to deliver the rest of its framing (the
+/// final chunk after `data: [DONE]`) before its connection is closed instead of
+/// reused.
+const DRAIN_LIMIT: Duration = Duration::from_millis(100);
 
 impl Client {
     pub fn new(options: ClientOptions) -> anyhow::Result<Client> {
@@ -78,20 +101,33 @@ impl Client {
             value.set_sensitive(true);
             headers.insert(name, value);
         }
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .connect_timeout(options.connect_timeout)
-            .pool_max_idle_per_host(options.max_connections.max(1))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true)
-            .http1_only()
-            .no_proxy()
-            .build()?;
+        let transport = if url.scheme() == "http" && url.username().is_empty() {
+            Transport::Plain(Arc::new(plain_endpoint(&url, &headers, &options)?))
+        } else {
+            let http = reqwest::Client::builder()
+                .default_headers(headers)
+                .connect_timeout(options.connect_timeout)
+                .pool_max_idle_per_host(options.max_connections.max(1))
+                .pool_idle_timeout(Duration::from_secs(90))
+                .tcp_nodelay(true)
+                .http1_only()
+                .no_proxy()
+                .build()?;
+            Transport::Reqwest { http, url }
+        };
         Ok(Client {
-            http,
-            url,
-            options: std::sync::Arc::new(options),
+            transport,
+            options: Arc::new(options),
         })
+    }
+
+    /// Opens up to `connections` connections before a trial's clock starts, so the
+    /// first wave of requests does not time TCP set-up (plain HTTP only; reqwest
+    /// opens its connections on demand).
+    pub async fn warm_up(&self, connections: usize) {
+        if let Transport::Plain(endpoint) = &self.transport {
+            endpoint.warm_up(connections).await;
+        }
     }
 
     pub fn base_url(&self) -> &str {
@@ -103,19 +139,70 @@ impl Client {
         let sent = Instant::now();
         let mut exchange = Exchange::new(RequestTiming::new(scheduled, sent));
         let work = exchange.run(self, body, stream);
-        if tokio::time::timeout(self.options.request_timeout, work)
-            .await
-            .is_err()
-        {
-            exchange.fail(
-                ErrorKind::Timeout,
-                format!(
-                    "no complete response within the request timeout ({:?})",
-                    self.options.request_timeout
-                ),
-            );
+        let open = match tokio::time::timeout(self.options.request_timeout, work).await {
+            Ok(open) => open,
+            Err(_) => {
+                exchange.fail(
+                    ErrorKind::Timeout,
+                    format!(
+                        "no complete response within the request timeout ({:?})",
+                        self.options.request_timeout
+                    ),
+                );
+                None
+            }
+        };
+        let outcome = exchange.finish();
+        if let (Some(body), Transport::Plain(endpoint)) = (open, &self.transport) {
+            recycle(endpoint, body).await;
         }
-        exchange.finish()
+        outcome
+    }
+}
+
+/// The endpoint of the lean client: the request head rendered once.
+fn plain_endpoint(
+    url: &reqwest::Url,
+    headers: &HeaderMap,
+    options: &ClientOptions,
+) -> anyhow::Result<Endpoint> {
+    let Some(host) = url.host_str() else {
+        anyhow::bail!("the base URL `{}` has no host", options.base_url);
+    };
+    // IPv6 literals come bracketed.
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = url.port_or_known_default().unwrap_or(80);
+    let mut path = url.path().to_string();
+    if let Some(query) = url.query() {
+        path.push('?');
+        path.push_str(query);
+    }
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(name, value)| {
+            // Checked by `HeaderValue::from_str` above: visible ASCII only.
+            let value = value.to_str().unwrap_or_default().to_string();
+            (name.as_str().to_string(), value)
+        })
+        .collect();
+    Ok(Endpoint::new(
+        host,
+        port,
+        &path,
+        &headers,
+        options.max_connections,
+        options.connect_timeout,
+    ))
+}
+
+/// Reads what is left of a finished response (usually just the final chunk) and
+/// returns its connection to the pool; gives up after [`DRAIN_LIMIT`].
+async fn recycle(endpoint: &Endpoint, mut body: h1::Body) {
+    let drain = async { while let Ok(Some(_)) = body.next(DRAIN_LIMIT, |_, _| {}).await {} };
+    if tokio::time::timeout(DRAIN_LIMIT, drain).await.is_ok() {
+        if let Some(conn) = body.into_reusable() {
+            endpoint.put_back(conn);
+        }
     }
 }
 
@@ -163,8 +250,146 @@ impl Exchange {
         }
     }
 
-    async fn run(&mut self, client: &Client, body: Vec<u8>, stream: bool) {
-        let response = match client.http.post(client.url.clone()).body(body).send().await {
+    /// Sends the request and reads the response. Returns the body of a plain-HTTP
+    /// response that is finished for the measurement but not yet read to its end, so
+    /// its connection can be reused.
+    async fn run(&mut self, client: &Client, body: Vec<u8>, stream: bool) -> Option<h1::Body> {
+        let stall = client.options.stall_timeout;
+        match &client.transport {
+            Transport::Plain(endpoint) => self.run_plain(endpoint, &body, stream, stall).await,
+            Transport::Reqwest { http, url } => {
+                self.run_reqwest(http, url, body, stream, stall).await;
+                None
+            }
+        }
+    }
+
+    async fn run_plain(
+        &mut self,
+        endpoint: &Endpoint,
+        body: &[u8],
+        stream: bool,
+        stall: Duration,
+    ) -> Option<h1::Body> {
+        let (head, mut response) = match endpoint.send(body).await {
+            Ok(r) => r,
+            Err(e) => {
+                let kind = match e {
+                    SendError::Connect(_) => ErrorKind::Connect,
+                    SendError::Io(_) => ErrorKind::StreamReset,
+                    SendError::Protocol(_) => ErrorKind::MalformedEvent,
+                };
+                self.fail(kind, e.to_string());
+                return None;
+            }
+        };
+        self.timing.headers = Some(response.head_time());
+        self.status = Some(head.status);
+        if !(200..300).contains(&head.status) {
+            let mut bytes = Vec::new();
+            while bytes.len() < 4096 {
+                match response
+                    .next(stall, |b, _| bytes.extend_from_slice(b))
+                    .await
+                {
+                    Ok(Some(_)) => {}
+                    _ => break,
+                }
+            }
+            let excerpt = excerpt(&String::from_utf8_lossy(&bytes));
+            self.fail(
+                ErrorKind::from_status(head.status),
+                status_message(head.status, &excerpt),
+            );
+            return Some(response);
+        }
+        let read = if stream {
+            self.read_stream_plain(&mut response, stall).await
+        } else {
+            self.read_whole_plain(&mut response, stall).await
+        };
+        match read {
+            Ok(()) => Some(response),
+            Err(e) => {
+                let kind = match e {
+                    BodyError::Stalled(_) => ErrorKind::Timeout,
+                    BodyError::Io(_) | BodyError::Closed => ErrorKind::StreamReset,
+                    BodyError::Framing(_) => ErrorKind::MalformedEvent,
+                };
+                self.fail(kind, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Feeds the body to the SSE parser until `[DONE]`, an error event or the end.
+    async fn read_stream_plain(
+        &mut self,
+        response: &mut h1::Body,
+        stall: Duration,
+    ) -> Result<(), BodyError> {
+        let mut events = EventStream::default();
+        while !events.done {
+            let more = response
+                .next(stall, |bytes, now| events.feed(self, bytes, now))
+                .await?;
+            if let Some(e) = events.broken.take() {
+                self.fail(
+                    ErrorKind::MalformedEvent,
+                    format!("broken event stream: {e}"),
+                );
+                return Ok(());
+            }
+            if more.is_none() {
+                break;
+            }
+        }
+        events.finish(self);
+        Ok(())
+    }
+
+    async fn read_whole_plain(
+        &mut self,
+        response: &mut h1::Body,
+        stall: Duration,
+    ) -> Result<(), BodyError> {
+        let mut body = Vec::new();
+        let mut too_large = false;
+        while let Some(now) = response
+            .next(stall, |bytes, _| {
+                if body.len() + bytes.len() <= MAX_WHOLE_BODY {
+                    body.extend_from_slice(bytes);
+                } else {
+                    too_large = true;
+                }
+            })
+            .await?
+        {
+            self.timing.first_byte.get_or_insert(now);
+        }
+        if too_large {
+            self.fail(
+                ErrorKind::MalformedEvent,
+                format!(
+                    "the response body is larger than {} MiB",
+                    MAX_WHOLE_BODY >> 20
+                ),
+            );
+            return Ok(());
+        }
+        self.on_whole_body(&body, Instant::now());
+        Ok(())
+    }
+
+    async fn run_reqwest(
+        &mut self,
+        http: &reqwest::Client,
+        url: &reqwest::Url,
+        body: Vec<u8>,
+        stream: bool,
+        stall: Duration,
+    ) {
+        let response = match http.post(url.clone()).body(body).send().await {
             Ok(r) => r,
             Err(e) => return self.fail(classify_send_error(&e), describe(e)),
         };
@@ -172,25 +397,22 @@ impl Exchange {
         let status = response.status();
         self.status = Some(status.as_u16());
         if !status.is_success() {
-            let excerpt = read_excerpt(response, client.options.stall_timeout).await;
+            let excerpt = read_excerpt(response, stall).await;
             return self.fail(
                 ErrorKind::from_status(status.as_u16()),
-                status_message(status, &excerpt),
+                status_message(status.as_u16(), &excerpt),
             );
         }
         if stream {
-            self.read_stream(response, client.options.stall_timeout)
-                .await;
+            self.read_stream_reqwest(response, stall).await;
         } else {
-            self.read_whole(response, client.options.stall_timeout)
-                .await;
+            self.read_whole_reqwest(response, stall).await;
         }
     }
 
-    async fn read_stream(&mut self, mut response: reqwest::Response, stall: Duration) {
-        let mut parser = SseParser::new();
-        let mut done = false;
-        while !done {
+    async fn read_stream_reqwest(&mut self, mut response: reqwest::Response, stall: Duration) {
+        let mut events = EventStream::default();
+        while !events.done {
             let bytes = match tokio::time::timeout(stall, response.chunk()).await {
                 Err(_) => {
                     return self.fail(
@@ -202,33 +424,50 @@ impl Exchange {
                 Ok(Ok(None)) => break,
                 Ok(Ok(Some(bytes))) => bytes,
             };
-            let now = Instant::now();
-            self.timing.first_byte.get_or_insert(now);
-            let fed = parser.feed(&bytes, |event| {
-                if !done {
-                    done = self.on_event(event, now);
-                }
-            });
-            if let Err(e) = fed {
+            events.feed(self, &bytes, Instant::now());
+            if let Some(e) = events.broken.take() {
                 return self.fail(
                     ErrorKind::MalformedEvent,
                     format!("broken event stream: {e}"),
                 );
             }
         }
-        if !done {
-            // Servers may close without `data: [DONE]`; that is fine if every event
-            // was complete.
-            let now = Instant::now();
-            let finished = parser.finish(|event| {
-                self.on_event(event, now);
-            });
-            if let Err(e) = finished {
-                self.fail(
-                    ErrorKind::StreamReset,
-                    format!("the stream ended mid-event: {e}"),
-                );
+        events.finish(self);
+    }
+
+    async fn read_whole_reqwest(&mut self, response: reqwest::Response, stall: Duration) {
+        let body = match tokio::time::timeout(stall, response.bytes()).await {
+            Err(_) => {
+                return self.fail(
+                    ErrorKind::Timeout,
+                    format!("no complete response body within {stall:?}"),
+                )
             }
+            Ok(Err(e)) => return self.fail(ErrorKind::StreamReset, describe(e)),
+            Ok(Ok(body)) => body,
+        };
+        let now = Instant::now();
+        self.timing.first_byte = Some(now);
+        self.on_whole_body(&body, now);
+    }
+
+    /// A non-streamed response: one JSON object.
+    fn on_whole_body(&mut self, body: &[u8], now: Instant) {
+        let text = match std::str::from_utf8(body) {
+            Ok(t) => t,
+            Err(_) => {
+                return self.fail(
+                    ErrorKind::MalformedEvent,
+                    "the response body is not UTF-8".into(),
+                )
+            }
+        };
+        match parse_chunk(text) {
+            Ok(chunk) => {
+                // A whole response counts as one chunk: TTFT equals E2E.
+                self.on_chunk(&chunk, now);
+            }
+            Err(e) => self.fail(ErrorKind::MalformedEvent, e.to_string()),
         }
     }
 
@@ -276,35 +515,49 @@ impl Exchange {
         }
         false
     }
+}
 
-    async fn read_whole(&mut self, response: reqwest::Response, stall: Duration) {
-        let body = match tokio::time::timeout(stall, response.bytes()).await {
-            Err(_) => {
-                return self.fail(
-                    ErrorKind::Timeout,
-                    format!("no complete response body within {stall:?}"),
-                )
+/// The SSE side of a streamed response, fed read by read.
+#[derive(Default)]
+struct EventStream {
+    parser: SseParser,
+    /// `[DONE]`, an error event or a failing chunk ended the stream.
+    done: bool,
+    broken: Option<super::sse::SseError>,
+}
+
+impl EventStream {
+    fn feed(&mut self, exchange: &mut Exchange, bytes: &[u8], now: Instant) {
+        if self.done || self.broken.is_some() {
+            return;
+        }
+        exchange.timing.first_byte.get_or_insert(now);
+        let done = &mut self.done;
+        let fed = self.parser.feed(bytes, |event| {
+            if !*done {
+                *done = exchange.on_event(event, now);
             }
-            Ok(Err(e)) => return self.fail(ErrorKind::StreamReset, describe(e)),
-            Ok(Ok(body)) => body,
-        };
+        });
+        if let Err(e) = fed {
+            self.broken = Some(e);
+        }
+    }
+
+    /// At the end of the body: servers may close without `data: [DONE]`; that is
+    /// fine if every event was complete.
+    fn finish(&mut self, exchange: &mut Exchange) {
+        if self.done {
+            return;
+        }
         let now = Instant::now();
-        self.timing.first_byte = Some(now);
-        let text = match std::str::from_utf8(&body) {
-            Ok(t) => t,
-            Err(_) => {
-                return self.fail(
-                    ErrorKind::MalformedEvent,
-                    "the response body is not UTF-8".into(),
-                )
-            }
-        };
-        match parse_chunk(text) {
-            Ok(chunk) => {
-                // A whole response counts as one chunk: TTFT equals E2E.
-                self.on_chunk(&chunk, now);
-            }
-            Err(e) => self.fail(ErrorKind::MalformedEvent, e.to_string()),
+        let finished = self.parser.finish(|event| {
+            exchange.on_event(event, now);
+        });
+        if let Err(e) = finished {
+            exchange.fail(
+                ErrorKind::StreamReset,
+                format!("the stream ended mid-event: {e}"),
+            );
         }
     }
 }
@@ -352,8 +605,7 @@ fn excerpt(text: &str) -> String {
     }
 }
 
-fn status_message(status: StatusCode, body: &str) -> String {
-    let code = status.as_u16();
+fn status_message(code: u16, body: &str) -> String {
     let hint = match code {
         400 | 422 => " (the server rejected the request body: if it names a field such as `ignore_eos`, remove it from the model's `extra_body` or drop --ignore-eos)",
         401 | 403 => " (check the API key: targets.yaml `api_key`, OPENAI_API_KEY or --api-key-env)",

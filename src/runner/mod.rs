@@ -74,6 +74,10 @@ pub async fn run_trial(
 ) {
     let soft = interrupt.soft.child_token();
     let hard = interrupt.hard.child_token();
+    tokio::select! {
+        () = client.warm_up(plan.load.expected_connections()) => {}
+        () = soft.cancelled() => {}
+    }
     let start = Instant::now();
     let deadline = plan.duration.map(|d| {
         let (soft, hard) = (soft.clone(), hard.clone());

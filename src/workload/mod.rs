@@ -28,6 +28,21 @@ pub enum LoadPlan {
     },
 }
 
+impl LoadPlan {
+    /// Connections worth opening before the clock starts: one per worker, the cap of
+    /// an open loop, or about a second's arrivals when it has none (at most 1,024).
+    pub fn expected_connections(&self) -> usize {
+        match *self {
+            LoadPlan::Closed { concurrency } => concurrency as usize,
+            LoadPlan::Open {
+                max_concurrency: Some(cap),
+                ..
+            } => cap as usize,
+            LoadPlan::Open { rate, .. } => rate.ceil().clamp(1.0, 1024.0) as usize,
+        }
+    }
+}
+
 /// A scenario ready to run.
 #[derive(Debug, Clone)]
 pub struct ScenarioPlan {

@@ -1,0 +1,318 @@
+//! The lean client against scripted loopback servers: framings real servers use,
+//! connection reuse and its races, and broken responses.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::*;
+
+/// What the scripted server does with one request.
+#[derive(Clone)]
+enum Reply {
+    /// Writes these pieces with a short pause between them, keeps the connection.
+    Pieces(Vec<&'static [u8]>),
+    /// Writes the bytes, then closes the connection.
+    ThenClose(&'static [u8]),
+    /// Writes the bytes, then goes silent with the connection open.
+    ThenHang(&'static [u8]),
+}
+
+struct Server {
+    port: u16,
+    connections: Arc<AtomicUsize>,
+    requests: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// Serves `replies` in order, one per request, over however many connections.
+async fn server(replies: Vec<Reply>) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let next = Arc::new(AtomicUsize::new(0));
+    let replies = Arc::new(replies);
+    let (c, r) = (connections.clone(), requests.clone());
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            c.fetch_add(1, Ordering::SeqCst);
+            let (replies, next, r) = (replies.clone(), next.clone(), r.clone());
+            tokio::spawn(serve_connection(stream, replies, next, r));
+        }
+    });
+    Server {
+        port,
+        connections,
+        requests,
+    }
+}
+
+async fn serve_connection(
+    mut stream: TcpStream,
+    replies: Arc<Vec<Reply>>,
+    next: Arc<AtomicUsize>,
+    requests: Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    loop {
+        let Some(request) = read_request(&mut stream).await else {
+            return;
+        };
+        requests.lock().unwrap().push(request);
+        let i = next.fetch_add(1, Ordering::SeqCst);
+        match replies.get(i).cloned() {
+            Some(Reply::Pieces(pieces)) => {
+                for piece in pieces {
+                    stream.write_all(piece).await.unwrap();
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            }
+            Some(Reply::ThenClose(bytes)) => {
+                stream.write_all(bytes).await.unwrap();
+                return;
+            }
+            Some(Reply::ThenHang(bytes)) => {
+                stream.write_all(bytes).await.unwrap();
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                return;
+            }
+            None => return,
+        }
+    }
+}
+
+/// Reads one request (head and Content-Length body); `None` at EOF.
+async fn read_request(stream: &mut TcpStream) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).await.ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8(buf).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).await.ok()?;
+    Some(head + &String::from_utf8(body).unwrap())
+}
+
+fn endpoint(port: u16) -> Endpoint {
+    let headers = vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        ("authorization".to_string(), "Bearer sk-secret".to_string()),
+    ];
+    Endpoint::new(
+        "127.0.0.1",
+        port,
+        "/v1/chat/completions",
+        &headers,
+        8,
+        Duration::from_secs(2),
+    )
+}
+
+const STALL: Duration = Duration::from_secs(2);
+
+/// Sends one request and reads the whole body; returns (status, payload, body).
+async fn fetch(ep: &Endpoint) -> (u16, Result<Vec<u8>, String>, Body) {
+    let (head, mut body) = ep.send(b"{\"x\":1}").await.unwrap();
+    let mut payload = Vec::new();
+    let result = loop {
+        match body.next(STALL, |b, _| payload.extend_from_slice(b)).await {
+            Ok(Some(_)) => {}
+            Ok(None) => break Ok(payload),
+            Err(e) => break Err(e.to_string()),
+        }
+    };
+    (head.status, result, body)
+}
+
+#[tokio::test]
+async fn content_length_bodies_reuse_one_connection() {
+    let reply = Reply::Pieces(vec![
+        b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello",
+        b" world",
+    ]);
+    let s = server(vec![reply.clone(), reply]).await;
+    let ep = endpoint(s.port);
+    for _ in 0..2 {
+        let (status, payload, body) = fetch(&ep).await;
+        assert_eq!((status, payload.unwrap()), (200, b"hello world".to_vec()));
+        ep.put_back(body.into_reusable().expect("reusable"));
+    }
+    assert_eq!(s.connections.load(Ordering::SeqCst), 1);
+    let request = s.requests.lock().unwrap()[0].clone();
+    assert!(request.starts_with("POST /v1/chat/completions HTTP/1.1\r\n"));
+    for line in [
+        "Host: 127.0.0.1:",
+        "Content-Length: 7\r\n",
+        "authorization: Bearer sk-secret\r\n",
+        "User-Agent: llm-bench/",
+    ] {
+        assert!(request.contains(line), "{line} missing in {request}");
+    }
+    assert!(request.ends_with("\r\n\r\n{\"x\":1}"));
+}
+
+#[tokio::test]
+async fn chunked_sse_with_extensions_trailers_and_tiny_writes() {
+    let s = server(vec![Reply::Pieces(vec![
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"0",
+        b"f;name=val\r\ndata: {\"a\":1}\n\n\r",
+        b"\n",
+        b"e\r\ndata: [DONE]\n\n\r\n0\r\nX-T: 1\r\n",
+        b"\r\n",
+    ])])
+    .await;
+    let ep = endpoint(s.port);
+    let (_, payload, body) = fetch(&ep).await;
+    assert_eq!(
+        String::from_utf8(payload.unwrap()).unwrap(),
+        "data: {\"a\":1}\n\ndata: [DONE]\n\n"
+    );
+    assert!(body.into_reusable().is_some());
+}
+
+#[tokio::test]
+async fn a_body_delimited_by_close_ends_cleanly_and_is_not_reused() {
+    let s = server(vec![Reply::ThenClose(
+        b"HTTP/1.0 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: [DONE]\n\n",
+    )])
+    .await;
+    let (status, payload, body) = fetch(&endpoint(s.port)).await;
+    assert_eq!(status, 200);
+    assert_eq!(payload.unwrap(), b"data: [DONE]\n\n");
+    assert!(body.into_reusable().is_none());
+}
+
+#[tokio::test]
+async fn informational_heads_are_skipped() {
+    let s = server(vec![Reply::Pieces(vec![
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+    ])])
+    .await;
+    let (status, payload, _) = fetch(&endpoint(s.port)).await;
+    assert_eq!((status, payload.unwrap()), (201, b"ok".to_vec()));
+}
+
+#[tokio::test]
+async fn a_pooled_connection_closed_by_the_server_is_replaced() {
+    // The first response keeps the connection alive, then the server closes it (as a
+    // keep-alive timeout does); the second request must succeed on a new one.
+    let s = server(vec![
+        Reply::ThenClose(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"),
+        Reply::Pieces(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"]),
+    ])
+    .await;
+    let ep = endpoint(s.port);
+    let (_, payload, body) = fetch(&ep).await;
+    assert_eq!(payload.unwrap(), b"a");
+    ep.put_back(body.into_reusable().expect("keep-alive"));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (_, payload, _) = fetch(&ep).await;
+    assert_eq!(payload.unwrap(), b"b");
+    assert_eq!(s.connections.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn connection_close_is_honoured() {
+    let s = server(vec![Reply::Pieces(vec![
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\na",
+    ])])
+    .await;
+    let (_, payload, body) = fetch(&endpoint(s.port)).await;
+    assert_eq!(payload.unwrap(), b"a");
+    assert!(body.into_reusable().is_none());
+}
+
+#[tokio::test]
+async fn a_stream_cut_mid_body_is_an_error() {
+    let s = server(vec![Reply::ThenClose(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel",
+    )])
+    .await;
+    let (_, payload, _) = fetch(&endpoint(s.port)).await;
+    assert!(payload
+        .unwrap_err()
+        .contains("closed the connection mid-response"));
+}
+
+#[tokio::test]
+async fn a_silent_server_is_a_stall() {
+    let s = server(vec![Reply::ThenHang(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+    )])
+    .await;
+    let ep = endpoint(s.port);
+    let (_, mut body) = ep.send(b"{}").await.unwrap();
+    let stall = Duration::from_millis(100);
+    let err = body.next(stall, |_, _| {}).await.unwrap_err();
+    assert!(matches!(err, BodyError::Stalled(d) if d == stall), "{err}");
+}
+
+#[tokio::test]
+async fn not_http_and_refused_connections_are_errors() {
+    let s = server(vec![Reply::ThenClose(b"SSH-2.0-OpenSSH\r\n\r\n")]).await;
+    let err = endpoint(s.port).send(b"{}").await.unwrap_err();
+    assert!(matches!(err, SendError::Protocol(_)), "{err}");
+
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let err = endpoint(port).send(b"{}").await.unwrap_err();
+    assert!(matches!(err, SendError::Connect(_)), "{err}");
+    assert!(err.to_string().starts_with("connect: "), "{err}");
+}
+
+#[tokio::test]
+async fn warm_up_opens_connections_that_requests_then_use() {
+    let reply = Reply::Pieces(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"]);
+    let s = server(vec![reply.clone(), reply.clone(), reply]).await;
+    let ep = endpoint(s.port);
+    ep.warm_up(3).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(s.connections.load(Ordering::SeqCst), 3);
+    let requests = (0..3).map(|_| fetch(&ep));
+    for (_, payload, _) in futures_util::future::join_all(requests).await {
+        assert_eq!(payload.unwrap(), b"a");
+    }
+    assert_eq!(s.connections.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn heads_and_their_framing() {
+    let parse = |h: &str| parse_head(h.as_bytes()).unwrap().unwrap().0;
+    let h = parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+    assert_eq!((h.framing, h.keep_alive), (Framing::Chunked, true));
+    let h = parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n");
+    assert_eq!((h.framing, h.keep_alive), (Framing::Length(5), false));
+    let h = parse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n");
+    assert!(h.keep_alive);
+    let h = parse("HTTP/1.1 204 No Content\r\n\r\n");
+    assert_eq!(h.framing, Framing::Empty);
+    let h = parse("HTTP/1.1 200 OK\r\n\r\n");
+    assert_eq!((h.framing, h.keep_alive), (Framing::UntilClose, false));
+    assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Le")
+        .unwrap()
+        .is_none());
+    assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n").is_err());
+    assert!(
+        parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n").is_err()
+    );
+}
+
+#[test]
+fn the_request_head_is_never_printed() {
+    let ep = endpoint(1);
+    assert!(!format!("{ep:?}").contains("sk-secret"));
+}
