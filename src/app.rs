@@ -59,8 +59,18 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The async runtime. A process confined to one CPU (`taskset -c 1`, a one-CPU
+/// container) gets tokio's current-thread scheduler: a multi-thread runtime would
+/// still start one worker beside the main thread, and every wake-up between them
+/// is a context switch on that one CPU.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+    let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder = if one_cpu {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder
         .enable_all()
         .build()
         .context("cannot start the async runtime")

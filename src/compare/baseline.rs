@@ -102,24 +102,11 @@ pub struct Samples {
 impl Samples {
     /// Collects the measured rows of one trial (any order; sorted by index here).
     pub fn from_rows<'a>(rows: impl IntoIterator<Item = &'a RequestRow>) -> Samples {
-        let mut rows: Vec<&RequestRow> = rows.into_iter().filter(|r| r.measured()).collect();
-        rows.sort_by_key(|r| r.index);
-        let mut itl = itl_histogram();
-        let mut s = Samples::default();
-        for r in rows {
-            s.error_kind.push(r.error_kind);
-            s.ttft_ms.push(r.ttft_ms);
-            s.tpot_ms.push(r.tpot_ms);
-            s.e2e_ms.push(r.e2e_ms);
-            s.output_tokens.push(r.output_tokens);
-            if r.ok {
-                for v in &r.itl_ms {
-                    itl.saturating_record((v * 1000.0).round().max(0.0) as u64);
-                }
-            }
+        let mut builder = SamplesBuilder::default();
+        for row in rows {
+            builder.add(row);
         }
-        s.itl_us_hdr = encode_histogram(&itl);
-        s
+        builder.finish()
     }
 
     fn ok(&self) -> impl Iterator<Item = usize> + '_ {
@@ -158,6 +145,71 @@ impl Samples {
             out.extend(std::iter::repeat_n(value, v.count_at_value() as usize));
         }
         out
+    }
+}
+
+/// Builds one trial's [`Samples`] row by row, keeping only the values a baseline
+/// stores (about 60 bytes per request, not the row with its inter-token latencies),
+/// so deriving candidates from a long run does not hold the run in memory.
+#[derive(Debug)]
+pub struct SamplesBuilder {
+    rows: Vec<SampleRow>,
+    itl: Histogram<u64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SampleRow {
+    index: u64,
+    error_kind: Option<ErrorKind>,
+    ttft_ms: Option<f64>,
+    tpot_ms: Option<f64>,
+    e2e_ms: f64,
+    output_tokens: u64,
+}
+
+impl Default for SamplesBuilder {
+    fn default() -> Self {
+        SamplesBuilder {
+            rows: Vec::new(),
+            itl: itl_histogram(),
+        }
+    }
+}
+
+impl SamplesBuilder {
+    /// Adds a row if it is measured (warm-up, cancelled and dropped rows are not).
+    pub fn add(&mut self, r: &RequestRow) {
+        if !r.measured() {
+            return;
+        }
+        self.rows.push(SampleRow {
+            index: r.index,
+            error_kind: r.error_kind,
+            ttft_ms: r.ttft_ms,
+            tpot_ms: r.tpot_ms,
+            e2e_ms: r.e2e_ms,
+            output_tokens: r.output_tokens,
+        });
+        if r.ok {
+            for v in &r.itl_ms {
+                self.itl
+                    .saturating_record((v * 1000.0).round().max(0.0) as u64);
+            }
+        }
+    }
+
+    /// The samples in request order.
+    pub fn finish(mut self) -> Samples {
+        self.rows.sort_by_key(|r| r.index);
+        let rows = &self.rows;
+        Samples {
+            error_kind: rows.iter().map(|r| r.error_kind).collect(),
+            ttft_ms: rows.iter().map(|r| r.ttft_ms).collect(),
+            tpot_ms: rows.iter().map(|r| r.tpot_ms).collect(),
+            e2e_ms: rows.iter().map(|r| r.e2e_ms).collect(),
+            output_tokens: rows.iter().map(|r| r.output_tokens).collect(),
+            itl_us_hdr: encode_histogram(&self.itl),
+        }
     }
 }
 
@@ -318,11 +370,69 @@ pub fn parse(text: &str, path: &Path) -> Result<Baseline, BaselineError> {
 }
 
 /// The file's text: canonical JSON and a final newline.
+///
+/// The per-request sample columns are rendered straight from their vectors, one
+/// number at a time: as a `serde_json::Value` tree they would cost ~200 bytes per
+/// request (a million-request run's candidate took 250 MiB to write).
 pub fn to_text(baseline: &Baseline) -> String {
-    let value = serde_json::to_value(baseline).expect("a baseline is plain data");
-    let mut text = canonical_json(&value);
+    let shell = Baseline {
+        trials: baseline
+            .trials
+            .iter()
+            .map(|t| TrialRecord {
+                samples: Samples {
+                    itl_us_hdr: t.samples.itl_us_hdr.clone(),
+                    ..Samples::default()
+                },
+                ..t.clone()
+            })
+            .collect(),
+        ..baseline.clone()
+    };
+    let mut value = serde_json::to_value(&shell).expect("a baseline is plain data");
+    // Each empty column becomes a marker that `write_value` replaces by the column.
+    if let Some(trials) = value.get_mut("trials").and_then(Value::as_array_mut) {
+        for (i, trial) in trials.iter_mut().enumerate() {
+            let samples = trial.get_mut("samples").and_then(Value::as_object_mut);
+            for (column, v) in samples.into_iter().flatten() {
+                if v.is_array() {
+                    *v = Value::String(format!("{COLUMN_MARKER}{i}:{column}"));
+                }
+            }
+        }
+    }
+    let mut text = String::new();
+    write_value(&mut text, &value, 0, &|out, marker| {
+        let (trial, column) = marker.split_once(':')?;
+        let samples = &baseline.trials.get(trial.parse::<usize>().ok()?)?.samples;
+        match column {
+            "error_kind" => write_column(out, &samples.error_kind),
+            "ttft_ms" => write_column(out, &samples.ttft_ms),
+            "tpot_ms" => write_column(out, &samples.tpot_ms),
+            "e2e_ms" => write_column(out, &samples.e2e_ms),
+            "output_tokens" => write_column(out, &samples.output_tokens),
+            _ => return None,
+        }
+        Some(())
+    });
     text.push('\n');
     text
+}
+
+/// Starts a string that stands for a sample column (no real value starts with it).
+const COLUMN_MARKER: &str = "\u{1}column:";
+
+/// Writes `[a, b, …]` exactly as [`canonical_json`] writes an array of scalars.
+fn write_column<T: Serialize>(out: &mut String, items: &[T]) {
+    out.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let value = serde_json::to_value(item).unwrap_or(Value::Null);
+        write_value(out, &value, 0, &|_, _| None);
+    }
+    out.push(']');
 }
 
 /// Writes a baseline through a temporary file and a rename.
@@ -340,11 +450,18 @@ pub fn write(path: &Path, baseline: &Baseline) -> anyhow::Result<()> {
 /// changed numbers rather than reflowed arrays.
 pub fn canonical_json(value: &Value) -> String {
     let mut out = String::new();
-    write_value(&mut out, value, 0);
+    write_value(&mut out, value, 0, &|_, _| None);
     out
 }
 
-fn write_value(out: &mut String, value: &Value, depth: usize) {
+/// Writes `value` at indentation `depth`; a string starting with [`COLUMN_MARKER`]
+/// is handed to `column`, which writes the column it names.
+fn write_value(
+    out: &mut String,
+    value: &Value,
+    depth: usize,
+    column: &dyn Fn(&mut String, &str) -> Option<()>,
+) {
     let indent = |out: &mut String, depth: usize| out.extend(std::iter::repeat_n("  ", depth));
     match value {
         Value::Object(map) if map.is_empty() => out.push_str("{}"),
@@ -355,7 +472,7 @@ fn write_value(out: &mut String, value: &Value, depth: usize) {
             for (i, key) in keys.iter().enumerate() {
                 indent(out, depth + 1);
                 let _ = write!(out, "{}: ", Value::String((*key).clone()));
-                write_value(out, &map[key.as_str()], depth + 1);
+                write_value(out, &map[key.as_str()], depth + 1, column);
                 out.push_str(if i + 1 < keys.len() { ",\n" } else { "\n" });
             }
             indent(out, depth);
@@ -367,7 +484,7 @@ fn write_value(out: &mut String, value: &Value, depth: usize) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_value(out, item, depth);
+                write_value(out, item, depth, column);
             }
             out.push(']');
         }
@@ -375,7 +492,7 @@ fn write_value(out: &mut String, value: &Value, depth: usize) {
             out.push_str("[\n");
             for (i, item) in items.iter().enumerate() {
                 indent(out, depth + 1);
-                write_value(out, item, depth + 1);
+                write_value(out, item, depth + 1, column);
                 out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
             }
             indent(out, depth);
@@ -387,6 +504,12 @@ fn write_value(out: &mut String, value: &Value, depth: usize) {
                 "{}",
                 Value::from(round_significant(n.as_f64().unwrap_or(0.0)))
             );
+        }
+        Value::String(text) => {
+            let marked = text.strip_prefix(COLUMN_MARKER);
+            if marked.and_then(|m| column(out, m)).is_none() {
+                let _ = write!(out, "{value}");
+            }
         }
         scalar => {
             let _ = write!(out, "{scalar}");

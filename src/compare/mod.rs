@@ -23,7 +23,7 @@ pub mod verdict;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use self::baseline::{Baseline, Samples, TrialRecord};
+use self::baseline::{Baseline, SamplesBuilder, TrialRecord};
 use self::fingerprint::Fingerprint;
 use self::metric::{Gate, MetricId};
 use self::verdict::{Comparison, Outcome, RunInfo};
@@ -102,67 +102,90 @@ pub fn candidates_with_telemetry(
     rows: &[RequestRow],
     telemetry: &[TelemetryRecord],
 ) -> Vec<Baseline> {
-    let mut builder = SummaryBuilder::new(manifest.clone());
+    let mut builder = CandidateBuilder::new(manifest);
     for record in telemetry {
         builder.add_telemetry(record);
     }
-    let mut by_trial: BTreeMap<(&str, u32), Vec<&RequestRow>> = BTreeMap::new();
     for row in rows {
         builder.add(row);
-        by_trial
-            .entry((row.scenario.as_str(), row.trial))
-            .or_default()
-            .push(row);
     }
-    let summary = builder.finish();
-    let run = &summary.run;
-    summary
-        .scenarios
-        .iter()
-        .map(|s| {
-            let trial_ids = by_trial
-                .keys()
-                .filter(|(name, _)| *name == s.name)
-                .map(|(_, t)| *t);
-            let trials: Vec<TrialRecord> = trial_ids
-                .zip(&s.trials)
-                .map(|(id, metrics)| {
-                    let rows = by_trial[&(s.name.as_str(), id)].iter().copied();
-                    TrialRecord::new(id, metrics, Samples::from_rows(rows))
-                })
-                .collect();
-            Baseline {
-                schema_version: baseline::SCHEMA_VERSION.to_string(),
-                tool_version: run.tool_version.clone(),
-                created_at: run
-                    .ended_at
-                    .clone()
-                    .unwrap_or_else(|| run.started_at.clone()),
-                blessed_by: None,
-                reason: None,
-                git_commit: run.git_commit.clone(),
-                run_id: run.id.clone(),
-                target: run.target.clone(),
-                scenario: s.name.clone(),
-                percentile_method: run.percentile_method.clone(),
-                fingerprint: Fingerprint::of(run, &s.spec),
-                spec: s.spec.clone(),
-                noise: baseline::noise(&trials),
-                trials,
-            }
-        })
-        .collect()
+    builder.finish()
 }
 
-/// Candidates of a results folder, computed from `run.json` and `requests.jsonl`.
+/// Candidates of a results folder, computed from `run.json` and `requests.jsonl`
+/// read row by row (a million-request run is not held in memory).
 pub fn candidates_from_dir(dir: &Path) -> anyhow::Result<(Manifest, Vec<Baseline>)> {
     let manifest = results::read_manifest(dir)?;
-    let mut rows = Vec::new();
-    results::for_each_row(dir, |row| rows.push(row.clone()))?;
-    let mut telemetry = Vec::new();
-    results::for_each_telemetry(dir, |record| telemetry.push(record.clone()))?;
-    let candidates = candidates_with_telemetry(&manifest, &rows, &telemetry);
-    Ok((manifest, candidates))
+    let mut builder = CandidateBuilder::new(&manifest);
+    results::for_each_telemetry(dir, |record| builder.add_telemetry(record))?;
+    results::for_each_row(dir, |row| builder.add(row))?;
+    Ok((manifest, builder.finish()))
+}
+
+/// Candidate baselines accumulated row by row: the run's summary (bounded memory)
+/// and each trial's samples.
+struct CandidateBuilder {
+    summary: SummaryBuilder,
+    /// Scenario → trial → samples; trials in ascending order, as in the summary.
+    samples: BTreeMap<String, BTreeMap<u32, SamplesBuilder>>,
+}
+
+impl CandidateBuilder {
+    fn new(manifest: &Manifest) -> Self {
+        CandidateBuilder {
+            summary: SummaryBuilder::new(manifest.clone()),
+            samples: BTreeMap::new(),
+        }
+    }
+
+    fn add_telemetry(&mut self, record: &TelemetryRecord) {
+        self.summary.add_telemetry(record);
+    }
+
+    fn add(&mut self, row: &RequestRow) {
+        self.summary.add(row);
+        let trials = match self.samples.get_mut(row.scenario.as_str()) {
+            Some(trials) => trials,
+            None => self.samples.entry(row.scenario.clone()).or_default(),
+        };
+        trials.entry(row.trial).or_default().add(row);
+    }
+
+    fn finish(mut self) -> Vec<Baseline> {
+        let summary = self.summary.finish();
+        let run = &summary.run;
+        summary
+            .scenarios
+            .iter()
+            .map(|s| {
+                let by_trial = self.samples.remove(&s.name).unwrap_or_default();
+                let trials: Vec<TrialRecord> = by_trial
+                    .into_iter()
+                    .zip(&s.trials)
+                    .map(|((id, samples), metrics)| TrialRecord::new(id, metrics, samples.finish()))
+                    .collect();
+                Baseline {
+                    schema_version: baseline::SCHEMA_VERSION.to_string(),
+                    tool_version: run.tool_version.clone(),
+                    created_at: run
+                        .ended_at
+                        .clone()
+                        .unwrap_or_else(|| run.started_at.clone()),
+                    blessed_by: None,
+                    reason: None,
+                    git_commit: run.git_commit.clone(),
+                    run_id: run.id.clone(),
+                    target: run.target.clone(),
+                    scenario: s.name.clone(),
+                    percentile_method: run.percentile_method.clone(),
+                    fingerprint: Fingerprint::of(run, &s.spec),
+                    spec: s.spec.clone(),
+                    noise: baseline::noise(&trials),
+                    trials,
+                }
+            })
+            .collect()
+    }
 }
 
 /// The candidate file of a scenario inside a results folder.
