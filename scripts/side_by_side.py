@@ -7,9 +7,10 @@ request with TTFT 50 ms and ITL 5 ms and no capacity slowdown, pinned to CPU 0;
 each client is pinned to CPU 1 and run under /usr/bin/time. For each client and
 concurrency level it prints:
 
-  cpu_s/1M   client CPU seconds (user + sys, whole process, start-up included)
-             per million streamed output tokens
-  rss_MiB    client peak RSS
+  cpu_s/1M   client CPU seconds (user + sys of the client and every worker process
+             it waits for, start-up included) per million streamed output tokens
+  rss_MiB    client peak RSS (GNU time: the largest single process, so a peer
+             that runs worker processes uses more in total)
   ttft_err   mean and p99 TTFT error against the truth: the injected 50 ms plus
              the server's own measured lateness (read from its /metrics)
   rate       achieved / expected request rate (expected: concurrency / (TTFT +
@@ -17,20 +18,53 @@ concurrency level it prints:
   srv_cpu    the server's CPU seconds per 1M tokens and its utilisation, so it
              shows when the server, not the client, was the limit
 
-and the ratio llm-bench / best peer. Peers are installed from PyPI into throwaway
-virtualenvs (time-boxed); a peer that fails to install or run is reported as
-such. Only loopback traffic. Usage:
+and the ratio llm-bench / best peer. Every client sends streaming chat completions
+to /v1/chat/completions, model `sim-model`, at a fixed concurrency for a bounded
+request count, with ~64 prompt tokens and 128 output tokens (ignore_eos):
+
+  aiperf     aiperf profile --endpoint-type chat --streaming --concurrency N
+             --request-count R --synthetic-input-tokens-mean 64
+             --output-tokens-mean 128 --extra-inputs ignore_eos:true --ui none
+             --no-server-metrics --no-gpu-telemetry  (profile_export_aiperf.json)
+  guidellm   guidellm run --backend kind=openai_http,... --profile
+             kind=concurrent,streams=N --constraint kind=max_requests,count=R
+             --data kind=synthetic_text,prompt_tokens=64,output_tokens=128
+             (guidellm sets ignore_eos itself; --output kind=json)
+  vllm       vllm bench serve --backend openai-chat --dataset-name random
+             --random-input-len 64 --random-output-len 128 --ignore-eos
+             --num-prompts R --max-concurrency N --save-result (it sends one
+             extra test request first)
+  oha        oha -n R -c N with a fixed streaming request body; it does not parse
+             SSE, so its "TTFT" is the first body byte (the simulator sends the
+             role chunk together with the first token) and tokens are 128 per 200
+
+Installs are kept in --venvs and reused. aiperf, guidellm and vllm each get a venv
+from PyPI, with uv when it is on PATH (else pip); vllm with uv is a client-only
+install (see VLLM_CLIENT_ONLY) that shares guidellm's torch, and needs no GPU.
+oha comes from PATH, else the GitHub release binary, else `cargo install --locked
+oha` (one job; 15 to 25 minutes on 2 cores). Install steps are time-boxed; a peer
+that fails to install, to load the tokenizer or to run is reported as such, never
+skipped silently. The Python peers run offline (HF_HUB_OFFLINE=1,
+HF_HOME=WORK/hf-home) with a tokenizer written on the spot (make_tokenizer);
+nothing is downloaded at run time. Each run leaves its exact command line in
+WORK/CLIENT-cLEVEL/cmd.txt beside its output. Only loopback traffic. Usage:
 
   scripts/side_by_side.py [--levels 1,64,256,1024] [--peers aiperf,guidellm,vllm,oha]
-                          [--scale 1.0] [--work DIR] [--no-build]
+                          [--scale 1.0] [--work DIR] [--venvs DIR] [--no-build]
+                          [--binary PATH] [--skip-llm-bench]
 """
 
 import argparse
+import hashlib
+import itertools
 import json
 import os
+import platform
 import re
+import shlex
 import shutil
 import signal
+import string
 import subprocess
 import sys
 import time
@@ -40,7 +74,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TTFT_MS, ITL_MS, TOKENS = 50.0, 5.0, 128
 EXPECTED_E2E_S = (TTFT_MS + (TOKENS - 1) * ITL_MS) / 1000.0
 SERVER_CPU, CLIENT_CPU = "0", "1"
-INSTALL_TIMEOUT_S = 900
 RUN_TIMEOUT_S = 600
 
 
@@ -110,102 +143,241 @@ class Server:
 
 # ---------------------------------------------------------------- peers
 
+# peer: (pip package, console script, install time box in seconds)
+PY_PEERS = {
+    "aiperf": ("aiperf", "aiperf", 900),
+    "guidellm": ("guidellm", "guidellm", 1200),
+    "vllm": ("vllm", "vllm", 1800),
+}
+# `vllm bench serve` is a plain asyncio HTTP client. With uv, vllm is installed
+# without the GPU-kernel packages that the client never imports (each kept out by
+# a marker that is never true), several GB less.
+VLLM_CLIENT_ONLY = [
+    "torchaudio", "torchvision", "torchcodec", "torch-c-dlpack-ext", "flashinfer-python",
+    "nvidia-cutlass-dsl", "nvidia-cudnn-frontend", "tilelang", "tokenspeed-triton",
+    "tokenspeed-mla", "humming-kernels", "quack-kernels", "cuda-tile", "nccl-extensions",
+    "nccl4py", "pynvvideocodec", "opencv-python-headless", "z3-solver", "fastsafetensors",
+    "instanttensor", "cuda-python", "numba"]
+OHA_RELEASE_URL = "https://github.com/hatoo/oha/releases/latest/download/oha-linux-{arch}"
+OHA_BUILD_TIMEOUT_S = 2400
+
 
 def install_peers(peers, venv_dir):
-    """pip-installs each Python peer into its own venv; returns {peer: status}."""
-    status = {}
+    """Installs each peer once into venv_dir (kept between runs); returns
+    ({peer: "ok" or why not}, {peer: version})."""
+    status, versions = {}, {}
     for peer in peers:
         if peer == "oha":
             status[peer] = install_oha(venv_dir)
-            continue
-        venv = os.path.join(venv_dir, peer)
-        exe = os.path.join(venv, "bin", peer if peer != "vllm" else "vllm")
-        if os.path.exists(exe):
-            status[peer] = "ok"
-            continue
-        log(f"installing {peer} into {venv} (up to {INSTALL_TIMEOUT_S} s)…")
+        elif peer in PY_PEERS:
+            status[peer] = install_python_peer(peer, venv_dir)
+        else:
+            status[peer] = "unknown peer"
+        if status[peer] == "ok":
+            versions[peer] = peer_version(venv_dir, peer)
+    return status, versions
+
+
+def install_python_peer(peer, venv_dir):
+    """uv (when on PATH) or pip into venv_dir/PEER, time-boxed."""
+    package, script, timeout = PY_PEERS[peer]
+    venv = os.path.join(venv_dir, peer)
+    if os.path.exists(os.path.join(venv, "bin", script)):
+        return "ok"
+    uv = shutil.which("uv")
+    log(f"installing {peer} into {venv} with {'uv' if uv else 'pip'} (up to {timeout} s)…")
+    python = os.path.join(venv, "bin", "python")
+    if uv:
+        sh([uv, "venv", "-q", "--allow-existing", "--python", sys.executable, venv], check=True)
+        cmd = [uv, "pip", "install", "-q", "--python", python, package]
+        if peer == "vllm":
+            cmd += ["--override", write_vllm_overrides(venv_dir)]
+    else:
         sh([sys.executable, "-m", "venv", venv], check=True)
-        try:
-            r = sh([os.path.join(venv, "bin", "pip"), "install", "-q", peer],
-                   capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
-            ok = r.returncode == 0 and os.path.exists(exe)
-            status[peer] = "ok" if ok else "install failed: " + last_line(r.stderr)
-        except subprocess.TimeoutExpired:
-            status[peer] = f"install timed out after {INSTALL_TIMEOUT_S} s"
-    return status
+        cmd = [python, "-m", "pip", "install", "-q", package]
+    try:
+        r = sh(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return f"install timed out after {timeout} s"
+    if r.returncode != 0 or not os.path.exists(os.path.join(venv, "bin", script)):
+        return "install failed: " + last_line(r.stderr)
+    return "ok"
+
+
+def write_vllm_overrides(venv_dir):
+    """uv overrides for a client-only vllm. Where guidellm's venv already holds
+    torch, vllm gets the same torch/triton so that uv hard-links them from its
+    cache instead of adding another few GB of CUDA wheels."""
+    lines = [f"{p}; sys_platform == 'never'" for p in VLLM_CLIENT_ONLY]
+    guidellm_python = os.path.join(venv_dir, "guidellm", "bin", "python")
+    if os.path.exists(guidellm_python):
+        r = sh([guidellm_python, "-c", "import importlib.metadata as m\n"
+                "for p in ('torch', 'triton'): print(f'{p}=={m.version(p)}')"],
+               capture_output=True, text=True)
+        if r.returncode == 0:
+            lines += r.stdout.split()
+    path = os.path.join(venv_dir, "vllm-overrides.txt")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
 
 
 def install_oha(venv_dir):
+    """oha on PATH, else the release binary from GitHub, else `cargo install`."""
     if shutil.which("oha"):
         return "ok"
-    root = os.path.join(venv_dir, "oha")
-    if os.path.exists(os.path.join(root, "bin", "oha")):
+    exe = os.path.join(venv_dir, "oha", "bin", "oha")
+    if os.path.exists(exe):
         return "ok"
-    log("cargo install oha…")
+    os.makedirs(os.path.dirname(exe), exist_ok=True)
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine())
+    if sys.platform == "linux" and arch:
+        log("downloading the oha release binary…")
+        part = exe + ".part"
+        try:
+            with urllib.request.urlopen(OHA_RELEASE_URL.format(arch=arch), timeout=60) as r, \
+                    open(part, "wb") as f:
+                shutil.copyfileobj(r, f)
+            os.chmod(part, 0o755)
+            if sh([part, "--version"], capture_output=True).returncode == 0:
+                os.replace(part, exe)
+                return "ok"
+            log("the downloaded oha does not run; building it with cargo instead")
+        except Exception as e:
+            log(f"download failed ({e}); building it with cargo instead")
+        finally:
+            if os.path.exists(part):
+                os.remove(part)
+    log(f"cargo install oha (one job, up to {OHA_BUILD_TIMEOUT_S} s)…")
+    build_dir = os.path.join(venv_dir, "oha-build")  # removed however the build ends
     try:
-        r = sh(["cargo", "install", "--locked", "--root", root, "oha"],
-               capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
-        return "ok" if r.returncode == 0 else "install failed: " + last_line(r.stderr)
+        r = sh(["cargo", "install", "--locked", "-j", "1", "--root",
+                os.path.join(venv_dir, "oha"), "oha"],
+               capture_output=True, text=True, timeout=OHA_BUILD_TIMEOUT_S,
+               env=dict(os.environ, CARGO_TARGET_DIR=build_dir))
     except subprocess.TimeoutExpired:
-        return f"install timed out after {INSTALL_TIMEOUT_S} s"
+        return f"install timed out after {OHA_BUILD_TIMEOUT_S} s"
+    except OSError as e:
+        return f"install failed: {e}"
+    finally:
+        shutil.rmtree(build_dir, ignore_errors=True)
+    return "ok" if r.returncode == 0 else "install failed: " + last_line(r.stderr)
 
 
 def peer_exe(venv_dir, peer):
     if peer == "oha":
         return shutil.which("oha") or os.path.join(venv_dir, "oha", "bin", "oha")
-    return os.path.join(venv_dir, peer, "bin", peer)
+    return os.path.join(venv_dir, peer, "bin", PY_PEERS[peer][1])
+
+
+def peer_version(venv_dir, peer):
+    if peer == "oha":
+        r = sh([peer_exe(venv_dir, peer), "--version"], capture_output=True, text=True)
+        return r.stdout.split()[-1] if r.returncode == 0 and r.stdout.split() else "?"
+    r = sh([os.path.join(venv_dir, peer, "bin", "python"), "-c",
+            f"import importlib.metadata as m; print(m.version({PY_PEERS[peer][0]!r}))"],
+           capture_output=True, text=True)
+    return r.stdout.strip() or "?"
 
 
 def last_line(text):
-    lines = [l for l in (text or "").strip().splitlines() if l.strip()]
-    return lines[-1][:160] if lines else "(no output)"
+    """The last error line of a tool's output, else its last line."""
+    lines = [l.strip() for l in (text or "").splitlines() if l.strip()]
+    errors = [l for l in lines if l.lower().startswith("error")]
+    return (errors or lines or ["(no output)"])[-1][:160]
 
 
-def make_tokenizer(venv_dir, work):
-    """A word-level tokenizer built on the spot (no download) for peers that need
-    one: every whitespace-separated word of the simulator's vocabulary is a token."""
-    path = os.path.join(work, "tokenizer")
-    os.makedirs(path, exist_ok=True)
+TOKENIZER_REPO = "llm-bench/sim-tokenizer"
+
+
+def make_tokenizer(work):
+    """A small WordPiece tokenizer, written on the spot (no download) as a Hugging
+    Face hub cache entry WORK/hf-home/hub/models--llm-bench--sim-tokenizer, so that
+    every peer loads it by repo id with HF_HUB_OFFLINE=1 (aiperf's offline mode only
+    resolves repo ids through the cache, not directory paths). The simulator's
+    output words are single tokens, so a 128-token reply counts 128; any other
+    ASCII text splits into letters, bigrams and trigrams (about 2 tokens a word).
+    Returns (repo id, HF_HOME)."""
+    hf_home = os.path.join(work, "hf-home")
+    model_dir = os.path.join(hf_home, "hub", "models--" + TOKENIZER_REPO.replace("/", "--"))
+    specials = ["[UNK]", "<s>", "</s>"]
     words = ["the", "sim", "says", "hello", "to", "every", "bench", "run"]
     words += [f"w{i}" for i in range(1000)]
-    vocab = {"[UNK]": 0, "<s>": 1, "</s>": 2}
-    for w in words:
-        vocab.setdefault(w, len(vocab))
-    tok = {
-        "version": "1.0", "truncation": None, "padding": None,
-        "added_tokens": [{"id": i, "content": t, "single_word": False, "lstrip": False,
-                          "rstrip": False, "normalized": False, "special": True}
-                         for t, i in list(vocab.items())[:3]],
-        "normalizer": None,
-        "pre_tokenizer": {"type": "WhitespaceSplit"},
-        "post_processor": None,
-        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
-        "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"},
+    pieces = [c for c in string.printable if not c.isspace()]
+    pieces += ["".join(g) for n in (2, 3) for g in itertools.product(string.ascii_lowercase, repeat=n)]
+    vocab = {}
+    for t in specials + words + pieces + ["##" + p for p in pieces]:
+        vocab.setdefault(t, len(vocab))
+    files = {
+        "tokenizer.json": {
+            "version": "1.0", "truncation": None, "padding": None,
+            "added_tokens": [{"id": vocab[t], "content": t, "single_word": False,
+                              "lstrip": False, "rstrip": False, "normalized": False,
+                              "special": True} for t in specials],
+            "normalizer": None,
+            "pre_tokenizer": {"type": "WhitespaceSplit"},
+            "post_processor": None,
+            "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+            "model": {"type": "WordPiece", "vocab": vocab, "unk_token": "[UNK]",
+                      "continuing_subword_prefix": "##", "max_input_chars_per_word": 100},
+        },
+        "tokenizer_config.json": {"tokenizer_class": "PreTrainedTokenizerFast",
+                                  "unk_token": "[UNK]", "bos_token": "<s>",
+                                  "eos_token": "</s>", "model_max_length": 1 << 20},
+        "config.json": {"model_type": "gpt2", "vocab_size": len(vocab),
+                        "bos_token_id": vocab["<s>"], "eos_token_id": vocab["</s>"]},
     }
-    with open(os.path.join(path, "tokenizer.json"), "w") as f:
-        json.dump(tok, f)
-    with open(os.path.join(path, "tokenizer_config.json"), "w") as f:
-        json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "[UNK]",
-                   "bos_token": "<s>", "eos_token": "</s>", "model_max_length": 1 << 20}, f)
-    with open(os.path.join(path, "config.json"), "w") as f:
-        json.dump({"model_type": "gpt2", "vocab_size": len(vocab)}, f)
-    return path
+    blobs = {name: json.dumps(d, sort_keys=True).encode() for name, d in files.items()}
+    revision = hashlib.sha1(b"".join(blobs[n] for n in sorted(blobs))).hexdigest()
+    snapshot = os.path.join(model_dir, "snapshots", revision)
+    os.makedirs(snapshot, exist_ok=True)
+    os.makedirs(os.path.join(model_dir, "refs"), exist_ok=True)
+    for name, blob in blobs.items():
+        with open(os.path.join(snapshot, name), "wb") as f:
+            f.write(blob)
+    with open(os.path.join(model_dir, "refs", "main"), "w") as f:
+        f.write(revision)
+    return TOKENIZER_REPO, hf_home
+
+
+def peer_env(hf_home):
+    """Offline: the tokenizer comes from the local hub cache, nothing phones home."""
+    return dict(os.environ, HF_HOME=hf_home, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+                HF_HUB_DISABLE_TELEMETRY="1", VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1")
+
+
+def check_tokenizer(venv_dir, peer, tokenizer, hf_home):
+    """'ok', or why the peer's own transformers cannot load the tokenizer."""
+    try:
+        r = sh([os.path.join(venv_dir, peer, "bin", "python"), "-c",
+                "import sys; from transformers import AutoTokenizer; "
+                "t = AutoTokenizer.from_pretrained(sys.argv[1]); "
+                "assert len(t.encode(' the sim says hello')) == 4",
+                tokenizer], capture_output=True, text=True, env=peer_env(hf_home), timeout=300)
+    except subprocess.TimeoutExpired:
+        return "tokenizer check timed out"
+    return "ok" if r.returncode == 0 else "tokenizer not loadable: " + last_line(r.stderr)
 
 
 # ---------------------------------------------------------------- clients
 
 
 def timed(cmd, out_dir, env=None):
-    """Runs cmd pinned to the client CPU under /usr/bin/time; returns
-    (returncode, cpu_s, peak_rss_mib, wall_s)."""
+    """Runs cmd pinned to the client CPU under /usr/bin/time (which counts the
+    children it waits for); returns (returncode, cpu_s, peak_rss_mib, wall_s)."""
+    with open(os.path.join(out_dir, "cmd.txt"), "w") as f:
+        f.write(shlex.join(cmd) + "\n")
     tfile = os.path.join(out_dir, "time.txt")
     full = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", tfile, "taskset", "-c", CLIENT_CPU] + cmd
     with open(os.path.join(out_dir, "stdout.txt"), "w") as so, \
             open(os.path.join(out_dir, "stderr.txt"), "w") as se:
+        proc = subprocess.Popen(full, stdout=so, stderr=se, env=env, cwd=out_dir,
+                                start_new_session=True)
         try:
-            r = sh(full, stdout=so, stderr=se, timeout=RUN_TIMEOUT_S, env=env, cwd=out_dir)
-            rc = r.returncode
+            rc = proc.wait(timeout=RUN_TIMEOUT_S)
         except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the client and all its workers
+            proc.wait()
             rc = "timeout"
     try:
         wall, user, sys_, rss_kb = open(tfile).read().split()[-4:]
@@ -230,49 +402,62 @@ def run_llm_bench(binary, url, level, n, out):
     return res
 
 
-def run_aiperf(exe, url, level, n, out, tokenizer):
+def check_count(res, done, n):
+    if done != n:
+        res["error"] = f"{done} of {n} requests succeeded"
+
+
+def run_aiperf(exe, url, level, n, out, tokenizer, env):
+    artifacts = os.path.join(out, "artifacts")
     rc, cpu, rss, _ = timed([exe, "profile", "--model", "sim-model", "--url", url,
-                             "--endpoint-type", "chat", "--streaming", "--concurrency",
-                             str(level), "--request-count", str(n), "--tokenizer", tokenizer,
-                             "--synthetic-input-tokens-mean", "64",
+                             "--endpoint-type", "chat", "--streaming",
+                             "--concurrency", str(level), "--request-count", str(n),
+                             "--tokenizer", tokenizer, "--synthetic-input-tokens-mean", "64",
                              "--output-tokens-mean", str(TOKENS),
-                             "--extra-inputs", "ignore_eos:true",
-                             "--artifact-dir", os.path.join(out, "artifacts")], out,
-                            env=dict(os.environ, HF_HUB_OFFLINE="1"))
-    res = {"rc": rc, "cpu_s": cpu, "rss_mib": rss}
-    for root, _, files in os.walk(os.path.join(out, "artifacts")):
-        for f in files:
-            if f.endswith("aiperf.json"):
-                d = json.load(open(os.path.join(root, f)))
-                d = d.get("records", d)
-                ttft = d.get("time_to_first_token", d.get("ttft", {}))
-                res.update(ttft_mean=ttft.get("avg"), ttft_p99=ttft.get("p99"),
-                           req_per_s=d.get("request_throughput", {}).get("avg"),
-                           tokens=(d.get("output_sequence_length", {}).get("avg") or 0) * n)
-    return res
-
-
-def run_guidellm(exe, url, level, n, out, tokenizer):
-    path = os.path.join(out, "guidellm.json")
-    rc, cpu, rss, _ = timed([exe, "benchmark", "--target", url, "--model", "sim-model",
-                             "--processor", tokenizer, "--rate-type", "concurrent",
-                             "--rate", str(level), "--max-requests", str(n),
-                             "--data", f"prompt_tokens=64,output_tokens={TOKENS}",
-                             "--output-path", path], out,
-                            env=dict(os.environ, HF_HUB_OFFLINE="1"))
+                             "--extra-inputs", "ignore_eos:true", "--ui", "none",
+                             "--no-server-metrics", "--no-gpu-telemetry",
+                             "--artifact-dir", artifacts], out, env=env)
     res = {"rc": rc, "cpu_s": cpu, "rss_mib": rss}
     try:
-        b = json.load(open(path))["benchmarks"][0]["metrics"]
-        ttft = b["time_to_first_token_ms"]["successful"]
-        res.update(ttft_mean=ttft["mean"], ttft_p99=ttft["percentiles"]["p99"],
-                   req_per_s=b["requests_per_second"]["successful"]["mean"],
-                   tokens=b["output_token_count"]["successful"]["total_sum"])
+        d = json.load(open(os.path.join(artifacts, "profile_export_aiperf.json")))
+        res.update(ttft_mean=d["time_to_first_token"]["avg"],
+                   ttft_p99=d["time_to_first_token"]["p99"],
+                   req_per_s=d["request_throughput"]["avg"],
+                   tokens=d["total_output_tokens"]["avg"])
+        check_count(res, int(d["request_count"]["avg"]), n)
     except Exception as e:
-        res["error"] = f"output not parsed: {e}"
+        res["error"] = f"output not parsed: {e!r}"
     return res
 
 
-def run_vllm(exe, url, level, n, out, tokenizer):
+def run_guidellm(exe, url, level, n, out, tokenizer, env):
+    path = os.path.join(out, "guidellm.json")
+    rc, cpu, rss, _ = timed([exe, "run",
+                             "--backend", f"kind=openai_http,target={url},model=sim-model,"
+                                          "request_format=/v1/chat/completions",
+                             "--profile", f"kind=concurrent,streams={level}",
+                             "--constraint", f"kind=max_requests,count={n}",
+                             "--tokenizer", f"kind=huggingface_auto,model={tokenizer}",
+                             "--data", f"kind=synthetic_text,prompt_tokens=64,"
+                                       f"output_tokens={TOKENS}",
+                             "--output", f"kind=json,path={path}",
+                             "--disable-console-interactive"], out, env=env)
+    res = {"rc": rc, "cpu_s": cpu, "rss_mib": rss}
+    try:
+        b = json.load(open(path))["benchmarks"][0]
+        m = b["metrics"]
+        ttft = m["time_to_first_token_ms"]["successful"]
+        done = m["request_totals"]["successful"]
+        res.update(ttft_mean=ttft["mean"], ttft_p99=ttft["percentiles"]["p99"],
+                   req_per_s=done / b["duration"],
+                   tokens=m["output_token_count"]["successful"]["total_sum"])
+        check_count(res, done, n)
+    except Exception as e:
+        res["error"] = f"output not parsed: {e!r}"
+    return res
+
+
+def run_vllm(exe, url, level, n, out, tokenizer, env):
     rc, cpu, rss, _ = timed([exe, "bench", "serve", "--backend", "openai-chat",
                              "--base-url", url, "--endpoint", "/v1/chat/completions",
                              "--model", "sim-model", "--tokenizer", tokenizer,
@@ -280,32 +465,39 @@ def run_vllm(exe, url, level, n, out, tokenizer):
                              "--random-output-len", str(TOKENS), "--ignore-eos",
                              "--num-prompts", str(n), "--max-concurrency", str(level),
                              "--percentile-metrics", "ttft", "--metric-percentiles", "99",
-                             "--save-result", "--result-dir", out,
-                             "--result-filename", "vllm.json"], out,
-                            env=dict(os.environ, HF_HUB_OFFLINE="1"))
+                             "--disable-tqdm", "--save-result", "--result-dir", out,
+                             "--result-filename", "vllm.json"], out, env=env)
     res = {"rc": rc, "cpu_s": cpu, "rss_mib": rss}
     try:
         d = json.load(open(os.path.join(out, "vllm.json")))
         res.update(ttft_mean=d["mean_ttft_ms"], ttft_p99=d["p99_ttft_ms"],
                    req_per_s=d["request_throughput"], tokens=d["total_output_tokens"])
+        check_count(res, d["completed"], n)
     except Exception as e:
-        res["error"] = f"output not parsed: {e}"
+        res["error"] = f"output not parsed: {e!r}"
     return res
 
 
-def run_oha(exe, url, level, n, out, _tokenizer):
+def run_oha(exe, url, level, n, out, _tokenizer, _env):
+    """oha does not parse SSE: its TTFT is the first body byte (the simulator
+    sends the role chunk with the first token), and tokens are assumed from the
+    200s."""
     body = json.dumps({"model": "sim-model", "stream": True, "max_tokens": TOKENS,
                        "ignore_eos": True,
                        "messages": [{"role": "user", "content": "hello " * 64}]})
-    rc, cpu, rss, wall = timed([exe, "--no-tui", "--output-format", "json", "-n", str(n),
-                                "-c", str(level), "-m", "POST", "-T", "application/json",
-                                "-d", body, url + "/v1/chat/completions"], out)
-    res = {"rc": rc, "cpu_s": cpu, "rss_mib": rss, "tokens": n * TOKENS}
+    rc, cpu, rss, _ = timed([exe, "--no-tui", "--output-format", "json", "-n", str(n),
+                             "-c", str(level), "-m", "POST", "-T", "application/json",
+                             "-d", body, url + "/v1/chat/completions"], out)
+    res = {"rc": rc, "cpu_s": cpu, "rss_mib": rss, "note": "TTFT = first body byte"}
     try:
         d = json.load(open(os.path.join(out, "stdout.txt")))
-        res["req_per_s"] = d["summary"]["requestsPerSec"]
+        done = d["statusCodeDistribution"].get("200", 0)
+        res.update(ttft_mean=d["details"]["firstByte"]["average"] * 1000,
+                   ttft_p99=d["firstBytePercentiles"]["p99"] * 1000,
+                   req_per_s=d["summary"]["requestsPerSec"], tokens=done * TOKENS)
+        check_count(res, done, n)
     except Exception as e:
-        res["error"] = f"output not parsed: {e}"
+        res["error"] = f"output not parsed: {e!r}"
     return res
 
 
@@ -331,6 +523,7 @@ def main():
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--binary", default=None)
     ap.add_argument("--port", type=int, default=18123)
+    ap.add_argument("--skip-llm-bench", action="store_true", help="peers only")
     args = ap.parse_args()
 
     if (os.cpu_count() or 1) < 2:
@@ -344,15 +537,18 @@ def main():
     binary = args.binary or os.path.join(target, "release", "llm-bench")
 
     peers = [p for p in args.peers.split(",") if p]
-    status = install_peers(peers, venvs)
-    tokenizer = make_tokenizer(venvs, args.work)
+    status, versions = install_peers(peers, venvs)
+    tokenizer, hf_home = make_tokenizer(args.work)
+    for p in peers:
+        if p in PY_PEERS and status[p] == "ok":
+            status[p] = check_tokenizer(venvs, p, tokenizer, hf_home)
     levels = [int(x) for x in args.levels.split(",") if x]
     extra = [int(x) for x in args.llm_bench_extra_levels.split(",") if x]
 
     server = Server(binary, args.port, args.work)
     rows = []
     try:
-        plan = [("llm-bench", lvl) for lvl in levels + extra]
+        plan = [] if args.skip_llm_bench else [("llm-bench", lvl) for lvl in levels + extra]
         plan += [(p, lvl) for p in peers if status.get(p) == "ok" for lvl in levels]
         for client, level in plan:
             n = requests_for(level, args.scale)
@@ -365,10 +561,10 @@ def main():
                 res = run_llm_bench(binary, server.url, level, n, out)
             else:
                 res = PEER_RUNNERS[client](peer_exe(venvs, client), server.url, level, n,
-                                           out, tokenizer)
+                                           out, tokenizer, peer_env(hf_home))
             after = server.snapshot()
             time.sleep(0.5)
-            res.update(client=client, level=level, requests=n)
+            res.update(client=client, version=versions.get(client), level=level, requests=n)
             tokens = after["tokens"] - before["tokens"]
             late_n = after["late_count"] - before["late_count"]
             late_ms = (after["late_sum_s"] - before["late_sum_s"]) / late_n * 1000 if late_n else 0
@@ -389,7 +585,7 @@ def main():
     finally:
         server.stop()
 
-    json.dump({"status": status, "rows": rows}, open(os.path.join(args.work, "results.json"), "w"),
+    json.dump({"status": status, "versions": versions, "rows": rows}, open(os.path.join(args.work, "results.json"), "w"),
               indent=1)
     print(f"## Side-by-side: TTFT {TTFT_MS:g} ms, ITL {ITL_MS:g} ms, {TOKENS} tokens; "
           f"server on CPU {SERVER_CPU}, client on CPU {CLIENT_CPU}\n")
@@ -407,15 +603,20 @@ def main():
             note.append("client-limited")
         if r["srv_util"] > 0.9:
             note.append("server saturated")
-        print(f"| {r['client']} | {r['level']} | {r['requests']} | {fmt(r['cpu_per_m'], '.1f')} | "
+        if r.get("note"):
+            note.append(r["note"])
+        name = f"{r['client']} {r['version']}" if r.get("version") else r["client"]
+        print(f"| {name} | {r['level']} | {r['requests']} | {fmt(r['cpu_per_m'], '.1f')} | "
               f"{fmt(r['rss_mib'], '.0f')} | {fmt(r['ttft_err_mean'], '+.2f')} | "
               f"{fmt(r['ttft_err_p99'], '+.2f')} | {fmt(r['attain'], '.2f')} | "
               f"{fmt(r['srv_cpu_per_m'], '.1f')} | {fmt(r['srv_util'], '.2f')} | "
               f"{fmt(r['srv_late_ms'], '.3f')} | {'; '.join(note)} |")
     print()
     for p, s in status.items():
-        print(f"- {p}: {s}")
+        print(f"- {p} {versions.get(p, '')}: {s}".replace("  ", " "))
     # llm-bench / best peer, per level.
+    if args.skip_llm_bench:
+        return
     print("\n| conc | metric | llm-bench | best peer | ratio |\n|---:|---|---:|---:|---:|")
     for level in levels:
         ours = next((r for r in rows if r["client"] == "llm-bench" and r["level"] == level), None)
