@@ -121,31 +121,21 @@ impl BodyDecoder {
         let mut i = 0;
         while i < input.len() {
             match self.state {
-                State::Remaining(left) => {
+                State::Remaining(left) | State::Data(left) => {
                     let n = (input.len() - i).min(usize::try_from(left).unwrap_or(usize::MAX));
                     payload(&input[i..i + n]);
                     i += n;
                     let left = left - n as u64;
-                    self.state = if left == 0 {
-                        State::Done
-                    } else {
-                        State::Remaining(left)
+                    self.state = match (self.state, left) {
+                        (State::Remaining(_), 0) => State::Done,
+                        (State::Remaining(_), _) => State::Remaining(left),
+                        (_, 0) => State::DataCr,
+                        _ => State::Data(left),
                     };
                 }
                 State::UntilClose => {
                     payload(&input[i..]);
                     i = input.len();
-                }
-                State::Data(left) => {
-                    let n = (input.len() - i).min(usize::try_from(left).unwrap_or(usize::MAX));
-                    payload(&input[i..i + n]);
-                    i += n;
-                    let left = left - n as u64;
-                    self.state = if left == 0 {
-                        State::DataCr
-                    } else {
-                        State::Data(left)
-                    };
                 }
                 State::Done => {
                     self.excess += input.len() - i;
