@@ -213,11 +213,11 @@ fn breakdown(results_dir: &Path, baseline_dir: &Path) {
         secs(verdict_started.elapsed())
     );
     let started = Instant::now();
-    let summary = results::summarise_dir(results_dir).expect("summary");
-    step("summarise_dir (for report.html)", started);
+    let (summary, series) = results::analyse_dir(results_dir).expect("summary");
+    step("summary + chart data from the rows", started);
     let started = Instant::now();
-    results::refresh_html(results_dir, &summary).expect("report.html");
-    step("refresh_html (chart data + write)", started);
+    results::write_html(results_dir, &summary, &series, None).expect("report.html");
+    step("write report.html", started);
 }
 
 /// Every file `llm-bench compare` reads: the run's manifest, rows and client health,
