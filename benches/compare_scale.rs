@@ -368,6 +368,7 @@ fn trial_rows(spec: &ScenarioSpec, trial: u32, seed: u64, ttft_factor: f64) -> V
                 scenario: &spec.name,
                 trial,
                 index,
+                request_id: None,
                 warmup: false,
                 trial_start: t0,
                 in_flight: concurrency,
@@ -441,6 +442,7 @@ fn write_current_run(dir: &Path) {
             handle.send_health(TrialHealth {
                 scenario: spec.name.clone(),
                 trial,
+                clock_start_ns: None,
                 health: ClientHealth {
                     client_limited: false,
                     reasons: Vec::new(),

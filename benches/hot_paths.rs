@@ -74,6 +74,7 @@ fn row(c: &mut Criterion) {
         scenario: "default",
         trial: 0,
         index: 42,
+        request_id: Some("20261128-151600-sim-default-0-42"),
         warmup: false,
         trial_start: t0,
         in_flight: 64,

@@ -11,10 +11,20 @@ concurrency level it prints:
              it waits for, start-up included) per million streamed output tokens
   rss_MiB    client peak RSS (GNU time: the largest single process, so a peer
              that runs worker processes uses more in total)
-  ttft_err   mean and p99 TTFT error against the truth: the injected 50 ms plus
-             the server's own measured lateness (read from its /metrics)
+  ttft_err   mean and p99 TTFT error against what the server actually did. The
+             server runs with --request-log: per request, when its handler read
+             it and when the first and last chunks left, on CLOCK_MONOTONIC.
+             For every client: client TTFT mean (p99) minus the server-side TTFT
+             mean (p99) of the same requests (first chunk - handler arrival).
+             For llm-bench also per request ("paired"): llm-bench records each
+             trial's CLOCK_MONOTONIC start and sends X-Request-Id, so each
+             request's error is the time llm-bench stamped its first token minus
+             the time the server wrote it; the server's own queue before its
+             handler then counts as the server's, as it should.
   rate       achieved / expected request rate (expected: concurrency / (TTFT +
-             127 x ITL), the most the server allows)
+             127 x ITL), the injected schedule); "vs server": achieved /
+             (concurrency / mean server time per request), where the server time
+             is first arrival to last chunk (llm-bench: from its send, paired)
   srv_cpu    the server's CPU seconds per 1M tokens and its utilisation, so it
              shows when the server, not the client, was the limit
 
@@ -51,7 +61,7 @@ WORK/CLIENT-cLEVEL/cmd.txt beside its output. Only loopback traffic. Usage:
 
   scripts/side_by_side.py [--levels 1,64,256,1024] [--peers aiperf,guidellm,vllm,oha]
                           [--scale 1.0] [--work DIR] [--venvs DIR] [--no-build]
-                          [--binary PATH] [--skip-llm-bench]
+                          [--binary PATH] [--skip-llm-bench] [--itl-ms 5]
 """
 
 import argparse
@@ -99,9 +109,11 @@ class Server:
     def __init__(self, binary, port, work):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        self.request_log = os.path.join(work, "sim-requests.jsonl")
         args = ["taskset", "-c", SERVER_CPU, binary, "serve-sim", "--port", str(port),
                 "--ttft-ms", str(TTFT_MS), "--itl-ms", str(ITL_MS),
-                "--output-tokens", str(TOKENS), "--batch-size", "1000000"]
+                "--output-tokens", str(TOKENS), "--batch-size", "1000000",
+                "--request-log", self.request_log]
         self.proc = subprocess.Popen(args, stdout=open(os.path.join(work, "sim.log"), "w"),
                                      stderr=subprocess.STDOUT)
         for _ in range(100):
@@ -125,6 +137,7 @@ class Server:
 
         p99 = re.search(r'lateness_seconds\{quantile="0.99"\} (\S+)', text)
         return {
+            "log_offset": os.path.getsize(self.request_log),
             "cpu_s": cpu,
             "wall": time.time(),
             "tokens": metric("vllm:generation_tokens_total"),
@@ -132,6 +145,16 @@ class Server:
             "late_count": metric("llm_bench_sim_lateness_seconds_count"),
             "late_p99_ms": float(p99.group(1)) * 1000 if p99 else 0.0,
         }
+
+    def entries(self, before):
+        """Request-log lines written since a snapshot: the requests of one client
+        run (lines are written as responses end; the caller waits a moment after
+        the client exits). Only complete responses count."""
+        with open(self.request_log, "rb") as f:
+            f.seek(before["log_offset"])
+            data = f.read()
+        out = [json.loads(line) for line in data.splitlines() if line.strip()]
+        return [e for e in out if e.get("complete") and e.get("first_chunk_ns")]
 
     def stop(self):
         self.proc.send_signal(signal.SIGINT)
@@ -402,6 +425,64 @@ def run_llm_bench(binary, url, level, n, out):
     return res
 
 
+def percentile(values, q):
+    """Linear interpolation between closest ranks (numpy's default), as
+    llm-bench and the peers report."""
+    v = sorted(values)
+    if not v:
+        return None
+    pos = (len(v) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+def mean(values):
+    return sum(values) / len(values) if values else None
+
+
+def server_truth(entries):
+    """The server's own view of a client run: TTFT from handler arrival to first
+    chunk, and time per request from arrival to last chunk (ms)."""
+    ttft = [(e["first_chunk_ns"] - e["arrival_ns"]) / 1e6 for e in entries]
+    busy = [(e["last_chunk_ns"] - e["arrival_ns"]) / 1e6 for e in entries]
+    return {"ttft_mean": mean(ttft), "ttft_p99": percentile(ttft, 0.99),
+            "busy_mean": mean(busy), "n": len(entries)}
+
+
+def paired_llm_bench(results_dir, entries):
+    """Per-request TTFT error of llm-bench against the server's request log: the
+    CLOCK_MONOTONIC moment llm-bench stamped the first token minus the moment the
+    server wrote it. Also the server time per request counted from llm-bench's send."""
+    by_id = {e["request_id"]: e for e in entries if e.get("request_id")}
+    starts = {}
+    with open(os.path.join(results_dir, "client_health.jsonl")) as f:
+        for line in f:
+            h = json.loads(line)
+            starts[(h["scenario"], h["trial"])] = h.get("clock_start_ns")
+    errors, busy, queued, unmatched = [], [], [], 0
+    with open(os.path.join(results_dir, "requests.jsonl")) as f:
+        for line in f:
+            row = json.loads(line)
+            if row.get("warmup") or not row.get("ok") or row.get("ttft_ms") is None:
+                continue
+            e = by_id.get(row.get("request_id"))
+            start = starts.get((row["scenario"], row["trial"]))
+            if e is None or start is None:
+                unmatched += 1
+                continue
+            sent_ns = start + row["start_ms"] * 1e6
+            first_token_ns = sent_ns + row["ttft_ms"] * 1e6
+            errors.append((first_token_ns - e["first_chunk_ns"]) / 1e6)
+            busy.append((e["last_chunk_ns"] - sent_ns) / 1e6)
+            queued.append((e["arrival_ns"] - sent_ns) / 1e6)
+    return {"paired_n": len(errors), "paired_unmatched": unmatched,
+            "paired_err_mean": mean(errors), "paired_err_p99": percentile(errors, 0.99),
+            "paired_err_min": min(errors) if errors else None,
+            "paired_err_max": max(errors) if errors else None,
+            "paired_busy_mean": mean(busy), "send_to_handler_mean": mean(queued)}
+
+
 def check_count(res, done, n):
     if done != n:
         res["error"] = f"{done} of {n} requests succeeded"
@@ -524,7 +605,13 @@ def main():
     ap.add_argument("--binary", default=None)
     ap.add_argument("--port", type=int, default=18123)
     ap.add_argument("--skip-llm-bench", action="store_true", help="peers only")
+    ap.add_argument("--itl-ms", type=float, default=ITL_MS,
+                    help="the server's inter-token latency (default 5): a larger one "
+                         "lowers the token rate at a given concurrency")
     args = ap.parse_args()
+    global ITL_MS, EXPECTED_E2E_S
+    ITL_MS = args.itl_ms
+    EXPECTED_E2E_S = (TTFT_MS + (TOKENS - 1) * ITL_MS) / 1000.0
 
     if (os.cpu_count() or 1) < 2:
         raise SystemExit("needs 2 CPUs: the server is pinned to CPU 0, the client to CPU 1")
@@ -563,7 +650,7 @@ def main():
                 res = PEER_RUNNERS[client](peer_exe(venvs, client), server.url, level, n,
                                            out, tokenizer, peer_env(hf_home))
             after = server.snapshot()
-            time.sleep(0.5)
+            time.sleep(0.3)
             res.update(client=client, version=versions.get(client), level=level, requests=n)
             tokens = after["tokens"] - before["tokens"]
             late_n = after["late_count"] - before["late_count"]
@@ -575,11 +662,26 @@ def main():
             res["srv_late_p99_ms"] = after["late_p99_ms"]  # cumulative over the run
             toks = res.get("tokens") or tokens
             res["cpu_per_m"] = res["cpu_s"] / toks * 1e6 if res.get("cpu_s") and toks else None
-            truth = TTFT_MS + late_ms
-            res["ttft_err_mean"] = (res["ttft_mean"] - truth) if res.get("ttft_mean") else None
-            res["ttft_err_p99"] = (res["ttft_p99"] - truth) if res.get("ttft_p99") else None
+            entries = server.entries(before)
+            truth = server_truth(entries)
+            res["server_n"] = truth["n"]
+            res["server_ttft_mean"] = truth["ttft_mean"]
+            res["server_ttft_p99"] = truth["ttft_p99"]
+            for key in ("mean", "p99"):
+                have, want = res.get(f"ttft_{key}"), truth[f"ttft_{key}"]
+                res[f"ttft_err_{key}"] = have - want if have is not None and want else None
             exp_rate = level / EXPECTED_E2E_S
-            res["attain"] = res["req_per_s"] / exp_rate if res.get("req_per_s") else None
+            rate = res.get("req_per_s")
+            res["attain"] = rate / exp_rate if rate else None
+            busy = truth["busy_mean"]
+            if client == "llm-bench":
+                try:
+                    res.update(paired_llm_bench(os.path.join(out, "results"),
+                                                entries))
+                    busy = res["paired_busy_mean"] or busy
+                except Exception as e:
+                    res["error"] = f"cannot pair with the request log: {e}"
+            res["attain_server"] = rate / (level / (busy / 1000)) if rate and busy else None
             rows.append(res)
             log(json.dumps(res))
     finally:
@@ -590,9 +692,9 @@ def main():
     print(f"## Side-by-side: TTFT {TTFT_MS:g} ms, ITL {ITL_MS:g} ms, {TOKENS} tokens; "
           f"server on CPU {SERVER_CPU}, client on CPU {CLIENT_CPU}\n")
     print("| client | conc | requests | cpu-s/1M tok | peak RSS MiB | TTFT err mean ms | "
-          "TTFT err p99 ms | rate attained | server cpu-s/1M tok | server util | "
-          "server late mean ms | note |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "TTFT err p99 ms | paired err mean ms | paired err p99 ms | rate attained | "
+          "vs server | server cpu-s/1M tok | server util | server late mean ms | note |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         note = []
         if r["rc"] != 0:
@@ -608,7 +710,9 @@ def main():
         name = f"{r['client']} {r['version']}" if r.get("version") else r["client"]
         print(f"| {name} | {r['level']} | {r['requests']} | {fmt(r['cpu_per_m'], '.1f')} | "
               f"{fmt(r['rss_mib'], '.0f')} | {fmt(r['ttft_err_mean'], '+.2f')} | "
-              f"{fmt(r['ttft_err_p99'], '+.2f')} | {fmt(r['attain'], '.2f')} | "
+              f"{fmt(r['ttft_err_p99'], '+.2f')} | {fmt(r.get('paired_err_mean'), '+.3f')} | "
+              f"{fmt(r.get('paired_err_p99'), '+.3f')} | {fmt(r['attain'], '.2f')} | "
+              f"{fmt(r.get('attain_server'), '.3f')} | "
               f"{fmt(r['srv_cpu_per_m'], '.1f')} | {fmt(r['srv_util'], '.2f')} | "
               f"{fmt(r['srv_late_ms'], '.3f')} | {'; '.join(note)} |")
     print()

@@ -133,9 +133,16 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<u8> {
 
 async fn serve_sim(args: ServeSimArgs) -> anyhow::Result<u8> {
     args.sim.validate().map_err(UsageError)?;
-    crate::sim::serve_until_ctrl_c(args.sim, SocketAddr::new(args.host, args.port))
+    let bind = SocketAddr::new(args.host, args.port);
+    crate::sim::serve_until_ctrl_c(args.sim, bind, args.request_log.as_deref())
         .await
-        .with_context(|| format!("cannot serve on {}:{}", args.host, args.port))?;
+        .with_context(|| match &args.request_log {
+            Some(log) => format!(
+                "cannot serve on {bind} with the request log {}",
+                log.display()
+            ),
+            None => format!("cannot serve on {bind}"),
+        })?;
     Ok(EXIT_OK)
 }
 
@@ -279,16 +286,14 @@ async fn benchmark(
             // The runner measures request times from its own start, taken a few
             // microseconds after this one.
             let trial_start = std::time::Instant::now();
-            runner::run_trial(
-                plan,
-                trial,
-                &client,
-                &body,
-                &handle,
-                &interrupt,
-                options.grace,
-            )
-            .await;
+            let env = runner::RunEnv {
+                client: &client,
+                sink: &handle,
+                interrupt: &interrupt,
+                grace: options.grace,
+                run_id: &manifest.run.id,
+            };
+            runner::run_trial(plan, trial, &body, &env).await;
             if let Some(sampling) = sampling {
                 let records = sampling.stop(trial_start, &plan.spec.name, trial).await;
                 results::append_telemetry(&out_dir, &records)?;

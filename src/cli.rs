@@ -284,6 +284,12 @@ pub struct ServeSimArgs {
     /// Port (0 picks a free one).
     #[arg(long, default_value_t = 8000)]
     pub port: u16,
+    /// Write one JSON line per request to FILE: its `X-Request-Id` and when it
+    /// arrived and its first and last chunks left, in CLOCK_MONOTONIC nanoseconds
+    /// (comparable with llm-bench's `clock_start_ns` on the same host). The ground
+    /// truth for checking a client's timing.
+    #[arg(long, value_name = "FILE")]
+    pub request_log: Option<PathBuf>,
     #[command(flatten)]
     pub sim: SimConfig,
 }

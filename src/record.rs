@@ -188,6 +188,11 @@ pub struct RequestRow {
     pub trial: u32,
     /// Index of the request within its scenario trial, in schedule order.
     pub index: u64,
+    /// The `X-Request-Id` header it was sent with (`<run id>-<scenario>-<trial>-<index>`),
+    /// for finding it in the server's logs. Absent when the target's own headers set
+    /// one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// Warm-up requests are recorded but excluded from statistics.
     pub warmup: bool,
     pub ok: bool,
@@ -263,6 +268,7 @@ pub struct RowContext<'a> {
     pub scenario: &'a str,
     pub trial: u32,
     pub index: u64,
+    pub request_id: Option<&'a str>,
     pub warmup: bool,
     pub trial_start: Instant,
     pub in_flight: u32,
@@ -286,6 +292,7 @@ impl RequestRow {
             scenario: ctx.scenario.to_string(),
             trial: ctx.trial,
             index: ctx.index,
+            request_id: ctx.request_id.map(str::to_string),
             warmup: ctx.warmup,
             ok: error_kind.is_none(),
             status: outcome.status,

@@ -70,6 +70,83 @@ fn measures_injected_ttft_and_itl() {
     assert_eq!(m.output_tokens_total, 64 * 32);
 }
 
+/// Every request carries an `X-Request-Id` that is also in its row, and each trial
+/// records its start on CLOCK_MONOTONIC: with the server's request log, each
+/// measured TTFT pairs with the moment the server wrote the first token. The client
+/// can never see a token before it was written (rows are rounded to the
+/// microsecond, hence the 5 µs allowance), and on a quiet loopback it sees it well
+/// within a millisecond; the bounds below leave room for a loaded CI machine.
+#[test]
+fn ttft_pairs_per_request_with_the_server_request_log() {
+    let _serial = timing_sensitive();
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("sim-requests.jsonl");
+    let config = SimConfig {
+        ttft_ms: 20.0,
+        itl_ms: 2.0,
+        ..SimConfig::default()
+    };
+    config.validate().unwrap();
+    let server = Sim::start_logged(config, Some(&log));
+    let out = out_dir(&tmp);
+    let o = run_against(
+        &server.url(),
+        &out,
+        &["-c", "8", "-n", "48", "--warmup", "0", "--max-tokens", "8"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    drop(server);
+
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    let run_id = manifest["run"]["id"].as_str().unwrap();
+    let health: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(out.join("client_health.jsonl"))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let start_ns = health["clock_start_ns"].as_u64().expect("clock_start_ns") as f64;
+    let served: std::collections::HashMap<String, serde_json::Value> =
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|e| (e["request_id"].as_str().unwrap().to_string(), e))
+            .collect();
+    let rows = rows(&out);
+    assert_eq!((rows.len(), served.len()), (48, 48));
+    let mut errors_ms = Vec::new();
+    for row in &rows {
+        let id = row.request_id.as_deref().expect("request_id");
+        assert_eq!(id, format!("{run_id}-adhoc-0-{}", row.index));
+        let e = &served[id];
+        let sent_ns = start_ns + row.start_ms * 1e6;
+        let arrival_ns = e["arrival_ns"].as_u64().unwrap() as f64;
+        assert!(
+            arrival_ns - sent_ns > -5e3,
+            "{id} arrived before it was sent"
+        );
+        let first_token_ns = sent_ns + row.ttft_ms.unwrap() * 1e6;
+        let written_ns = e["first_chunk_ns"].as_u64().unwrap() as f64;
+        errors_ms.push((first_token_ns - written_ns) / 1e6);
+    }
+    let mean = errors_ms.iter().sum::<f64>() / errors_ms.len() as f64;
+    let (min, max) = errors_ms
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    assert!(
+        min > -0.005,
+        "a first token seen {min} ms before it was written"
+    );
+    assert!(
+        mean < 2.0 && max < 25.0,
+        "client late by {mean} ms on average, {max} at most"
+    );
+}
+
 /// Open loop at a constant and a Poisson rate reaches the target within 5% (2,000
 /// Poisson arrivals: the drawn rate itself has a relative spread of about 2.2%).
 #[test]

@@ -88,6 +88,7 @@ fn trial(rng: &mut StdRng, trial: u32, ttft_factor: f64) -> Vec<RequestRow> {
                 scenario: "chat".into(),
                 trial,
                 index,
+                request_id: None,
                 warmup: false,
                 ok: true,
                 status: Some(200),

@@ -21,6 +21,10 @@ use super::request::Api;
 use super::sse::{SseEvent, SseParser};
 use crate::record::{ErrorKind, Outcome, RequestTiming};
 
+/// Names each request so it can be found in the server's logs (vLLM, SGLang and most
+/// proxies log or echo it).
+const REQUEST_ID_HEADER: &str = "X-Request-Id";
+
 /// Longest excerpt of a server's error body kept in a record.
 const ERROR_EXCERPT_CHARS: usize = 300;
 
@@ -134,11 +138,30 @@ impl Client {
         &self.options.base_url
     }
 
-    /// Sends `body` now; `scheduled` is when it should have been sent.
-    pub async fn send(&self, body: Vec<u8>, scheduled: Instant, stream: bool) -> Outcome {
+    /// Whether requests carry llm-bench's `X-Request-Id`: not when the target's own
+    /// headers already set one.
+    pub fn sends_request_ids(&self) -> bool {
+        !self
+            .options
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case(REQUEST_ID_HEADER))
+    }
+
+    /// Sends `body` now, with `request_id` as its `X-Request-Id` when given;
+    /// `scheduled` is when it should have been sent.
+    pub async fn send(
+        &self,
+        body: Vec<u8>,
+        request_id: Option<&str>,
+        scheduled: Instant,
+        stream: bool,
+    ) -> Outcome {
+        // Built from validated names; checked anyway, as it goes into a header.
+        let request_id = request_id.filter(|id| id.bytes().all(|b| b.is_ascii_graphic()));
         let sent = Instant::now();
         let mut exchange = Exchange::new(RequestTiming::new(scheduled, sent));
-        let work = exchange.run(self, body, stream);
+        let work = exchange.run(self, body, request_id, stream);
         let open = match tokio::time::timeout(self.options.request_timeout, work).await {
             Ok(open) => open,
             Err(_) => {
@@ -253,12 +276,22 @@ impl Exchange {
     /// Sends the request and reads the response. Returns the body of a plain-HTTP
     /// response that is finished for the measurement but not yet read to its end, so
     /// its connection can be reused.
-    async fn run(&mut self, client: &Client, body: Vec<u8>, stream: bool) -> Option<h1::Body> {
+    async fn run(
+        &mut self,
+        client: &Client,
+        body: Vec<u8>,
+        request_id: Option<&str>,
+        stream: bool,
+    ) -> Option<h1::Body> {
         let stall = client.options.stall_timeout;
         match &client.transport {
-            Transport::Plain(endpoint) => self.run_plain(endpoint, &body, stream, stall).await,
+            Transport::Plain(endpoint) => {
+                self.run_plain(endpoint, &body, request_id, stream, stall)
+                    .await
+            }
             Transport::Reqwest { http, url } => {
-                self.run_reqwest(http, url, body, stream, stall).await;
+                self.run_reqwest(http, url, body, request_id, stream, stall)
+                    .await;
                 None
             }
         }
@@ -268,10 +301,11 @@ impl Exchange {
         &mut self,
         endpoint: &Endpoint,
         body: &[u8],
+        request_id: Option<&str>,
         stream: bool,
         stall: Duration,
     ) -> Option<h1::Body> {
-        let (head, mut response) = match endpoint.send(body).await {
+        let (head, mut response) = match endpoint.send(request_id, body).await {
             Ok(r) => r,
             Err(e) => {
                 let kind = match e {
@@ -386,10 +420,15 @@ impl Exchange {
         http: &reqwest::Client,
         url: &reqwest::Url,
         body: Vec<u8>,
+        request_id: Option<&str>,
         stream: bool,
         stall: Duration,
     ) {
-        let response = match http.post(url.clone()).body(body).send().await {
+        let mut request = http.post(url.clone()).body(body);
+        if let Some(id) = request_id {
+            request = request.header(REQUEST_ID_HEADER, id);
+        }
+        let response = match request.send().await {
             Ok(r) => r,
             Err(e) => return self.fail(classify_send_error(&e), describe(e)),
         };

@@ -668,6 +668,7 @@ mod tests {
                     scenario: "open".into(),
                     trial,
                     index: i,
+                    request_id: None,
                     warmup: i < 2,
                     ok: !failed,
                     status: Some(if failed { 429 } else { 200 }),

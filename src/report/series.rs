@@ -666,6 +666,7 @@ mod tests {
             scenario: "s".into(),
             trial: 0,
             index,
+            request_id: None,
             warmup: false,
             ok: true,
             status: Some(200),

@@ -125,6 +125,7 @@ fn synthetic_rows(
             scenario: spec.name.clone(),
             trial,
             index,
+            request_id: None,
             warmup: index < spec.warmup,
             ok: !failed,
             status: Some(200),

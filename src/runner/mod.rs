@@ -62,16 +62,26 @@ impl Default for Interrupt {
     }
 }
 
+/// What every trial of a run shares.
+pub struct RunEnv<'a> {
+    pub client: &'a Client,
+    pub sink: &'a SinkHandle,
+    pub interrupt: &'a Interrupt,
+    /// How long in-flight requests may finish after a stop.
+    pub grace: Duration,
+    /// The run's id: the first part of every `X-Request-Id` llm-bench sends.
+    pub run_id: &'a str,
+}
+
 /// Runs one trial of one scenario; returns when every request has been recorded.
-pub async fn run_trial(
-    plan: &ScenarioPlan,
-    trial: u32,
-    client: &Client,
-    body: &BodyTemplate,
-    sink: &SinkHandle,
-    interrupt: &Interrupt,
-    grace: Duration,
-) {
+pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env: &RunEnv<'_>) {
+    let RunEnv {
+        client,
+        sink,
+        interrupt,
+        grace,
+        run_id,
+    } = *env;
     let soft = interrupt.soft.child_token();
     let hard = interrupt.hard.child_token();
     tokio::select! {
@@ -99,6 +109,9 @@ pub async fn run_trial(
         hard,
         start,
         in_flight: AtomicU32::new(0),
+        id_prefix: client
+            .sends_request_ids()
+            .then(|| format!("{run_id}-{}-{trial}-", plan.spec.name)),
     });
     let dispatch_lags = match plan.load {
         LoadPlan::Closed { concurrency } => {
@@ -119,6 +132,7 @@ pub async fn run_trial(
     sink.send_health(TrialHealth {
         scenario: plan.spec.name.clone(),
         trial,
+        clock_start_ns: crate::clock::monotonic_ns(start),
         health,
     });
 }
@@ -134,6 +148,9 @@ struct TrialContext {
     hard: CancellationToken,
     start: Instant,
     in_flight: AtomicU32,
+    /// `<run id>-<scenario>-<trial>-`: a request's `X-Request-Id` is this plus its
+    /// index. `None` when the target's own headers set `X-Request-Id`.
+    id_prefix: Option<String>,
 }
 
 impl TrialContext {
@@ -146,20 +163,25 @@ impl TrialContext {
     async fn execute(&self, index: u64, scheduled: Instant) {
         let prompt = self.plan.prompts.prompt(self.trial, index);
         let body = self.body.body(&prompt);
+        let request_id = self.id_prefix.as_ref().map(|p| format!("{p}{index}"));
         let in_flight = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        let send = self
+            .client
+            .send(body, request_id.as_deref(), scheduled, self.body.stream);
         let outcome = tokio::select! {
-            outcome = self.client.send(body, scheduled, self.body.stream) => outcome,
+            outcome = send => outcome,
             _ = self.hard.cancelled() => cancelled(scheduled),
         };
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
-        self.record(index, in_flight, &outcome);
+        self.record(index, request_id.as_deref(), in_flight, &outcome);
     }
 
-    fn record(&self, index: u64, in_flight: u32, outcome: &Outcome) {
+    fn record(&self, index: u64, request_id: Option<&str>, in_flight: u32, outcome: &Outcome) {
         let ctx = RowContext {
             scenario: &self.plan.spec.name,
             trial: self.trial,
             index,
+            request_id,
             warmup: self.plan.is_warmup(index),
             trial_start: self.start,
             in_flight,

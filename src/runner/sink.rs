@@ -32,6 +32,11 @@ pub const HEALTH_FILE: &str = "client_health.jsonl";
 pub struct TrialHealth {
     pub scenario: String,
     pub trial: u32,
+    /// `CLOCK_MONOTONIC` (ns) at the trial's time zero, the origin of its rows'
+    /// `start_ms`: lets rows be lined up with timestamps another process on this
+    /// host took on the same clock, such as `llm-bench serve-sim --request-log`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_start_ns: Option<u64>,
     #[serde(flatten)]
     pub health: ClientHealth,
 }

@@ -274,6 +274,7 @@ mod tests {
             send_done: true,
             faults: Default::default(),
             stall: std::time::Duration::ZERO,
+            stamps: None,
         };
         let body = full_response(&plan);
         let value: Value = serde_json::from_slice(&body).unwrap();

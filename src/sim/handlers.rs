@@ -20,6 +20,7 @@ use super::faults::{Faults, Reject};
 use super::frames::Frames;
 use super::metrics;
 use super::request::{Api, CompletionRequest};
+use super::request_log::Stamps;
 use super::state::{unix_now, ActiveGuard, Shared};
 use super::stream::{Plan, TokenStream};
 use super::timing::{millis, Pace};
@@ -168,6 +169,10 @@ async fn complete(
         send_done: config.send_done,
         faults,
         stall: millis(config.stall_ms as f64 * config.speed_factor),
+        stamps: shared
+            .request_log
+            .as_ref()
+            .map(|_| Stamps::new(request_id(headers), arrival)),
     };
     shared
         .counters
@@ -193,6 +198,12 @@ async fn complete(
     } else {
         whole::respond(active, plan, pace, first_deadline).await
     }
+}
+
+/// The client's `X-Request-Id`, when it is printable.
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("x-request-id")?.to_str().ok()?;
+    Some(value.chars().take(200).collect())
 }
 
 /// Output length and finish reason: the request's max_tokens (or the

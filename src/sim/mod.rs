@@ -11,7 +11,8 @@
 //!
 //! Layout: `config` holds the knobs ([`SimConfig`]), `server` starts and
 //! stops it ([`SimServer`]), `handlers` has the routes and the request flow,
-//! `request` reads bodies, `stream` produces SSE bodies and `whole`
+//! `request` reads bodies, `request_log` writes
+//! `--request-log`, `stream` produces SSE bodies and `whole`
 //! non-streamed answers, `frames` renders the bytes on the wire, `timing` is
 //! the delay model, `faults` draws injected faults, `state` holds the
 //! counters and `metrics` renders them for Prometheus.
@@ -23,6 +24,7 @@ mod frames;
 mod handlers;
 mod metrics;
 mod request;
+mod request_log;
 mod server;
 mod state;
 mod stream;

@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::config::SimConfig;
 use super::handlers;
+use super::request_log::RequestLog;
 use super::state::{Shared, SimStats};
 
 /// How long `shutdown` lets in-flight responses finish before cutting them.
@@ -32,9 +34,20 @@ impl SimServer {
     /// Binds `bind` (port 0 picks a free port) and serves in a tokio task.
     /// The config should have passed [`SimConfig::validate`].
     pub async fn start(config: SimConfig, bind: SocketAddr) -> io::Result<SimServer> {
+        SimServer::start_logged(config, bind, None).await
+    }
+
+    /// [`SimServer::start`], also writing one line per request to `request_log`
+    /// (created or truncated): see `llm-bench serve-sim --request-log`.
+    pub async fn start_logged(
+        config: SimConfig,
+        bind: SocketAddr,
+        request_log: Option<&Path>,
+    ) -> io::Result<SimServer> {
+        let request_log = request_log.map(RequestLog::create).transpose()?;
         let listener = TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(config));
+        let shared = Arc::new(Shared::new(config, request_log));
         let (stop, stopped) = oneshot::channel::<()>();
         let app = handlers::router(Arc::clone(&shared));
         let server = axum::serve(listener, app)
@@ -97,8 +110,12 @@ impl SimServer {
 }
 
 /// Runs a server until Ctrl-C, for `llm-bench serve-sim`.
-pub async fn serve_until_ctrl_c(config: SimConfig, bind: SocketAddr) -> io::Result<()> {
-    let server = SimServer::start(config, bind).await?;
+pub async fn serve_until_ctrl_c(
+    config: SimConfig,
+    bind: SocketAddr,
+    request_log: Option<&Path>,
+) -> io::Result<()> {
+    let server = SimServer::start_logged(config, bind, request_log).await?;
     eprintln!(
         "simulated OpenAI-compatible server listening on {}",
         server.base_url()

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::config::SimConfig;
+use super::request_log::RequestLog;
 
 /// A snapshot of what the server has done so far.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -150,16 +151,19 @@ pub(crate) struct Shared {
     closing: AtomicBool,
     /// Unix time the server started, reported as the model's `created`.
     pub started_unix: u64,
+    /// `--request-log`: one line per request with its real timestamps.
+    pub request_log: Option<RequestLog>,
 }
 
 impl Shared {
-    pub fn new(config: SimConfig) -> Shared {
+    pub fn new(config: SimConfig, request_log: Option<RequestLog>) -> Shared {
         Shared {
             config,
             counters: Counters::default(),
             next_index: AtomicU64::new(0),
             closing: AtomicBool::new(false),
             started_unix: unix_now(),
+            request_log,
         }
     }
 

@@ -25,6 +25,7 @@ use super::config::UsageMode;
 use super::faults::Faults;
 use super::frames::{Frames, Usage};
 use super::request::Api;
+use super::request_log::Stamps;
 use super::state::ActiveGuard;
 use super::timing::Pace;
 
@@ -51,6 +52,8 @@ pub(crate) struct Plan {
     pub faults: Faults,
     /// Length of an injected stall.
     pub stall: std::time::Duration,
+    /// Timestamps for `--request-log`; `None` when there is no log.
+    pub stamps: Option<Stamps>,
 }
 
 impl Plan {
@@ -88,6 +91,8 @@ pub(crate) struct TokenStream {
     /// An injected cut is due: abort at the next poll.
     cutting: bool,
     finished: bool,
+    /// The last chunk went out and the response is well formed.
+    complete: bool,
 }
 
 impl TokenStream {
@@ -109,6 +114,7 @@ impl TokenStream {
             buf: BytesMut::with_capacity(1024),
             cutting: false,
             finished: false,
+            complete: false,
         }
     }
 
@@ -178,9 +184,10 @@ impl Stream for TokenStream {
         }
         ready!(Pin::new(&mut this.sleep).poll(cx));
         let shared = this.active.shared();
+        let now = Instant::now();
         shared
             .counters
-            .record_lateness(Instant::now().saturating_duration_since(this.deadline));
+            .record_lateness(now.saturating_duration_since(this.deadline));
         if shared.is_closing() {
             return this.abort("simulated server is shutting down");
         }
@@ -193,6 +200,9 @@ impl Stream for TokenStream {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
+        if let Some(stamps) = &mut this.plan.stamps {
+            stamps.chunk(now);
+        }
         if this.render_chunk() {
             this.finished = true;
             let counters = &this.active.shared().counters;
@@ -200,6 +210,7 @@ impl Stream for TokenStream {
                 counters.requests_failed_injected.fetch_add(1, Relaxed);
             } else {
                 counters.requests_ok.fetch_add(1, Relaxed);
+                this.complete = true;
             }
         } else {
             // The capacity model reads the load now, so a stream slows down
@@ -212,5 +223,15 @@ impl Stream for TokenStream {
             this.sleep.reset(next);
         }
         Poll::Ready(Some(Ok(this.buf.split().freeze())))
+    }
+}
+
+/// Logs the request when it ends, however it ended (finished, cut, or the client
+/// went away).
+impl Drop for TokenStream {
+    fn drop(&mut self) {
+        if let (Some(log), Some(stamps)) = (&self.active.shared().request_log, &self.plan.stamps) {
+            log.write(&stamps.entry(self.plan.index, self.complete));
+        }
     }
 }

@@ -37,8 +37,9 @@ pub(crate) async fn respond(
         deadline += plan.stall;
     }
     crate::timer::sleep_until(deadline).await;
+    let now = Instant::now();
     let counters = &active.shared().counters;
-    counters.record_lateness(Instant::now().saturating_duration_since(deadline));
+    counters.record_lateness(now.saturating_duration_since(deadline));
     counters
         .output_tokens_total
         .fetch_add(u64::from(plan.tokens), Relaxed);
@@ -52,6 +53,11 @@ pub(crate) async fn respond(
         body.truncate(body.len() / 2);
     } else {
         counters.requests_ok.fetch_add(1, Relaxed);
+    }
+    if let (Some(log), Some(mut stamps)) = (&active.shared().request_log, plan.stamps) {
+        stamps.chunk(now);
+        let complete = !(faults.disconnect || faults.malformed);
+        log.write(&stamps.entry(plan.index, complete));
     }
     drop(active);
     let body = if faults.disconnect {

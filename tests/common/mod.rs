@@ -34,13 +34,19 @@ pub struct Sim {
 
 impl Sim {
     pub fn start(config: SimConfig) -> Sim {
+        Sim::start_logged(config, None)
+    }
+
+    /// With `serve-sim --request-log LOG`.
+    pub fn start_logged(config: SimConfig, request_log: Option<&Path>) -> Sim {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
+        let bind = "127.0.0.1:0".parse().unwrap();
         let server = runtime
-            .block_on(SimServer::start(config, "127.0.0.1:0".parse().unwrap()))
+            .block_on(SimServer::start_logged(config, bind, request_log))
             .unwrap();
         Sim {
             server: Some(server),

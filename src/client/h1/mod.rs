@@ -175,9 +175,19 @@ impl Endpoint {
 
     /// Sends `body` and waits for the response head. A pooled connection that fails
     /// before any response byte is replaced by a new one, once.
-    pub async fn send(&self, body: &[u8]) -> Result<(Head, Body), SendError> {
-        let mut request = Vec::with_capacity(self.head.0.len() + 40 + body.len());
+    pub async fn send(
+        &self,
+        request_id: Option<&str>,
+        body: &[u8],
+    ) -> Result<(Head, Body), SendError> {
+        let id_len = request_id.map_or(0, |id| id.len() + 16);
+        let mut request = Vec::with_capacity(self.head.0.len() + id_len + 40 + body.len());
         request.extend_from_slice(&self.head.0);
+        if let Some(id) = request_id {
+            request.extend_from_slice(b"X-Request-Id: ");
+            request.extend_from_slice(id.as_bytes());
+            request.extend_from_slice(b"\r\n");
+        }
         request.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
         request.extend_from_slice(body);
         let conn = match self.take_idle() {

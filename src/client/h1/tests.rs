@@ -123,7 +123,7 @@ const STALL: Duration = Duration::from_secs(2);
 
 /// Sends one request and reads the whole body; returns (status, payload, body).
 async fn fetch(ep: &Endpoint) -> (u16, Result<Vec<u8>, String>, Body) {
-    let (head, mut body) = ep.send(b"{\"x\":1}").await.unwrap();
+    let (head, mut body) = ep.send(Some("run1-chat-0-7"), b"{\"x\":1}").await.unwrap();
     let mut payload = Vec::new();
     let result = loop {
         match body.next(STALL, |b, _| payload.extend_from_slice(b)).await {
@@ -154,6 +154,7 @@ async fn content_length_bodies_reuse_one_connection() {
     for line in [
         "Host: 127.0.0.1:",
         "Content-Length: 7\r\n",
+        "X-Request-Id: run1-chat-0-7\r\n",
         "authorization: Bearer sk-secret\r\n",
         "User-Agent: llm-bench/",
     ] {
@@ -253,7 +254,7 @@ async fn a_silent_server_is_a_stall() {
     )])
     .await;
     let ep = endpoint(s.port);
-    let (_, mut body) = ep.send(b"{}").await.unwrap();
+    let (_, mut body) = ep.send(None, b"{}").await.unwrap();
     let stall = Duration::from_millis(100);
     let err = body.next(stall, |_, _| {}).await.unwrap_err();
     assert!(matches!(err, BodyError::Stalled(d) if d == stall), "{err}");
@@ -262,14 +263,14 @@ async fn a_silent_server_is_a_stall() {
 #[tokio::test]
 async fn not_http_and_refused_connections_are_errors() {
     let s = server(vec![Reply::ThenClose(b"SSH-2.0-OpenSSH\r\n\r\n")]).await;
-    let err = endpoint(s.port).send(b"{}").await.unwrap_err();
+    let err = endpoint(s.port).send(None, b"{}").await.unwrap_err();
     assert!(matches!(err, SendError::Protocol(_)), "{err}");
 
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let err = endpoint(port).send(b"{}").await.unwrap_err();
+    let err = endpoint(port).send(None, b"{}").await.unwrap_err();
     assert!(matches!(err, SendError::Connect(_)), "{err}");
     assert!(err.to_string().starts_with("connect: "), "{err}");
 }

@@ -4,6 +4,7 @@
 mod config;
 mod endpoints;
 mod faults;
+mod request_log;
 mod streaming;
 
 use std::net::{Ipv4Addr, SocketAddr};
