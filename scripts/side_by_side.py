@@ -594,6 +594,7 @@ def fmt(x, spec):
 
 
 def main():
+    global ITL_MS, EXPECTED_E2E_S
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--levels", default="1,64,256,1024")
     ap.add_argument("--llm-bench-extra-levels", default="4096")
@@ -609,7 +610,6 @@ def main():
                     help="the server's inter-token latency (default 5): a larger one "
                          "lowers the token rate at a given concurrency")
     args = ap.parse_args()
-    global ITL_MS, EXPECTED_E2E_S
     ITL_MS = args.itl_ms
     EXPECTED_E2E_S = (TTFT_MS + (TOKENS - 1) * ITL_MS) / 1000.0
 

@@ -12,4 +12,4 @@ pub mod request;
 pub mod sse;
 
 pub use http::{Client, ClientOptions};
-pub use request::{Api, BodyTemplate};
+pub use request::{Api, BodyTemplate, PreparedBody};

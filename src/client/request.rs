@@ -1,4 +1,10 @@
 //! Request bodies for the two OpenAI APIs.
+//!
+//! Everything but the prompt is the same for every request of a scenario, so it is
+//! rendered once ([`BodyTemplate::prepare`]) and each request only appends its prompt
+//! between the two fixed halves: at a thousand requests finishing at once, building
+//! each body through a `serde_json::Value` tree held the client back from reading
+//! the streams it was timing.
 
 use serde_json::{json, Map, Value};
 
@@ -68,6 +74,64 @@ impl BodyTemplate {
         }
         serde_json::to_vec(&Value::Object(body)).unwrap_or_default()
     }
+
+    /// The body rendered once, split where the prompt goes.
+    pub fn prepare(&self) -> PreparedBody {
+        let whole = self.body(PROMPT_MARK);
+        let mark = serde_json::to_vec(PROMPT_MARK).unwrap_or_default();
+        let mut found = whole
+            .windows(mark.len())
+            .enumerate()
+            .filter(|(_, w)| *w == mark);
+        match (found.next(), found.next()) {
+            (Some((at, _)), None) => PreparedBody {
+                prefix: whole[..at].to_vec(),
+                suffix: Some(whole[at + mark.len()..].to_vec()),
+                stream: self.stream,
+            },
+            // `extra_body` replaced the prompt's field (or, absurdly, holds the mark):
+            // every request gets the same body, as `body` would give it.
+            _ => PreparedBody {
+                prefix: self.body(""),
+                suffix: None,
+                stream: self.stream,
+            },
+        }
+    }
+}
+
+/// Stands for the prompt while the fixed part of a body is rendered; control
+/// characters keep it from colliding with anything a config would hold.
+const PROMPT_MARK: &str = "\u{1}llm-bench prompt\u{1}";
+
+/// A scenario's request body with a hole for the prompt: see [`BodyTemplate::prepare`].
+#[derive(Debug, Clone)]
+pub struct PreparedBody {
+    /// Everything before the prompt's JSON string.
+    prefix: Vec<u8>,
+    /// Everything after it; `None` when the body has no prompt field.
+    suffix: Option<Vec<u8>>,
+    /// Whether the body asks for a streamed response.
+    pub stream: bool,
+}
+
+impl PreparedBody {
+    /// The body for one request: `write_prompt` appends the prompt as a JSON string
+    /// (quotes included), e.g. with `serde_json::to_writer`.
+    pub fn render(
+        &self,
+        prompt_len_hint: usize,
+        write_prompt: impl FnOnce(&mut Vec<u8>),
+    ) -> Vec<u8> {
+        let Some(suffix) = &self.suffix else {
+            return self.prefix.clone();
+        };
+        let mut out = Vec::with_capacity(self.prefix.len() + prompt_len_hint + 2 + suffix.len());
+        out.extend_from_slice(&self.prefix);
+        write_prompt(&mut out);
+        out.extend_from_slice(suffix);
+        out
+    }
 }
 
 #[cfg(test)]
@@ -108,5 +172,53 @@ mod tests {
         assert_eq!(v["prompt"], "p");
         assert!(v.get("stream_options").is_none());
         assert!(v.get("ignore_eos").is_none());
+    }
+
+    fn prepared(t: &BodyTemplate, prompt: &str) -> Vec<u8> {
+        t.prepare().render(prompt.len(), |out| {
+            serde_json::to_writer(out, prompt).unwrap()
+        })
+    }
+
+    #[test]
+    fn prepared_bodies_are_byte_identical_to_built_ones() {
+        let mut extra = Map::new();
+        extra.insert("min_tokens".into(), json!(16));
+        extra.insert("zz".into(), json!({"nested": ["a", 1]}));
+        for api in [Api::Chat, Api::Completions] {
+            for stream in [true, false] {
+                let t = BodyTemplate {
+                    api,
+                    model: "org/model \"v2\"".into(),
+                    max_tokens: 7,
+                    ignore_eos: stream,
+                    stream,
+                    extra: extra.clone(),
+                };
+                for prompt in ["", "hello world", "quote \" and \\ and \n and é ✓"] {
+                    assert_eq!(prepared(&t, prompt), t.body(prompt), "{api:?} {prompt}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn extra_body_replacing_the_prompt_field_wins_as_before() {
+        let mut extra = Map::new();
+        extra.insert(
+            "messages".into(),
+            json!([{"role": "user", "content": "fixed"}]),
+        );
+        let t = BodyTemplate {
+            api: Api::Chat,
+            model: "m".into(),
+            max_tokens: 1,
+            ignore_eos: false,
+            stream: true,
+            extra,
+        };
+        assert_eq!(prepared(&t, "ignored"), t.body("ignored"));
+        let v: Value = serde_json::from_slice(&prepared(&t, "ignored")).unwrap();
+        assert_eq!(v["messages"][0]["content"], "fixed");
     }
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{BodyTemplate, Client};
+use crate::client::{BodyTemplate, Client, PreparedBody};
 use crate::record::{ErrorKind, Outcome, RequestRow, RequestTiming, RowContext};
 use crate::workload::{LoadPlan, ScenarioPlan};
 use sink::{SinkHandle, TrialHealth};
@@ -103,7 +103,7 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
         plan: plan.clone(),
         trial,
         client: client.clone(),
-        body: body.clone(),
+        body: body.prepare(),
         sink: sink.clone(),
         soft,
         hard,
@@ -142,7 +142,7 @@ struct TrialContext {
     plan: ScenarioPlan,
     trial: u32,
     client: Client,
-    body: BodyTemplate,
+    body: PreparedBody,
     sink: SinkHandle,
     soft: CancellationToken,
     hard: CancellationToken,
@@ -161,8 +161,10 @@ impl TrialContext {
 
     /// Sends request `index`, scheduled at `scheduled`, and records it.
     async fn execute(&self, index: u64, scheduled: Instant) {
-        let prompt = self.plan.prompts.prompt(self.trial, index);
-        let body = self.body.body(&prompt);
+        let prompts = &self.plan.prompts;
+        let body = self.body.render(prompts.len_hint(), |out| {
+            prompts.write_json(self.trial, index, out);
+        });
         let request_id = self.id_prefix.as_ref().map(|p| format!("{p}{index}"));
         let in_flight = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         let send = self

@@ -7,7 +7,7 @@
 //! exact count. Each synthetic prompt is different, so a prefix cache cannot make a
 //! benchmark look faster than it is.
 
-use rand::rngs::StdRng;
+use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
@@ -34,27 +34,75 @@ pub enum PromptGenerator {
 
 impl PromptGenerator {
     /// The prompt of request `index` in `trial`: deterministic for a given seed.
+    /// The prompt of request `index` of `trial`.
     pub fn prompt(&self, trial: u32, index: u64) -> String {
         match self {
             PromptGenerator::Template(text) => text.clone(),
-            PromptGenerator::Synthetic {
-                tokens,
-                spread,
-                seed,
-            } => {
-                let mut rng = StdRng::seed_from_u64(
-                    seed ^ (u64::from(trial) << 40) ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-                );
-                let len = synthetic_length(*tokens, *spread, &mut rng);
-                let mut out = String::with_capacity(len * 6);
-                for i in 0..len {
-                    if i > 0 {
+            PromptGenerator::Synthetic { .. } => {
+                let mut out = String::with_capacity(self.len_hint());
+                self.each_word(trial, index, |word| {
+                    if !out.is_empty() {
                         out.push(' ');
                     }
-                    out.push_str(WORDS[rng.gen_range(0..WORDS.len())]);
-                }
+                    out.push_str(word);
+                });
                 out
             }
+        }
+    }
+
+    /// Appends the same prompt as [`PromptGenerator::prompt`] as a JSON string,
+    /// quotes included, without building it first (this runs once per request).
+    pub fn write_json(&self, trial: u32, index: u64, out: &mut Vec<u8>) {
+        match self {
+            // Writing to a Vec cannot fail.
+            PromptGenerator::Template(text) => {
+                let _ = serde_json::to_writer(out, text);
+            }
+            PromptGenerator::Synthetic { .. } => {
+                // The words are plain lowercase ASCII: nothing to escape.
+                out.push(b'"');
+                let mut first = true;
+                self.each_word(trial, index, |word| {
+                    if !std::mem::take(&mut first) {
+                        out.push(b' ');
+                    }
+                    out.extend_from_slice(word.as_bytes());
+                });
+                out.push(b'"');
+            }
+        }
+    }
+
+    /// About how many bytes a prompt takes, to size buffers.
+    pub fn len_hint(&self) -> usize {
+        match self {
+            PromptGenerator::Template(text) => text.len() + text.len() / 8,
+            PromptGenerator::Synthetic { tokens, spread, .. } => {
+                (f64::from(*tokens) * (1.0 + 2.0 * spread.max(0.0)) * 6.0) as usize
+            }
+        }
+    }
+
+    /// Calls `f` with each word of a synthetic prompt; each request has its own
+    /// seed, so prompts do not depend on the order they are generated in.
+    fn each_word(&self, trial: u32, index: u64, mut f: impl FnMut(&'static str)) {
+        let PromptGenerator::Synthetic {
+            tokens,
+            spread,
+            seed,
+        } = self
+        else {
+            return;
+        };
+        // A small, fast generator: statistical quality is plenty for picking words,
+        // and seeding it costs nothing next to a cryptographic one.
+        let mut rng = SmallRng::seed_from_u64(
+            seed ^ (u64::from(trial) << 40) ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let len = synthetic_length(*tokens, *spread, &mut rng);
+        for _ in 0..len {
+            f(WORDS[rng.gen_range(0..WORDS.len())]);
         }
     }
 
@@ -67,7 +115,7 @@ impl PromptGenerator {
     }
 }
 
-fn synthetic_length(tokens: u32, spread: f64, rng: &mut StdRng) -> usize {
+fn synthetic_length(tokens: u32, spread: f64, rng: &mut SmallRng) -> usize {
     let mean = f64::from(tokens.max(1));
     if spread <= 0.0 {
         return mean as usize;
@@ -106,5 +154,25 @@ mod tests {
         let mean = lens.iter().sum::<usize>() as f64 / lens.len() as f64;
         assert!((mean - 200.0).abs() < 5.0, "mean {mean}");
         assert!(lens.iter().any(|&l| l != 200));
+    }
+
+    #[test]
+    fn json_prompts_are_the_prompts_as_json_strings() {
+        let generators = [
+            PromptGenerator::Synthetic {
+                tokens: 50,
+                spread: 0.2,
+                seed: 9,
+            },
+            PromptGenerator::Template("say \"hi\"\n\tand é".into()),
+        ];
+        for g in generators {
+            for index in 0..20 {
+                let mut out = b"x".to_vec();
+                g.write_json(1, index, &mut out);
+                let expected = serde_json::to_vec(&g.prompt(1, index)).unwrap();
+                assert_eq!(out[1..], expected[..], "{g:?} {index}");
+            }
+        }
     }
 }
