@@ -1,5 +1,5 @@
 //! Micro-benchmarks of the client's hot paths: what it costs per streamed chunk
-//! (SSE framing, chunk parsing), per request (building its row) and per summary
+//! (SSE framing, chunk parsing), per request (its body, its row) and per summary
 //! (percentiles of 10,000 samples). `cargo bench --bench hot_paths`.
 
 use std::hint::black_box;
@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use llm_bench::client::chunk::parse_chunk;
 use llm_bench::client::sse::SseParser;
+use llm_bench::client::{Api, BodyTemplate};
 use llm_bench::metrics::Stats;
 use llm_bench::record::{Outcome, RequestRow, RequestTiming, RowContext};
+use llm_bench::workload::prompts::PromptGenerator;
 
 /// One chat chunk as vLLM sends it, framed as SSE.
 const CHUNK: &[u8] = b"data: {\"id\":\"chatcmpl-7\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"sim-model\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" hello\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
@@ -107,5 +109,41 @@ fn stats(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, sse, row, stats);
+/// A request body with a 256-token synthetic prompt: built through a
+/// `serde_json::Value` tree from a generated `String` (how every body was made
+/// before) against the prepared template with the prompt written in place (how
+/// the runner makes them now), in the same run.
+fn body(c: &mut Criterion) {
+    let template = BodyTemplate {
+        api: Api::Chat,
+        model: "meta-llama/Llama-3.1-8B-Instruct".into(),
+        max_tokens: 128,
+        ignore_eos: true,
+        stream: true,
+        extra: serde_json::Map::new(),
+    };
+    let prompts = PromptGenerator::Synthetic {
+        tokens: 256,
+        spread: 0.0,
+        seed: 7,
+    };
+    let mut group = c.benchmark_group("per_request");
+    let mut index = 0u64;
+    group.bench_function("body_value_tree_256_tokens", |b| {
+        b.iter(|| {
+            index += 1;
+            black_box(template.body(&prompts.prompt(0, index)))
+        })
+    });
+    let prepared = template.prepare();
+    group.bench_function("body_prepared_256_tokens", |b| {
+        b.iter(|| {
+            index += 1;
+            black_box(prepared.render(prompts.len_hint(), |out| prompts.write_json(0, index, out)))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, sse, row, body, stats);
 criterion_main!(benches);
