@@ -6,7 +6,9 @@
 //! statistics were computed from (TTFT, TPOT, E2E, output tokens, outcome). ITL is
 //! kept as an HDR histogram (microseconds, 3 significant digits, V2 + DEFLATE
 //! encoding, base64: the format of HdrHistogram's interval logs, readable by every
-//! HdrHistogram implementation), since a run has one ITL per token.
+//! HdrHistogram implementation), since a run has one ITL per token. A trial keeps at
+//! most [`SAMPLES_PER_TRIAL`] requests' samples: a longer trial keeps a seeded
+//! uniform random subset and records of how many requests in `sampled_from`.
 //!
 //! The file is canonical JSON (keys sorted, two-space indentation, arrays of plain
 //! values on one line), so a bless shows up as a readable diff. Its layout is
@@ -18,12 +20,14 @@
 //! promotes a run without re-running it.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -33,8 +37,10 @@ use crate::manifest::ScenarioSpec;
 use crate::metrics::Metrics;
 use crate::record::{ErrorKind, RequestRow};
 
-/// The schema this build writes.
-pub const SCHEMA_VERSION: &str = "1.0";
+/// The schema this build writes. 1.1 added `samples.sampled_from` (a trial's
+/// samples capped at [`SAMPLES_PER_TRIAL`]); a 1.0 reader ignores it, which matters
+/// only to its request-level bootstrap of a sampled trial's throughput.
+pub const SCHEMA_VERSION: &str = "1.1";
 /// The major version this build reads.
 pub const SCHEMA_MAJOR: u32 = 1;
 
@@ -86,6 +92,10 @@ pub struct TrialRecord {
 
 /// Raw per-request samples of one trial, one entry per measured request (warm-up,
 /// cancelled and dropped requests excluded) in request order.
+///
+/// A trial of more than [`SAMPLES_PER_TRIAL`] measured requests keeps a uniform
+/// random subset of that many (see [`SamplesBuilder`]) and says of how many in
+/// `sampled_from`; its counts, durations and statistics stay those of every request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Samples {
     /// `null` for a success, else the error kind.
@@ -97,6 +107,10 @@ pub struct Samples {
     /// Every inter-token latency of the trial's successful requests, in microseconds:
     /// base64 of an HdrHistogram V2+DEFLATE encoding (3 significant digits).
     pub itl_us_hdr: String,
+    /// Measured requests the columns were sampled from, when they hold only
+    /// [`SAMPLES_PER_TRIAL`] of them; absent when they hold every one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_from: Option<u64>,
 }
 
 impl Samples {
@@ -148,48 +162,104 @@ impl Samples {
     }
 }
 
+/// Per-request samples a trial keeps at most: enough that the request-level
+/// bootstrap and the report's baseline curves are as good as with every request
+/// (the bootstrap's standard error from 100,000 requests is well under the noise
+/// floor it is added to), few enough that a trial of millions of requests costs a
+/// few MiB instead of ~60 bytes per request. Ordinary runs stay below it and keep
+/// every request.
+pub const SAMPLES_PER_TRIAL: usize = 100_000;
+
+/// Seed of the reservoir sampling past [`SAMPLES_PER_TRIAL`] ("llm-samp"), so the
+/// same `requests.jsonl` always gives the same candidate.
+const SAMPLE_SEED: u64 = 0x6c6c_6d2d_7361_6d70;
+
 /// Builds one trial's [`Samples`] row by row, keeping only the values a baseline
-/// stores (about 60 bytes per request, not the row with its inter-token latencies),
-/// so deriving candidates from a long run does not hold the run in memory.
+/// stores (57 bytes per request, not the row with its inter-token latencies), so
+/// deriving candidates from a long run does not hold the run in memory.
+///
+/// Past [`SAMPLES_PER_TRIAL`] measured requests the rows kept are a uniform random
+/// sample of all of them (reservoir sampling, Vitter 1985, ACM TOMS 11:37,
+/// "Algorithm R": the n-th request replaces a random kept one with probability
+/// cap/n), drawn from a [`StdRng`] with a fixed seed, so every request is equally
+/// likely to be kept whatever the order in which they finished. The ITL histogram
+/// still counts every token.
 #[derive(Debug)]
 pub struct SamplesBuilder {
-    rows: Vec<SampleRow>,
+    /// The kept requests' columns, in the order they were kept (sorted into
+    /// request order by [`SamplesBuilder::finish`], in place); `itl_us_hdr` and
+    /// `sampled_from` are filled in then.
+    kept: Samples,
+    /// Request index of each kept request.
+    index: Vec<u64>,
     itl: Histogram<u64>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct SampleRow {
-    index: u64,
-    error_kind: Option<ErrorKind>,
-    ttft_ms: Option<f64>,
-    tpot_ms: Option<f64>,
-    e2e_ms: f64,
-    output_tokens: u64,
+    cap: usize,
+    /// Measured rows seen, kept or not.
+    seen: u64,
+    /// Created when the cap is first exceeded.
+    rng: Option<StdRng>,
 }
 
 impl Default for SamplesBuilder {
     fn default() -> Self {
-        SamplesBuilder {
-            rows: Vec::new(),
-            itl: itl_histogram(),
-        }
+        SamplesBuilder::with_cap(SAMPLES_PER_TRIAL)
     }
 }
 
 impl SamplesBuilder {
+    /// Keeps at most `cap` rows (at least one).
+    pub fn with_cap(cap: usize) -> Self {
+        SamplesBuilder {
+            kept: Samples::default(),
+            index: Vec::new(),
+            itl: itl_histogram(),
+            cap: cap.max(1),
+            seen: 0,
+            rng: None,
+        }
+    }
+
     /// Adds a row if it is measured (warm-up, cancelled and dropped rows are not).
     pub fn add(&mut self, r: &RequestRow) {
         if !r.measured() {
             return;
         }
-        self.rows.push(SampleRow {
-            index: r.index,
-            error_kind: r.error_kind,
-            ttft_ms: r.ttft_ms,
-            tpot_ms: r.tpot_ms,
-            e2e_ms: r.e2e_ms,
-            output_tokens: r.output_tokens,
-        });
+        self.seen += 1;
+        let len = self.index.len();
+        if len < self.cap {
+            // Grow by doubling, but never past the cap.
+            if len == self.index.capacity() {
+                let more = len.max(16).min(self.cap - len);
+                let k = &mut self.kept;
+                self.index.reserve_exact(more);
+                k.error_kind.reserve_exact(more);
+                k.ttft_ms.reserve_exact(more);
+                k.tpot_ms.reserve_exact(more);
+                k.e2e_ms.reserve_exact(more);
+                k.output_tokens.reserve_exact(more);
+            }
+            let k = &mut self.kept;
+            self.index.push(r.index);
+            k.error_kind.push(r.error_kind);
+            k.ttft_ms.push(r.ttft_ms);
+            k.tpot_ms.push(r.tpot_ms);
+            k.e2e_ms.push(r.e2e_ms);
+            k.output_tokens.push(r.output_tokens);
+        } else {
+            let rng = self
+                .rng
+                .get_or_insert_with(|| StdRng::seed_from_u64(SAMPLE_SEED));
+            let slot = rng.gen_range(0..self.seen) as usize;
+            if slot < len {
+                let k = &mut self.kept;
+                self.index[slot] = r.index;
+                k.error_kind[slot] = r.error_kind;
+                k.ttft_ms[slot] = r.ttft_ms;
+                k.tpot_ms[slot] = r.tpot_ms;
+                k.e2e_ms[slot] = r.e2e_ms;
+                k.output_tokens[slot] = r.output_tokens;
+            }
+        }
         if r.ok {
             for v in &r.itl_ms {
                 self.itl
@@ -198,17 +268,38 @@ impl SamplesBuilder {
         }
     }
 
-    /// The samples in request order.
+    /// The samples in request order (a stable sort by index).
+    ///
+    /// The columns are permuted in place, so finishing needs one index per kept
+    /// request on top of what is kept, not a second copy of every column.
     pub fn finish(mut self) -> Samples {
-        self.rows.sort_by_key(|r| r.index);
-        let rows = &self.rows;
+        let n = self.index.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| self.index[i]);
+        // Position k takes the request now at order[k]: follow each cycle of the
+        // permutation, swapping along it, and mark each position done.
+        let k = &mut self.kept;
+        for start in 0..n {
+            let mut at = start;
+            while order[at] != at {
+                let from = order[at];
+                order[at] = at;
+                if from == start {
+                    break;
+                }
+                k.error_kind.swap(at, from);
+                k.ttft_ms.swap(at, from);
+                k.tpot_ms.swap(at, from);
+                k.e2e_ms.swap(at, from);
+                k.output_tokens.swap(at, from);
+                at = from;
+            }
+        }
+        drop(order);
         Samples {
-            error_kind: rows.iter().map(|r| r.error_kind).collect(),
-            ttft_ms: rows.iter().map(|r| r.ttft_ms).collect(),
-            tpot_ms: rows.iter().map(|r| r.tpot_ms).collect(),
-            e2e_ms: rows.iter().map(|r| r.e2e_ms).collect(),
-            output_tokens: rows.iter().map(|r| r.output_tokens).collect(),
             itl_us_hdr: encode_histogram(&self.itl),
+            sampled_from: (self.seen > n as u64).then_some(self.seen),
+            ..self.kept
         }
     }
 }
@@ -236,6 +327,16 @@ pub fn decode_histogram(text: &str) -> Option<Histogram<u64>> {
 }
 
 impl TrialRecord {
+    /// How many successful requests each kept successful sample stands for, when
+    /// the samples are a subset ([`Samples::sampled_from`]); `None` when they hold
+    /// every request. Sums over the kept samples (throughput) are scaled by it so
+    /// they add up to the whole trial's.
+    pub fn sample_weight(&self) -> Option<f64> {
+        self.samples.sampled_from?;
+        let kept = self.samples.ok().count();
+        (kept > 0).then(|| self.succeeded as f64 / kept as f64)
+    }
+
     /// A trial from its summary metrics and its rows.
     pub fn new(trial: u32, metrics: &Metrics, samples: Samples) -> TrialRecord {
         let stats = MetricId::ALL
@@ -392,29 +493,51 @@ fn check_trials(baseline: Baseline, path: &Path) -> Result<Baseline, BaselineErr
                 t.trial
             )));
         }
+        if s.sampled_from.is_some_and(|from| from < n as u64) {
+            return Err(corrupt(format!(
+                "trial {}: `sampled_from` is smaller than the samples kept",
+                t.trial
+            )));
+        }
     }
     Ok(baseline)
 }
 
 /// The file's text: canonical JSON and a final newline.
+pub fn to_text(baseline: &Baseline) -> String {
+    let mut text = String::new();
+    write_text(&mut text, baseline).expect("writing to a String cannot fail");
+    text
+}
+
+/// Writes the file's text ([`to_text`]) to `out` piece by piece.
 ///
 /// The per-request sample columns are rendered straight from their vectors, one
 /// number at a time: as a `serde_json::Value` tree they would cost ~200 bytes per
-/// request (a million-request run's candidate took 250 MiB to write).
-pub fn to_text(baseline: &Baseline) -> String {
+/// request (a million-request run's candidate took 250 MiB to write), and written
+/// to a file they are never held as text either.
+pub fn write_text(out: &mut dyn fmt::Write, baseline: &Baseline) -> fmt::Result {
     let shell = Baseline {
         trials: baseline
             .trials
             .iter()
             .map(|t| TrialRecord {
+                trial: t.trial,
+                duration_s: t.duration_s,
+                succeeded: t.succeeded,
+                failed: t.failed,
+                errors: t.errors.clone(),
+                output_tokens_mean: t.output_tokens_mean,
+                stats: t.stats.clone(),
+                // The columns are written from `baseline`, never copied.
                 samples: Samples {
                     itl_us_hdr: t.samples.itl_us_hdr.clone(),
+                    sampled_from: t.samples.sampled_from,
                     ..Samples::default()
                 },
-                ..t.clone()
             })
             .collect(),
-        ..baseline.clone()
+        ..clone_without_trials(baseline)
     };
     let mut value = serde_json::to_value(&shell).expect("a baseline is plain data");
     // Each empty column becomes a marker that `write_value` replaces by the column.
@@ -428,47 +551,88 @@ pub fn to_text(baseline: &Baseline) -> String {
             }
         }
     }
-    let mut text = String::new();
-    write_value(&mut text, &value, 0, &|out, marker| {
+    write_value(out, &value, 0, &|out, marker| {
         let (trial, column) = marker.split_once(':')?;
         let samples = &baseline.trials.get(trial.parse::<usize>().ok()?)?.samples;
-        match column {
+        Some(match column {
             "error_kind" => write_column(out, &samples.error_kind),
             "ttft_ms" => write_column(out, &samples.ttft_ms),
             "tpot_ms" => write_column(out, &samples.tpot_ms),
             "e2e_ms" => write_column(out, &samples.e2e_ms),
             "output_tokens" => write_column(out, &samples.output_tokens),
             _ => return None,
-        }
-        Some(())
-    });
-    text.push('\n');
-    text
+        })
+    })?;
+    out.write_char('\n')
+}
+
+/// Everything of a baseline but its trials.
+fn clone_without_trials(b: &Baseline) -> Baseline {
+    Baseline {
+        schema_version: b.schema_version.clone(),
+        tool_version: b.tool_version.clone(),
+        created_at: b.created_at.clone(),
+        blessed_by: b.blessed_by.clone(),
+        reason: b.reason.clone(),
+        git_commit: b.git_commit.clone(),
+        run_id: b.run_id.clone(),
+        target: b.target.clone(),
+        scenario: b.scenario.clone(),
+        percentile_method: b.percentile_method.clone(),
+        fingerprint: b.fingerprint.clone(),
+        spec: b.spec.clone(),
+        noise: b.noise.clone(),
+        trials: Vec::new(),
+    }
 }
 
 /// Starts a string that stands for a sample column (no real value starts with it).
 const COLUMN_MARKER: &str = "\u{1}column:";
 
 /// Writes `[a, b, …]` exactly as [`canonical_json`] writes an array of scalars.
-fn write_column<T: Serialize>(out: &mut String, items: &[T]) {
-    out.push('[');
+fn write_column<T: Serialize>(out: &mut dyn fmt::Write, items: &[T]) -> fmt::Result {
+    out.write_char('[')?;
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
-            out.push_str(", ");
+            out.write_str(", ")?;
         }
         let value = serde_json::to_value(item).unwrap_or(Value::Null);
-        write_value(out, &value, 0, &|_, _| None);
+        write_value(out, &value, 0, &|_, _| None)?;
     }
-    out.push(']');
+    out.write_char(']')
 }
 
-/// Writes a baseline through a temporary file and a rename.
+/// Writes a baseline through a temporary file and a rename, streaming the text.
 pub fn write(path: &Path, baseline: &Baseline) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     }
-    crate::results::write_atomic(path, to_text(baseline).as_bytes())
+    crate::results::write_atomic_with(path, |file| {
+        let mut out = IoText { file, error: None };
+        match write_text(&mut out, baseline) {
+            Ok(()) => Ok(()),
+            Err(fmt::Error) => Err(out
+                .error
+                .unwrap_or_else(|| std::io::Error::other("formatting failed"))),
+        }
+    })
+}
+
+/// [`fmt::Write`] onto an [`std::io::Write`], keeping the I/O error a formatter
+/// cannot carry.
+struct IoText<'a> {
+    file: &'a mut dyn std::io::Write,
+    error: Option<std::io::Error>,
+}
+
+impl fmt::Write for IoText<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.file.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            fmt::Error
+        })
+    }
 }
 
 /// JSON with object keys sorted at every level, two-space indentation, arrays of
@@ -477,70 +641,75 @@ pub fn write(path: &Path, baseline: &Baseline) -> anyhow::Result<()> {
 /// changed numbers rather than reflowed arrays.
 pub fn canonical_json(value: &Value) -> String {
     let mut out = String::new();
-    write_value(&mut out, value, 0, &|_, _| None);
+    write_value(&mut out, value, 0, &|_, _| None).expect("writing to a String cannot fail");
     out
 }
+
+/// Writes a sample column named by a marker; `None` when the marker names none.
+type ColumnWriter<'a> = dyn Fn(&mut dyn fmt::Write, &str) -> Option<fmt::Result> + 'a;
 
 /// Writes `value` at indentation `depth`; a string starting with [`COLUMN_MARKER`]
 /// is handed to `column`, which writes the column it names.
 fn write_value(
-    out: &mut String,
+    out: &mut dyn fmt::Write,
     value: &Value,
     depth: usize,
-    column: &dyn Fn(&mut String, &str) -> Option<()>,
-) {
-    let indent = |out: &mut String, depth: usize| out.extend(std::iter::repeat_n("  ", depth));
+    column: &ColumnWriter<'_>,
+) -> fmt::Result {
+    let indent = |out: &mut dyn fmt::Write, depth: usize| -> fmt::Result {
+        for _ in 0..depth {
+            out.write_str("  ")?;
+        }
+        Ok(())
+    };
     match value {
-        Value::Object(map) if map.is_empty() => out.push_str("{}"),
+        Value::Object(map) if map.is_empty() => out.write_str("{}"),
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
-            out.push_str("{\n");
+            out.write_str("{\n")?;
             for (i, key) in keys.iter().enumerate() {
-                indent(out, depth + 1);
-                let _ = write!(out, "{}: ", Value::String((*key).clone()));
-                write_value(out, &map[key.as_str()], depth + 1, column);
-                out.push_str(if i + 1 < keys.len() { ",\n" } else { "\n" });
+                indent(out, depth + 1)?;
+                write!(out, "{}: ", Value::String((*key).clone()))?;
+                write_value(out, &map[key.as_str()], depth + 1, column)?;
+                out.write_str(if i + 1 < keys.len() { ",\n" } else { "\n" })?;
             }
-            indent(out, depth);
-            out.push('}');
+            indent(out, depth)?;
+            out.write_char('}')
         }
         Value::Array(items) if items.iter().all(|v| !v.is_object() && !v.is_array()) => {
-            out.push('[');
+            out.write_char('[')?;
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push_str(", ");
+                    out.write_str(", ")?;
                 }
-                write_value(out, item, depth, column);
+                write_value(out, item, depth, column)?;
             }
-            out.push(']');
+            out.write_char(']')
         }
         Value::Array(items) => {
-            out.push_str("[\n");
+            out.write_str("[\n")?;
             for (i, item) in items.iter().enumerate() {
-                indent(out, depth + 1);
-                write_value(out, item, depth + 1, column);
-                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+                indent(out, depth + 1)?;
+                write_value(out, item, depth + 1, column)?;
+                out.write_str(if i + 1 < items.len() { ",\n" } else { "\n" })?;
             }
-            indent(out, depth);
-            out.push(']');
+            indent(out, depth)?;
+            out.write_char(']')
         }
-        Value::Number(n) if n.is_f64() => {
-            let _ = write!(
-                out,
-                "{}",
-                Value::from(round_significant(n.as_f64().unwrap_or(0.0)))
-            );
-        }
-        Value::String(text) => {
-            let marked = text.strip_prefix(COLUMN_MARKER);
-            if marked.and_then(|m| column(out, m)).is_none() {
-                let _ = write!(out, "{value}");
-            }
-        }
-        scalar => {
-            let _ = write!(out, "{scalar}");
-        }
+        Value::Number(n) if n.is_f64() => write!(
+            out,
+            "{}",
+            Value::from(round_significant(n.as_f64().unwrap_or(0.0)))
+        ),
+        Value::String(text) => match text
+            .strip_prefix(COLUMN_MARKER)
+            .and_then(|m| column(out, m))
+        {
+            Some(written) => written,
+            None => write!(out, "{value}"),
+        },
+        scalar => write!(out, "{scalar}"),
     }
 }
 
@@ -709,6 +878,191 @@ mod tests {
         assert_eq!(fast, slow);
         assert_eq!(parse(&text, path).unwrap(), slow);
         assert_eq!(to_text(&fast), text);
+    }
+
+    fn sample_row(index: u64) -> RequestRow {
+        use crate::record::TokenSource;
+        let failed = index % 97 == 5;
+        RequestRow {
+            scenario: "s".into(),
+            trial: 0,
+            index,
+            request_id: None,
+            warmup: false,
+            ok: !failed,
+            status: Some(if failed { 500 } else { 200 }),
+            error_kind: failed.then_some(ErrorKind::Http5xx),
+            error: None,
+            scheduled_ms: 0.0,
+            start_ms: 0.0,
+            end_ms: index as f64,
+            send_lag_ms: 0.0,
+            ttfb_ms: None,
+            ttft_ms: (index % 13 != 0).then_some(index as f64 / 2.0),
+            ttfr_ms: None,
+            response_ttft_ms: None,
+            e2e_ms: index as f64,
+            response_e2e_ms: index as f64,
+            tpot_ms: (index % 11 != 0).then_some(5.0),
+            itl_ms: vec![5.0, 5.5],
+            prompt_tokens: None,
+            output_tokens: if failed { 0 } else { 1 + index % 7 },
+            chunks: 3,
+            token_source: TokenSource::Usage,
+            in_flight: 1,
+        }
+    }
+
+    /// Up to the cap every measured request is kept, exactly as before the cap
+    /// existed; past it a seeded uniform sample of `cap` requests in request order,
+    /// the same whatever order the rows came in, with every ITL still counted.
+    #[test]
+    fn long_trials_keep_a_seeded_uniform_sample() {
+        let rows: Vec<RequestRow> = (0..10_000).map(sample_row).collect();
+        let build = |cap: usize, rows: &mut dyn Iterator<Item = &RequestRow>| {
+            let mut b = SamplesBuilder::with_cap(cap);
+            rows.for_each(|r| b.add(r));
+            b.finish()
+        };
+        let all = build(10_000, &mut rows.iter());
+        assert_eq!(all.sampled_from, None);
+        assert_eq!(
+            all.e2e_ms,
+            (0..10_000).map(|i| i as f64).collect::<Vec<_>>()
+        );
+        assert_eq!(all.ttft_ms[13], None);
+        assert_eq!(all.ttft_ms[14], Some(7.0));
+        assert_eq!(all.tpot_ms[11], None);
+        assert_eq!(all.error_kind[5], Some(ErrorKind::Http5xx));
+        assert_eq!(
+            all,
+            Samples::from_rows(&rows),
+            "the default cap is above 10k"
+        );
+
+        // Rows finish out of order: sorted back into request order in place.
+        let shuffled: Vec<&RequestRow> = (0..10_000).map(|i| &rows[i * 7919 % 10_000]).collect();
+        assert_eq!(build(10_000, &mut shuffled.iter().copied()), all);
+        assert_eq!(build(10_000, &mut rows.iter().rev()), all);
+
+        // Each kept request's columns stay together, in request order.
+        let consistent = |s: &Samples| {
+            assert!(s.e2e_ms.windows(2).all(|w| w[0] < w[1]), "request order");
+            for (i, &e2e) in s.e2e_ms.iter().enumerate() {
+                let row = sample_row(e2e as u64);
+                assert_eq!(s.ttft_ms[i], row.ttft_ms);
+                assert_eq!(s.tpot_ms[i], row.tpot_ms);
+                assert_eq!(s.error_kind[i], row.error_kind);
+                assert_eq!(s.output_tokens[i], row.output_tokens);
+            }
+        };
+        let kept = build(1000, &mut rows.iter());
+        assert_eq!(kept.sampled_from, Some(10_000));
+        assert_eq!(kept.e2e_ms.len(), 1000);
+        assert_eq!(kept, build(1000, &mut rows.iter()), "seeded");
+        consistent(&kept);
+        consistent(&build(1000, &mut shuffled.iter().copied()));
+        // Uniform: the mean index is 4999.5 give or take 3 standard errors
+        // (2887 / √1000 · √0.9 ≈ 87).
+        let mean = kept.e2e_ms.iter().sum::<f64>() / 1000.0;
+        assert!((mean - 4999.5).abs() < 260.0, "{mean}");
+        let reversed = build(1000, &mut rows.iter().rev());
+        assert_eq!(reversed.e2e_ms.len(), 1000);
+        assert_eq!(reversed.sampled_from, Some(10_000));
+        consistent(&reversed);
+        assert_eq!(kept.itl_us_hdr, all.itl_us_hdr, "every ITL counts");
+
+        // Each kept success stands for succeeded / kept successes.
+        let succeeded = all.error_kind.iter().filter(|e| e.is_none()).count() as u64;
+        let kept_ok = kept.error_kind.iter().filter(|e| e.is_none()).count() as f64;
+        let trial = |samples: Samples| TrialRecord {
+            trial: 0,
+            duration_s: 10.0,
+            succeeded,
+            failed: 10_000 - succeeded,
+            errors: BTreeMap::new(),
+            output_tokens_mean: None,
+            stats: BTreeMap::new(),
+            samples,
+        };
+        assert_eq!(trial(all).sample_weight(), None);
+        assert_eq!(
+            trial(kept).sample_weight(),
+            Some(succeeded as f64 / kept_ok)
+        );
+    }
+
+    /// A sampled trial round-trips through the file, both readers and the generic
+    /// canonical writer; streamed to a file, the text is the same bytes.
+    #[test]
+    fn sampled_baselines_round_trip_and_stream_to_the_same_bytes() {
+        use crate::manifest::{LoadSpec, Manifest, RunMeta, ScenarioSpec};
+        let spec = ScenarioSpec {
+            name: "s".into(),
+            prompt: "short".into(),
+            load: LoadSpec::Closed { concurrency: 4 },
+            requests: Some(3000),
+            duration_s: None,
+            warmup: 0,
+            max_tokens: 16,
+            ignore_eos: true,
+            stream: true,
+            seed: 7,
+            trials: 1,
+            slo: Default::default(),
+            max_error_rate: 0.05,
+            thresholds: Default::default(),
+        };
+        let manifest = Manifest {
+            schema_version: crate::manifest::SCHEMA_VERSION,
+            run: RunMeta {
+                id: "r".into(),
+                tool_version: "0.1.0".into(),
+                git_commit: None,
+                target: "t".into(),
+                base_url: "http://h/v1".into(),
+                api: "chat".into(),
+                model: "m".into(),
+                workload_hash: "w".into(),
+                started_at: "2025-01-01T00:00:00Z".into(),
+                ended_at: None,
+                interrupted: false,
+                percentile_method: "linear".into(),
+                environment: None,
+            },
+            scenarios: vec![spec],
+        };
+        let rows: Vec<RequestRow> = (0..3000).map(sample_row).collect();
+        let mut baseline = crate::compare::candidates(&manifest, &rows).remove(0);
+        let mut b = SamplesBuilder::with_cap(500);
+        rows.iter().for_each(|r| b.add(r));
+        baseline.trials[0].samples = b.finish();
+        let text = to_text(&baseline);
+        assert!(text.contains("\"sampled_from\": 3000,"), "{text}");
+        let path = Path::new("b/t/s.json");
+        let back = parse(&text, path).unwrap();
+        assert!(back == parse_via_value(&text, path).unwrap());
+        assert!(back.trials[0].samples == baseline.trials[0].samples);
+        assert!(to_text(&back) == text);
+        let generic = canonical_json(&serde_json::to_value(&baseline).unwrap()) + "\n";
+        assert!(generic == text);
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t").join("s.json");
+        write(&file, &baseline).unwrap();
+        assert!(std::fs::read_to_string(&file).unwrap() == text);
+        let names: Vec<_> = std::fs::read_dir(file.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["s.json"], "no temporary file left");
+
+        let mut broken = baseline.clone();
+        broken.trials[0].samples.sampled_from = Some(10);
+        assert!(matches!(
+            parse(&to_text(&broken), path),
+            Err(BaselineError::Corrupt { .. })
+        ));
     }
 
     #[test]

@@ -375,11 +375,11 @@ pub fn bless(
         .into());
     }
     let mut plan = Vec::new();
-    for c in &owned {
+    for c in owned {
         let path = baseline_path(baseline_dir, &c.target, &c.scenario)?;
         let old =
             baseline::read(&path).map_err(|e| UsageError(format!("{e}; nothing was blessed")))?;
-        let mut new = c.clone();
+        let mut new = c;
         new.blessed_by = Some(context.blessed_by.clone());
         new.reason = options.reason.clone();
         new.created_at = context.now.clone();

@@ -590,13 +590,18 @@ fn log_metric(
 
 /// Request-level values for the bootstrap, pooled over a side's trials. For a
 /// throughput each request contributes its share of the rate (tokens or 1, divided
-/// by the summed trial windows), so the statistic is their sum.
+/// by the summed trial windows), so the statistic is their sum. A trial that kept
+/// only a sample of its requests ([`TrialRecord::sample_weight`]) scales each share
+/// by the requests it stands for, so the sum is still the trial's whole rate; its
+/// resampled sums then vary by about √weight more than every request's would, so
+/// the interval errs wide.
 fn bootstrap_samples(metric: MetricId, side: &Baseline) -> Vec<f64> {
     let duration: f64 = side.trials.iter().map(|t| t.duration_s).sum();
     side.trials
         .iter()
         .flat_map(|t| {
             let s = &t.samples;
+            let weight = t.sample_weight();
             match metric.kind() {
                 Kind::Latency(Latency::Ttft, _) => s.ttft(),
                 Kind::Latency(Latency::Tpot, _) => s.tpot(),
@@ -606,9 +611,18 @@ fn bootstrap_samples(metric: MetricId, side: &Baseline) -> Vec<f64> {
                 Kind::Throughput if metric == MetricId::OutputTokensPerS => s
                     .output_tokens()
                     .into_iter()
-                    .map(|n| n / duration)
+                    .map(|n| match weight {
+                        Some(w) => n * w / duration,
+                        None => n / duration,
+                    })
                     .collect(),
-                Kind::Throughput => s.e2e().iter().map(|_| 1.0 / duration).collect(),
+                Kind::Throughput => {
+                    let share = match weight {
+                        Some(w) => w / duration,
+                        None => 1.0 / duration,
+                    };
+                    s.e2e().iter().map(|_| share).collect()
+                }
                 // No per-request energy: trials are the only replicates.
                 Kind::SuccessRate | Kind::Energy => Vec::new(),
             }

@@ -474,11 +474,14 @@ impl SummaryBuilder {
                 let mut pooled = Accumulator::default();
                 let mut pooled_telemetry = TelemetryAccumulator::default();
                 let mut per_trial = Vec::with_capacity(trials.len());
+                let single = trials.len() == 1;
                 for (i, (trial, acc)) in trials.into_iter().enumerate() {
                     let records: Vec<&TelemetryRecord> =
                         telemetry.get(&trial).into_iter().flatten().collect();
                     let t = TelemetryAccumulator::from_records(&records, acc.window_ms());
-                    if i == 0 {
+                    if single {
+                        // One trial is its own pool: no copy of its samples.
+                    } else if i == 0 {
                         pooled = acc.clone();
                         pooled_telemetry = t.clone();
                     } else {
@@ -487,10 +490,14 @@ impl SummaryBuilder {
                     }
                     per_trial.push(with_telemetry(acc.finish(&spec), &t));
                 }
+                let metrics = match (single, per_trial.first()) {
+                    (true, Some(only)) => only.clone(),
+                    _ => with_telemetry(pooled.finish(&spec), &pooled_telemetry),
+                };
                 ScenarioSummary {
                     name: spec.name.clone(),
                     fingerprint: Some(Fingerprint::of(&self.manifest.run, &spec)),
-                    metrics: with_telemetry(pooled.finish(&spec), &pooled_telemetry),
+                    metrics,
                     trials: per_trial,
                     spec,
                 }
