@@ -5,16 +5,17 @@
 //! Both folders are written in a temp dir by the crate's own code, as a real run
 //! leaves them: rows built by `RequestRow::new` from per-chunk instants (TTFT
 //! ~50 ms, ITL ~5 ms, both noisy, 0.1% failed requests) and written by the run's
-//! `Sink` thread, `run.json`, `client_health.jsonl`, `summary.json` and the reports
-//! (`results::write_outputs_with`), and the `<scenario>.baseline.json.new`
+//! `Sink` thread, `run.json`, `client_health.jsonl`, `summary.json`, the reports and
+//! `chart_data.json` (`results::write_outputs_with`), and the `<scenario>.baseline.json.new`
 //! candidates. The baselines come from another such run through `compare::bless`,
 //! the code behind `--bless`. Two of the 50 scenarios are 15% slower on TTFT.
 //!
 //! Timed: the built binary, `llm-bench compare RESULTS --baseline-dir BASELINES`, as
 //! a user runs it (wall time, median of several runs, page cache warm), then the
-//! same steps in process for a breakdown. Same-run references: `std::fs::read` of
-//! every file the command reads, and parsing `requests.jsonl` once
-//! (`results::for_each_row`).
+//! same steps in process for a breakdown, including what `compare` did before runs
+//! saved their chart data (summary and charts rebuilt from every row, checked equal
+//! to the saved ones). Same-run references: `std::fs::read` of every file the
+//! command reads, and parsing `requests.jsonl` once (`results::for_each_row`).
 //!
 //! `cargo bench --bench compare_scale` (needs 3.3 GB free in the temp dir, else it
 //! says so and stops: `TMPDIR=/dev/shm` works; setup a few minutes). With `COMPARE_SCALE_DIR=DIR` the folders are written to DIR and reused
@@ -64,7 +65,9 @@ fn main() {
     let results_dir = root.join("results");
     let baseline_dir = root.join("baselines");
 
-    let reuse = results_dir.join(compare::COMPARISON_JSON).is_file();
+    // Folders written before the run saved its chart data are written again.
+    let reuse = results_dir.join(compare::COMPARISON_JSON).is_file()
+        && results_dir.join(results::CHART_DATA).is_file();
     if !reuse {
         std::fs::create_dir_all(&root).expect("data dir");
         let free = free_bytes(&root);
@@ -201,11 +204,11 @@ fn breakdown(results_dir: &Path, baseline_dir: &Path) {
         target: manifest.run.target.clone(),
         baseline_dir: baseline_dir.display().to_string(),
     };
-    let comparison = compare::compare(&candidates, baseline_dir, false, info).expect("compare");
-    step("read baselines + verdicts", started);
+    let judged = compare::judge(&candidates, baseline_dir, false, info, true).expect("compare");
+    step("read baselines + verdicts + curves", started);
     let started = Instant::now();
-    compare::write_comparison(results_dir, &comparison).expect("written");
-    std::hint::black_box(compare::render::console(&comparison));
+    compare::write_comparison(results_dir, &judged.comparison).expect("written");
+    std::hint::black_box(compare::render::console(&judged.comparison));
     step("write comparison.{json,md} + console", started);
     println!(
         "  {:<36} {}",
@@ -213,20 +216,30 @@ fn breakdown(results_dir: &Path, baseline_dir: &Path) {
         secs(verdict_started.elapsed())
     );
     let started = Instant::now();
-    let (summary, series) = results::analyse_dir(results_dir).expect("summary");
-    step("summary + chart data from the rows", started);
+    let (summary, series) = results::report_data(results_dir)
+        .expect("summary")
+        .expect("a results folder");
+    step("summary.json + chart_data.json", started);
     let started = Instant::now();
-    results::write_html(results_dir, &summary, &series, None).expect("report.html");
+    results::write_html_judged(results_dir, &summary, &series, &judged).expect("report.html");
     step("write report.html", started);
+    let started = Instant::now();
+    let rebuilt = results::analyse_dir(results_dir).expect("rows");
+    step("(before: summary + charts from rows)", started);
+    assert_eq!(
+        (&summary, &series),
+        (&rebuilt.0, &rebuilt.1),
+        "the saved summary and chart data are what the rows give"
+    );
 }
 
-/// Every file `llm-bench compare` reads: the run's manifest, rows and client health,
-/// its candidates and the baselines.
+/// Every file `llm-bench compare` reads: the run's manifest, summary and chart data,
+/// its candidates and the baselines (no longer the rows: see `breakdown`).
 fn input_files(results_dir: &Path, baseline_dir: &Path) -> Vec<PathBuf> {
     let mut files = vec![
         results_dir.join(results::MANIFEST),
-        results_dir.join(results::REQUESTS),
-        results_dir.join(llm_bench::runner::sink::HEALTH_FILE),
+        results_dir.join(results::SUMMARY),
+        results_dir.join(results::CHART_DATA),
     ];
     for s in &manifest("any").scenarios {
         files.push(compare::candidate_path(results_dir, &s.name).unwrap());

@@ -101,23 +101,34 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
 }
 
 /// `llm-bench report`: rebuilds every output of a results folder from its rows, so
-/// an old run can be re-analysed after a metric definition changes.
+/// an old run can be re-analysed after a metric definition changes. A baseline
+/// results folder only lends its curves: its saved chart data does, when current.
 fn report_command(args: &ReportArgs) -> anyhow::Result<u8> {
     let dir = &args.results_dir;
-    for folder in std::iter::once(dir).chain(&args.baseline_dir) {
-        if !folder.join(results::MANIFEST).is_file() || !folder.join(results::REQUESTS).is_file() {
-            return Err(UsageError(format!(
-                "{} is not a results folder: it needs {} and {} (pass a folder that `llm-bench run` wrote, e.g. results/<run id>)",
-                folder.display(),
-                results::MANIFEST,
-                results::REQUESTS
-            ))
-            .into());
+    let not_a_run = |folder: &std::path::Path, what: String| -> anyhow::Error {
+        UsageError(format!(
+            "{} is not a results folder: it needs {} and {what} (pass a folder that `llm-bench run` wrote, e.g. results/<run id>)",
+            folder.display(),
+            results::MANIFEST,
+        ))
+        .into()
+    };
+    let has = |folder: &std::path::Path, name: &str| folder.join(name).is_file();
+    if !has(dir, results::MANIFEST) || !has(dir, results::REQUESTS) {
+        return Err(not_a_run(dir, results::REQUESTS.to_string()));
+    }
+    if let Some(b) = &args.baseline_dir {
+        if !has(b, results::MANIFEST) || !(has(b, results::REQUESTS) || has(b, results::CHART_DATA))
+        {
+            return Err(not_a_run(
+                b,
+                format!("{} or {}", results::REQUESTS, results::CHART_DATA),
+            ));
         }
     }
     let (summary, series) = results::analyse_dir(dir)?;
     let baseline = match &args.baseline_dir {
-        Some(b) => Some((b.display().to_string(), results::series_dir(b)?)),
+        Some(b) => Some((b.display().to_string(), results::series_of(b)?)),
         None => None,
     };
     let baseline = baseline
@@ -319,11 +330,13 @@ async fn benchmark(
             ..manifest
         },
     )?;
-    results::write_outputs(&out_dir, &summary)?;
+    // One pass over the rows for the charts and the candidate baselines.
+    let (series, candidates) = results::analyse_after_run(&out_dir, &summary)?;
+    results::write_outputs_with(&out_dir, &summary, &series, None)?;
     println!("{}", report::console::table(&summary));
     eprintln!("results: {}", out_dir.display());
-    let (manifest, candidates) = compare::candidates_from_dir(&out_dir)?;
     compare::write_candidates(&out_dir, &candidates)?;
+    let manifest = results::read_manifest(&out_dir)?;
     if interrupted {
         eprintln!("interrupted: partial results written");
         return Ok(EXIT_INTERRUPTED);
@@ -332,13 +345,13 @@ async fn benchmark(
     if !gate.compare && gate.bless.is_none() {
         return Ok(health);
     }
-    let outcome = compare::gate(&out_dir, gate, &bless_context(), &candidates, &manifest)?;
-    if gate.compare {
+    let judged = compare::gate(&out_dir, gate, &bless_context(), &candidates, &manifest)?;
+    if let Some(judged) = &judged {
         // report.html was written before the comparison existed; now show its verdict.
-        results::refresh_html(&out_dir, &summary)?;
+        results::write_html_judged(&out_dir, &summary, &series, judged)?;
     }
     Ok(if health == EXIT_OK {
-        outcome_code(outcome)
+        outcome_code(judged.map(|j| j.comparison.outcome))
     } else {
         health
     })
@@ -385,21 +398,18 @@ fn outcome_code(outcome: Option<Outcome>) -> u8 {
 /// `llm-bench compare RESULTS_DIR`: judge a finished run against the baselines.
 fn compare_command(args: &CompareArgs) -> anyhow::Result<u8> {
     let gate = gate_options(true, &args.baseline);
-    let (manifest, candidates) = compare::read_candidates(&args.results_dir)?;
-    let outcome = compare::gate(
-        &args.results_dir,
-        &gate,
-        &bless_context(),
-        &candidates,
-        &manifest,
-    )?;
-    // Show the verdict in report.html too, as `run --compare` does. The summary and
-    // the chart data come from one pass over requests.jsonl, its largest cost.
-    if args.results_dir.join(results::REQUESTS).is_file() {
-        let (summary, series) = results::analyse_dir(&args.results_dir)?;
-        results::write_html(&args.results_dir, &summary, &series, None)?;
+    let dir = &args.results_dir;
+    let (manifest, candidates) = compare::read_candidates(dir)?;
+    let judged = compare::gate(dir, &gate, &bless_context(), &candidates, &manifest)?;
+    // Show the verdict in report.html too, as `run --compare` does: from summary.json
+    // and the run's saved chart data, or, for a folder without them (an older
+    // version's), from one pass over requests.jsonl.
+    if let Some(judged) = &judged {
+        if let Some((summary, series)) = results::report_data(dir)? {
+            results::write_html_judged(dir, &summary, &series, judged)?;
+        }
     }
-    Ok(outcome_code(outcome))
+    Ok(outcome_code(judged.map(|j| j.comparison.outcome)))
 }
 
 /// `llm-bench comment RESULTS_DIR`: publish the comparison to the pull request, the

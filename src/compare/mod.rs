@@ -26,11 +26,13 @@ use std::path::{Path, PathBuf};
 use self::baseline::{Baseline, SamplesBuilder, TrialRecord};
 use self::fingerprint::Fingerprint;
 use self::metric::{Gate, MetricId};
-use self::verdict::{Comparison, Outcome, RunInfo};
+use self::verdict::{Comparison, RunInfo};
 use crate::manifest::Manifest;
 use crate::metrics::summary::SummaryBuilder;
+use crate::metrics::Summary;
 use crate::options::UsageError;
 use crate::record::RequestRow;
+use crate::report::series::{self, RunSeries};
 use crate::results;
 use crate::telemetry::TelemetryRecord;
 
@@ -126,15 +128,14 @@ pub fn candidates_from_dir(dir: &Path) -> anyhow::Result<(Manifest, Vec<Baseline
 /// and each trial's samples.
 struct CandidateBuilder {
     summary: SummaryBuilder,
-    /// Scenario → trial → samples; trials in ascending order, as in the summary.
-    samples: BTreeMap<String, BTreeMap<u32, SamplesBuilder>>,
+    samples: CandidateSamples,
 }
 
 impl CandidateBuilder {
     fn new(manifest: &Manifest) -> Self {
         CandidateBuilder {
             summary: SummaryBuilder::new(manifest.clone()),
-            samples: BTreeMap::new(),
+            samples: CandidateSamples::default(),
         }
     }
 
@@ -144,6 +145,26 @@ impl CandidateBuilder {
 
     fn add(&mut self, row: &RequestRow) {
         self.summary.add(row);
+        self.samples.add(row);
+    }
+
+    fn finish(self) -> Vec<Baseline> {
+        self.samples.finish(&self.summary.finish())
+    }
+}
+
+/// The per-request part of candidate baselines, accumulated row by row (at most
+/// [`baseline::SAMPLES_PER_TRIAL`] requests per trial); joined with a summary of
+/// the same rows by [`CandidateSamples::finish`]. A run that has its summary
+/// already needs only this.
+#[derive(Debug, Default)]
+pub struct CandidateSamples {
+    /// Scenario → trial → samples; trials in ascending order, as in the summary.
+    samples: BTreeMap<String, BTreeMap<u32, SamplesBuilder>>,
+}
+
+impl CandidateSamples {
+    pub fn add(&mut self, row: &RequestRow) {
         let trials = match self.samples.get_mut(row.scenario.as_str()) {
             Some(trials) => trials,
             None => self.samples.entry(row.scenario.clone()).or_default(),
@@ -151,8 +172,20 @@ impl CandidateBuilder {
         trials.entry(row.trial).or_default().add(row);
     }
 
-    fn finish(mut self) -> Vec<Baseline> {
-        let summary = self.summary.finish();
+    /// Whether `summary` has exactly the trials these samples have, scenario by
+    /// scenario, so [`CandidateSamples::finish`] can pair them. A run's own summary
+    /// can also hold a trial that has client health but no row.
+    pub fn matches(&self, summary: &Summary) -> bool {
+        summary.scenarios.iter().all(|s| {
+            self.samples
+                .get(&s.name)
+                .is_some_and(|trials| trials.len() == s.trials.len())
+        })
+    }
+
+    /// One candidate per scenario of `summary`, which must summarise the same rows
+    /// ([`CandidateSamples::matches`]).
+    pub fn finish(mut self, summary: &Summary) -> Vec<Baseline> {
         let run = &summary.run;
         summary
             .scenarios
@@ -255,18 +288,55 @@ pub fn compare(
     strict: bool,
     run: RunInfo,
 ) -> anyhow::Result<Comparison> {
-    let mut scenarios = Vec::new();
-    for current in candidates {
+    Ok(judge(candidates, baseline_dir, strict, run, false)?.comparison)
+}
+
+/// A comparison and what `report.html` overlays from the baselines it read.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub comparison: Comparison,
+    /// The latency CDFs of every baseline found ([`series::from_baselines`]);
+    /// empty unless asked for.
+    pub overlay: RunSeries,
+}
+
+/// [`compare`], keeping the baselines' chart data when `overlay` is set, so
+/// `report.html` needs not read them again.
+pub fn judge(
+    candidates: &[Baseline],
+    baseline_dir: &Path,
+    strict: bool,
+    run: RunInfo,
+    overlay: bool,
+) -> anyhow::Result<Judged> {
+    let judged = candidates.iter().map(|current| -> anyhow::Result<_> {
         let path = baseline_path(baseline_dir, &current.target, &current.scenario)?;
         let shown = path.display().to_string();
-        scenarios.push(
+        Ok(
             match baseline::read(&path).map_err(|e| UsageError(e.to_string()))? {
-                Some(old) => verdict::compare_scenario(current, &old, shown),
-                None => verdict::new_scenario(current, shown),
+                Some(old) => (
+                    verdict::compare_scenario(current, &old, shown),
+                    if overlay {
+                        series::from_baselines(std::slice::from_ref(&old)).scenarios
+                    } else {
+                        Vec::new()
+                    },
+                ),
+                None => (verdict::new_scenario(current, shown), Vec::new()),
             },
-        );
+        )
+    });
+    let mut scenarios = Vec::with_capacity(candidates.len());
+    let mut curves = Vec::new();
+    for result in judged {
+        let (scenario, curve) = result?;
+        scenarios.push(scenario);
+        curves.extend(curve);
     }
-    Ok(verdict::finish(scenarios, strict, run))
+    Ok(Judged {
+        comparison: verdict::finish(scenarios, strict, run),
+        overlay: RunSeries { scenarios: curves },
+    })
 }
 
 /// Writes `comparison.json` and `comparison.md` into the results folder.
@@ -438,28 +508,34 @@ fn old_to_new(path: &Path, old: Option<&Baseline>, new: &Baseline) -> String {
     out
 }
 
-/// After a run (or for `compare`/`bless` on a results folder): writes the candidates,
-/// then compares and/or blesses as asked. Returns the comparison's outcome when one
-/// was made. `healthy` is false when the run failed or was interrupted.
+/// After a run (or for `compare`/`bless` on a results folder): compares and/or
+/// blesses the candidates as asked. Returns the comparison, with the baselines'
+/// curves for `report.html`, when one was made.
 pub fn gate(
     dir: &Path,
     options: &GateOptions,
     context: &BlessContext,
     candidates: &[Baseline],
     manifest: &Manifest,
-) -> anyhow::Result<Option<Outcome>> {
-    let mut outcome = None;
+) -> anyhow::Result<Option<Judged>> {
+    let mut judged = None;
     if options.compare {
         let info = RunInfo {
             run_id: manifest.run.id.clone(),
             target: manifest.run.target.clone(),
             baseline_dir: options.baseline_dir.display().to_string(),
         };
-        let comparison = compare(candidates, &options.baseline_dir, options.strict, info)?;
-        let [json, md] = write_comparison(dir, &comparison)?;
-        println!("{}", render::console(&comparison));
+        let j = judge(
+            candidates,
+            &options.baseline_dir,
+            options.strict,
+            info,
+            true,
+        )?;
+        let [json, md] = write_comparison(dir, &j.comparison)?;
+        println!("{}", render::console(&j.comparison));
         eprintln!("comparison: {} · {}", md.display(), json.display());
-        outcome = Some(comparison.outcome);
+        judged = Some(j);
     }
     if let Some(bless_options) = &options.bless {
         let report = bless(
@@ -471,7 +547,7 @@ pub fn gate(
         )?;
         print!("{report}");
     }
-    Ok(outcome)
+    Ok(judged)
 }
 
 /// Who is blessing: `LLM_BENCH_BLESSED_BY`, else git's `user.name`, else `USER`.

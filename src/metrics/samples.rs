@@ -139,6 +139,22 @@ impl Samples {
         self.max = self.max.max(other.max);
     }
 
+    /// The samples themselves while they are exact (in the order pushed, or sorted
+    /// by an earlier call); `None` once the cap was exceeded.
+    pub fn exact_mut(&mut self) -> Option<&mut [f64]> {
+        self.histogram
+            .is_none()
+            .then_some(self.exact.as_mut_slice())
+    }
+
+    /// The `q`-quantile (0–1) from the histogram, clamped into the exact range as
+    /// [`Samples::stats`] does; `None` while the samples are exact (use
+    /// [`Samples::exact_mut`]) or empty.
+    pub fn approximate_quantile(&self, q: f64) -> Option<f64> {
+        let h = self.histogram.as_ref()?;
+        (self.count > 0).then(|| (h.value_at_quantile(q) as f64 / SCALE).clamp(self.min, self.max))
+    }
+
     /// Summary statistics: exact below the cap (sorted once), from the histogram
     /// above it. `None` when empty.
     pub fn stats(&mut self) -> Option<Stats> {

@@ -6,9 +6,14 @@
 //! Built in one pass over the same request rows as the summary (the results folder
 //! feeds both from `requests.jsonl`, at run time and when `llm-bench report` re-reads
 //! an old run), so a report rendered later is identical to the one written by the
-//! run. Memory stays bounded: one TTFT and one E2E sample per request (as the
-//! summary keeps), a fixed-precision histogram for ITL, and time buckets that double
-//! in width instead of growing in number.
+//! run. Memory stays bounded: TTFT and E2E samples exactly up to the summary's cap
+//! ([`PER_REQUEST_CAP`](crate::metrics::samples::PER_REQUEST_CAP) per scenario) and in a histogram beyond it, as the summary
+//! keeps them, a fixed-precision histogram for ITL, and time buckets that double in
+//! width instead of growing in number.
+//!
+//! A run saves the result next to `summary.json` (`chart_data.json`, see
+//! `results::write_chart_data`), so `llm-bench compare` redraws `report.html`
+//! without reading the rows again.
 //!
 //! Distributions count measured, successful requests, like the summary. Time series
 //! show everything the server saw: warm-up requests included, dropped arrivals only
@@ -17,9 +22,11 @@
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
 
 use crate::manifest::Manifest;
 use crate::metrics::percentile::percentile_sorted;
+use crate::metrics::samples::Samples;
 use crate::record::{ErrorKind, RequestRow};
 use crate::telemetry::prometheus::dcgm_gpu_samples;
 use crate::telemetry::{GpuSource, ScrapeSource, TelemetryRecord};
@@ -44,7 +51,7 @@ const MAX_LIVE_BUCKETS: usize = 1024;
 
 /// Chart data for every scenario of a run, in manifest order (scenarios without
 /// rows are left out, as in the summary).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSeries {
     pub scenarios: Vec<ScenarioSeries>,
 }
@@ -55,7 +62,7 @@ impl RunSeries {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioSeries {
     pub name: String,
     /// (latency ms, cumulative fraction 0–1), increasing in both.
@@ -69,7 +76,7 @@ pub struct ScenarioSeries {
 }
 
 /// Inter-token latencies in equal-width bins.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ItlHistogram {
     /// Width of every bin, ms.
     pub bin_ms: f64,
@@ -81,7 +88,7 @@ pub struct ItlHistogram {
 }
 
 /// Per-interval rates over the scenario's trials, laid end to end.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
     /// Width of one point's interval, seconds.
     pub bucket_s: f64,
@@ -90,7 +97,7 @@ pub struct Timeline {
     pub trial_starts_s: Vec<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimePoint {
     /// Middle of the interval, seconds since the scenario began.
     pub t_s: f64,
@@ -166,8 +173,9 @@ impl SeriesBuilder {
 #[derive(Debug)]
 struct ScenarioAccumulator {
     rows: u64,
-    ttft: Vec<f64>,
-    e2e: Vec<f64>,
+    /// Exact up to the summary's per-request cap, then a histogram.
+    ttft: Samples,
+    e2e: Samples,
     /// ITL in microseconds, 3 significant digits.
     itl_us: Histogram<u64>,
     trials: BTreeMap<u32, TrialBuckets>,
@@ -179,8 +187,8 @@ impl ScenarioAccumulator {
     fn new() -> Self {
         ScenarioAccumulator {
             rows: 0,
-            ttft: Vec::new(),
-            e2e: Vec::new(),
+            ttft: Samples::default(),
+            e2e: Samples::default(),
             itl_us: Histogram::new(3).expect("3 significant digits is a valid precision"),
             trials: BTreeMap::new(),
             power: BTreeMap::new(),
@@ -209,8 +217,13 @@ impl ScenarioAccumulator {
     }
 
     fn finish(mut self, name: String) -> ScenarioSeries {
-        let e2e_cdf = cdf(&mut self.e2e);
-        let median_e2e_ms = percentile_sorted(&self.e2e, 50.0).unwrap_or(0.0);
+        let e2e_cdf = cdf_of(&mut self.e2e);
+        // `cdf_of` sorted exact samples.
+        let median_e2e_ms = match self.e2e.exact_mut() {
+            Some(sorted) => percentile_sorted(sorted, 50.0),
+            None => self.e2e.approximate_quantile(0.5),
+        }
+        .unwrap_or(0.0);
         let trial_ids: Vec<u32> = self.trials.keys().copied().collect();
         let timeline = timeline(self.trials.into_values().collect(), median_e2e_ms);
         // NVML's readings where there are any, else DCGM's (BTreeMap order).
@@ -220,7 +233,7 @@ impl ScenarioAccumulator {
         };
         ScenarioSeries {
             name,
-            ttft_cdf: cdf(&mut self.ttft),
+            ttft_cdf: cdf_of(&mut self.ttft),
             e2e_cdf,
             itl: itl_histogram(&self.itl_us),
             timeline,
@@ -279,6 +292,20 @@ pub fn cdf(samples: &mut [f64]) -> Vec<(f64, f64)> {
             .map(|(i, &x)| (x, (i + 1) as f64 / n as f64))
             .collect();
     }
+    quantile_points(|q| percentile_sorted(samples, q * 100.0))
+}
+
+/// [`cdf`] of bounded samples: exact while they are, else the same quantiles read
+/// from their histogram (within 0.1%, as the summary's percentiles beyond its cap).
+fn cdf_of(samples: &mut Samples) -> Vec<(f64, f64)> {
+    if let Some(exact) = samples.exact_mut() {
+        return cdf(exact);
+    }
+    quantile_points(|q| samples.approximate_quantile(q))
+}
+
+/// Evenly spaced quantiles plus a denser tail, at most [`MAX_CDF_POINTS`].
+fn quantile_points(value: impl Fn(f64) -> Option<f64>) -> Vec<(f64, f64)> {
     const TAIL: [f64; 5] = [0.99, 0.995, 0.999, 0.9995, 0.9999];
     let even = MAX_CDF_POINTS - TAIL.len() - 1;
     let mut qs: Vec<f64> = (0..=even).map(|i| i as f64 / even as f64).collect();
@@ -286,7 +313,7 @@ pub fn cdf(samples: &mut [f64]) -> Vec<(f64, f64)> {
     qs.sort_unstable_by(f64::total_cmp);
     qs.dedup();
     qs.into_iter()
-        .filter_map(|q| percentile_sorted(samples, q * 100.0).map(|x| (x, q)))
+        .filter_map(|q| value(q).map(|x| (x, q)))
         .collect()
 }
 
@@ -718,6 +745,28 @@ mod tests {
         assert!(points
             .windows(2)
             .all(|w| w[0].0 <= w[1].0 && w[0].1 < w[1].1));
+    }
+
+    /// Past the summary's cap the CDF comes from a histogram: the same quantiles,
+    /// each within 0.1% of the exact value.
+    #[test]
+    fn cdf_of_many_samples_is_within_a_thousandth() {
+        let values: Vec<f64> = (0..20_000)
+            .map(|i| 40.0 + ((i * 7919) % 10_007) as f64 / 100.0)
+            .collect();
+        let mut bounded = Samples::with_cap(5000);
+        bounded.extend(values.iter().copied());
+        assert!(bounded.is_approximate());
+        let exact = cdf(&mut values.clone());
+        let approximate = cdf_of(&mut bounded);
+        assert_eq!(exact.len(), approximate.len());
+        for ((e, q), (a, r)) in exact.iter().zip(&approximate) {
+            assert_eq!(q, r);
+            assert!((a - e).abs() <= 1e-3 * e, "{a} vs {e} at {q}");
+        }
+        let mut small = Samples::default();
+        small.extend(values.iter().copied());
+        assert_eq!(cdf_of(&mut small), exact, "exact below the cap");
     }
 
     #[test]
