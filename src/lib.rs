@@ -16,6 +16,7 @@ pub mod hash;
 pub mod manifest;
 pub mod metrics;
 pub mod options;
+pub mod parallel;
 pub mod progress;
 pub mod record;
 pub mod report;

@@ -240,14 +240,18 @@ pub fn write_candidates(dir: &Path, candidates: &[Baseline]) -> anyhow::Result<V
 
 /// The candidates a run left (`*.baseline.json.new`); computed from its rows when it
 /// left none.
+///
+/// The files are parsed in parallel ([`crate::parallel::map`]); an unreadable one is
+/// reported as it would be reading them in order.
 pub fn read_candidates(dir: &Path) -> anyhow::Result<(Manifest, Vec<Baseline>)> {
     let manifest = results::read_manifest(dir)?;
-    let mut found = Vec::new();
-    for s in &manifest.scenarios {
+    let read = crate::parallel::map(&manifest.scenarios, |s| -> anyhow::Result<_> {
         let path = candidate_path(dir, &s.name)?;
-        if let Some(c) = baseline::read(&path).map_err(|e| UsageError(e.to_string()))? {
-            found.push(c);
-        }
+        Ok(baseline::read(&path).map_err(|e| UsageError(e.to_string()))?)
+    });
+    let mut found = Vec::new();
+    for candidate in read {
+        found.extend(candidate?);
     }
     if found.is_empty() {
         return candidates_from_dir(dir);
@@ -302,6 +306,11 @@ pub struct Judged {
 
 /// [`compare`], keeping the baselines' chart data when `overlay` is set, so
 /// `report.html` needs not read them again.
+///
+/// Each scenario (read its baseline, judge it, draw its curves) is independent
+/// until Holm's correction in [`verdict::finish`], so scenarios are spread over the
+/// CPUs ([`crate::parallel::map`]); results and errors come back in candidate order,
+/// so the outcome is the same as one after another.
 pub fn judge(
     candidates: &[Baseline],
     baseline_dir: &Path,
@@ -309,7 +318,7 @@ pub fn judge(
     run: RunInfo,
     overlay: bool,
 ) -> anyhow::Result<Judged> {
-    let judged = candidates.iter().map(|current| -> anyhow::Result<_> {
+    let judged = crate::parallel::map(candidates, |current| -> anyhow::Result<_> {
         let path = baseline_path(baseline_dir, &current.target, &current.scenario)?;
         let shown = path.display().to_string();
         Ok(

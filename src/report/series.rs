@@ -272,7 +272,7 @@ pub fn from_baselines(baselines: &[crate::compare::baseline::Baseline]) -> RunSe
 /// quantiles plus a denser tail, computed with the same linear interpolation as
 /// the summary's percentiles so the curve passes through the table's p50 and p99.
 pub fn cdf(samples: &mut [f64]) -> Vec<(f64, f64)> {
-    samples.sort_unstable_by(f64::total_cmp);
+    crate::metrics::percentile::sort_floats(samples);
     let n = samples.len();
     if n == 0 {
         return Vec::new();
