@@ -170,13 +170,13 @@ fn main() {
     );
     println!("same-run references (median of 3):");
     println!(
-        "  std::fs::read of the {} input files  {}   compare / read  {:.1}x",
+        "  std::fs::read of the {} input files  {}   compare / read  {:.2}x",
         inputs.len(),
         secs(read),
         wall.as_secs_f64() / read.as_secs_f64()
     );
     println!(
-        "  parse requests.jsonl once            {}   compare / parse {:.1}x",
+        "  parse requests.jsonl once            {}   compare / parse {:.2}x",
         secs(parse),
         wall.as_secs_f64() / parse.as_secs_f64()
     );
