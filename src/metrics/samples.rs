@@ -12,10 +12,14 @@ use hdrhistogram::Histogram;
 
 use super::Stats;
 
-/// Per-request metrics (TTFT, E2E, …): exact for runs of up to this many requests.
-pub const PER_REQUEST_CAP: usize = 1 << 17;
-/// Inter-token latencies: exact up to this many tokens (16k requests × 128 tokens).
-pub const PER_TOKEN_CAP: usize = 1 << 21;
+/// Per-request metrics (TTFT, E2E, …): exact for trials of up to this many
+/// requests (128 KiB per metric). Small on purpose: a trial of a million requests
+/// then holds what one of 16k does, so memory does not grow with run length, and
+/// its percentiles are off by at most 0.1% (5 µs of a 5 ms value).
+pub const PER_REQUEST_CAP: usize = 1 << 14;
+/// Inter-token latencies: exact up to this many tokens (2 MiB; 2k requests × 128
+/// tokens), then the same 0.1% histogram.
+pub const PER_TOKEN_CAP: usize = 1 << 18;
 
 /// Histogram units per sample unit: milliseconds are recorded as microseconds, the
 /// resolution rows are written with.

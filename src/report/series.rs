@@ -764,7 +764,7 @@ mod tests {
             assert_eq!(q, r);
             assert!((a - e).abs() <= 1e-3 * e, "{a} vs {e} at {q}");
         }
-        let mut small = Samples::default();
+        let mut small = Samples::with_cap(values.len());
         small.extend(values.iter().copied());
         assert_eq!(cdf_of(&mut small), exact, "exact below the cap");
     }
