@@ -64,17 +64,8 @@ fn compare_draws_the_same_page_from_saved_chart_data_as_from_the_rows() {
     let mut args = load.to_vec();
     let dir = baselines.to_str().unwrap();
     args.extend(["--baseline-dir", dir, "--bless", "--reason", "test"]);
-    let o = bin()
+    let o = run_command(&server.url(), &blessed)
         .env("LLM_BENCH_BLESSED_BY", "test")
-        .args([
-            "run",
-            "--url",
-            &server.url(),
-            "--model",
-            "sim-model",
-            "--out",
-        ])
-        .arg(&blessed)
         .args(&args)
         .output()
         .unwrap();

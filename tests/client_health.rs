@@ -52,17 +52,8 @@ fn a_client_pinned_to_one_cpu_at_an_impossible_rate_is_client_limited() {
     let server = fast_sim();
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp);
-    let mut cmd = bin();
+    let mut cmd = run_command(&server.url(), &out);
     cmd.args([
-        "run",
-        "--url",
-        &server.url(),
-        "--model",
-        "sim-model",
-        "--out",
-    ])
-    .arg(&out)
-    .args([
         "--rate",
         "200000",
         "--requests",

@@ -332,20 +332,11 @@ fn absent_nvml_is_one_line_and_the_run_goes_on() {
     let server = sim();
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp);
-    let o = bin()
+    let o = run_command(&server.url(), &out)
         .env(
             "LLM_BENCH_NVML_LIB",
             tmp.path().join("no-libnvidia-ml.so.1"),
         )
-        .args([
-            "run",
-            "--url",
-            &server.url(),
-            "--model",
-            "sim-model",
-            "--out",
-        ])
-        .arg(&out)
         .args(["--requests", "4", "--max-tokens", "4", "--gpus", "0"])
         .output()
         .unwrap();

@@ -71,14 +71,18 @@ impl Drop for Sim {
     }
 }
 
+/// `llm-bench run --url URL --model sim-model --out DIR`, for more arguments or
+/// environment.
+pub fn run_command(url: &str, out: &Path) -> Command {
+    let mut cmd = bin();
+    cmd.args(["run", "--url", url, "--model", "sim-model", "--out"])
+        .arg(out);
+    cmd
+}
+
 /// Runs `llm-bench run --url URL --model sim-model --out DIR ARGS…`.
 pub fn run_against(url: &str, out: &Path, args: &[&str]) -> Output {
-    bin()
-        .args(["run", "--url", url, "--model", "sim-model", "--out"])
-        .arg(out)
-        .args(args)
-        .output()
-        .unwrap()
+    run_command(url, out).args(args).output().unwrap()
 }
 
 pub fn summary(dir: &Path) -> Summary {
