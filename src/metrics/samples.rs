@@ -1,11 +1,11 @@
 //! Samples of one metric, in bounded memory.
 //!
 //! Up to a cap the samples are kept exactly and [`Stats`] are computed from them,
-//! so ordinary runs get exact percentiles. Past the cap (a run of hundreds of
-//! thousands of requests) they are folded into an HDR histogram of microseconds
-//! with 3 significant digits: count, mean, standard deviation, min and max stay
-//! exact (running sums), percentiles are within 0.1% of the exact value, and
-//! memory stops growing with run length. The exact samples the statistical tests
+//! so ordinary runs get exact percentiles. Past the cap (a trial of more than
+//! 16,384 requests, or 262,144 inter-token gaps) they are folded into an HDR
+//! histogram of microseconds with 3 significant digits: count, mean, standard
+//! deviation, min and max stay exact (running sums), percentiles are within 0.1%
+//! of the exact value, and memory stops growing with run length. The exact samples the statistical tests
 //! need are read from `requests.jsonl`, not from here.
 
 use hdrhistogram::Histogram;
