@@ -13,16 +13,18 @@
 //! stops it ([`SimServer`]), `handlers` has the routes and the request flow,
 //! `request` reads bodies, `request_log` writes
 //! `--request-log`, `stream` produces SSE bodies and `whole`
-//! non-streamed answers, `frames` renders the bytes on the wire, `timing` is
+//! non-streamed answers, `pacer` (on an `alarm`) wakes them when they are due, `frames` renders the bytes on the wire, `timing` is
 //! the delay model, `faults` draws injected faults, `state` holds the
 //! counters and `metrics` renders them for Prometheus.
 
+mod alarm;
 mod config;
 mod error;
 mod faults;
 mod frames;
 mod handlers;
 mod metrics;
+mod pacer;
 mod request;
 mod request_log;
 mod server;

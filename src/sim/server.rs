@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::config::SimConfig;
 use super::handlers;
+use super::pacer::Pacer;
 use super::request_log::RequestLog;
 use super::state::{Shared, SimStats};
 
@@ -47,7 +48,10 @@ impl SimServer {
         let request_log = request_log.map(RequestLog::create).transpose()?;
         let listener = TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(config, request_log));
+        let (pacer, pacer_task) = Pacer::start();
+        // Ends by itself once the server and its last response are gone.
+        tokio::spawn(pacer_task);
+        let shared = Arc::new(Shared::new(config, request_log, pacer));
         let (stop, stopped) = oneshot::channel::<()>();
         let app = handlers::router(Arc::clone(&shared));
         let server = axum::serve(listener, app)

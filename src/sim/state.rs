@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::config::SimConfig;
+use super::pacer::Pacer;
 use super::request_log::RequestLog;
 
 /// A snapshot of what the server has done so far.
@@ -153,11 +154,14 @@ pub(crate) struct Shared {
     pub started_unix: u64,
     /// `--request-log`: one line per request with its real timestamps.
     pub request_log: Option<RequestLog>,
+    /// Wakes responses when their next chunk (or a whole answer) is due.
+    pub pacer: Arc<Pacer>,
 }
 
 impl Shared {
-    pub fn new(config: SimConfig, request_log: Option<RequestLog>) -> Shared {
+    pub fn new(config: SimConfig, request_log: Option<RequestLog>, pacer: Arc<Pacer>) -> Shared {
         Shared {
+            pacer,
             config,
             counters: Counters::default(),
             next_index: AtomicU64::new(0),

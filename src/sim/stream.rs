@@ -2,8 +2,8 @@
 //!
 //! `TokenStream` is a hand-written `Stream` rather than a spawned task feeding
 //! a channel: hyper polls it directly from the connection task, so a stream
-//! costs one boxed timer and one reusable buffer, and a chunk costs one timer
-//! wake-up, a few `memcpy`s and one socket write. Every deadline is the
+//! costs one timer entry and one reusable buffer, and a chunk costs one wake-up
+//! from the server's pacer, a few `memcpy`s and one socket write. Every deadline is the
 //! previous deadline plus one step (see `timing`), so late wake-ups never
 //! accumulate. Returning `Err` from the stream makes hyper abort the
 //! connection without the final chunk of the chunked encoding, which is how a
@@ -19,11 +19,10 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 
-use crate::timer::{self, Sleep};
-
 use super::config::UsageMode;
 use super::faults::Faults;
 use super::frames::{Frames, Usage};
+use super::pacer::PacedSleep;
 use super::request::Api;
 use super::request_log::Stamps;
 use super::state::ActiveGuard;
@@ -81,7 +80,7 @@ pub(crate) struct TokenStream {
     pace: Pace,
     /// When the next chunk is due.
     deadline: Instant,
-    sleep: Sleep,
+    sleep: PacedSleep,
     /// Index of the next chunk.
     chunk: u32,
     tokens_sent: u32,
@@ -103,12 +102,13 @@ impl TokenStream {
         pace: Pace,
         first_deadline: Instant,
     ) -> TokenStream {
+        let sleep = active.shared().pacer.sleep_until(first_deadline);
         TokenStream {
             active,
             plan,
             pace,
             deadline: first_deadline,
-            sleep: timer::sleep_until(first_deadline),
+            sleep,
             chunk: 0,
             tokens_sent: 0,
             buf: BytesMut::with_capacity(1024),

@@ -36,7 +36,7 @@ pub(crate) async fn respond(
     if plan.faults.stall && plan.midpoint() > 0 {
         deadline += plan.stall;
     }
-    crate::timer::sleep_until(deadline).await;
+    active.shared().pacer.sleep_until(deadline).await;
     let now = Instant::now();
     let counters = &active.shared().counters;
     counters.record_lateness(now.saturating_duration_since(deadline));
