@@ -1,6 +1,7 @@
 //! A timer with ~50 µs precision for the few places where tokio's 1 ms timer wheel
 //! is too coarse: the simulated server's chunk deadlines (its "truth"), the
 //! open-loop send schedule and the client's own scheduling-lag watchdog.
+//! (The simulator uses it only where it has no `timerfd`: see `sim::pacer`.)
 //!
 //! Tokio rounds every deadline up to its next 1 ms tick, so a task woken by
 //! `tokio::time::sleep_until` is on average ~0.5 ms and at worst ~1 ms late. A
@@ -31,22 +32,45 @@ pub const QUANTUM: Duration = Duration::from_micros(50);
 
 /// Sleeps until `deadline` with ~50 µs precision (see the module docs).
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep {
-        deadline,
-        registered: None,
+    Sleep::new_in(TimerThread, deadline)
+}
+
+/// Where a [`Sleep`] registers its deadline and waker: the process-wide timer
+/// thread, or a queue of its own such as the simulator's pacer.
+pub trait Registry {
+    fn register(&self, deadline: Instant, waker: Waker);
+}
+
+/// The process-wide timer thread (see the module docs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimerThread;
+
+impl Registry for TimerThread {
+    fn register(&self, deadline: Instant, waker: Waker) {
+        timer().register(deadline, waker);
     }
 }
 
 /// A future that completes at its deadline. `Unpin`, reusable with [`Sleep::reset`].
 #[derive(Debug)]
-pub struct Sleep {
+pub struct Sleep<R: Registry = TimerThread> {
+    registry: R,
     deadline: Instant,
-    /// The waker last handed to the timer for `deadline`, so repeated polls by the
-    /// same task do not register again.
+    /// The waker last handed to the registry for `deadline`, so repeated polls
+    /// by the same task do not register again.
     registered: Option<Waker>,
 }
 
-impl Sleep {
+impl<R: Registry> Sleep<R> {
+    /// Sleeps until `deadline`, woken by `registry`.
+    pub fn new_in(registry: R, deadline: Instant) -> Sleep<R> {
+        Sleep {
+            registry,
+            deadline,
+            registered: None,
+        }
+    }
+
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
@@ -58,7 +82,7 @@ impl Sleep {
     }
 }
 
-impl Future for Sleep {
+impl<R: Registry + Unpin> Future for Sleep<R> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -73,13 +97,51 @@ impl Future for Sleep {
             .is_some_and(|w| w.will_wake(cx.waker()));
         if !same {
             // A stale entry left behind (other waker) only causes one spurious wake.
-            timer().register(this.deadline, cx.waker().clone());
+            this.registry.register(this.deadline, cx.waker().clone());
             this.registered = Some(cx.waker().clone());
         }
         Poll::Pending
     }
 }
 
+/// Wakers ordered by deadline, for whoever wakes them (the timer thread, the
+/// simulator's pacer), with the batching rule both follow: the owner wakes at
+/// most once per [`QUANTUM`] and is only woken early for a deadline more than a
+/// quantum before its plan.
+#[derive(Debug, Default)]
+pub(crate) struct Deadlines {
+    heap: BinaryHeap<Entry>,
+    /// When the owner will next wake by itself; `None` while nothing waits.
+    planned: Option<Instant>,
+}
+
+impl Deadlines {
+    /// Adds a waker; true when the owner must be woken to plan again, because it
+    /// would otherwise be more than a quantum late for `deadline` (usually it is
+    /// already due sooner).
+    pub fn push(&mut self, deadline: Instant, waker: Waker) -> bool {
+        self.heap.push(Entry { deadline, waker });
+        let early = self.planned.is_none_or(|p| deadline + QUANTUM < p);
+        if early {
+            self.planned = Some(deadline);
+        }
+        early
+    }
+
+    /// Moves every waker due at `now` into `due`; returns when the owner should
+    /// wake next (no sooner than a quantum from now), `None` when nothing waits.
+    pub fn pop_due(&mut self, now: Instant, due: &mut Vec<Waker>) -> Option<Instant> {
+        while self.heap.peek().is_some_and(|e| e.deadline <= now) {
+            if let Some(entry) = self.heap.pop() {
+                due.push(entry.waker);
+            }
+        }
+        self.planned = self.heap.peek().map(|e| e.deadline.max(now + QUANTUM));
+        self.planned
+    }
+}
+
+#[derive(Debug)]
 struct Entry {
     deadline: Instant,
     waker: Waker,
@@ -103,15 +165,8 @@ impl PartialEq for Entry {
 }
 impl Eq for Entry {}
 
-struct State {
-    heap: BinaryHeap<Entry>,
-    /// When the timer thread will next wake up by itself; `None` while it sleeps
-    /// with nothing to wait for.
-    planned: Option<Instant>,
-}
-
 struct Timer {
-    state: Mutex<State>,
+    state: Mutex<Deadlines>,
     thread: Thread,
 }
 
@@ -123,33 +178,20 @@ fn timer() -> &'static Timer {
             .spawn(|| run(timer()))
             .expect("cannot start the timer thread");
         Timer {
-            state: Mutex::new(State {
-                heap: BinaryHeap::with_capacity(1024),
-                planned: None,
-            }),
+            state: Mutex::new(Deadlines::default()),
             thread: thread.thread().clone(),
         }
     })
 }
 
 impl Timer {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Deadlines> {
         // Nothing panics while holding the lock; recover from poisoning anyway.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn register(&self, deadline: Instant, waker: Waker) {
-        let wake_thread = {
-            let mut state = self.lock();
-            state.heap.push(Entry { deadline, waker });
-            // Only wake the thread when it would otherwise be more than a quantum
-            // late for this deadline; usually it is already due sooner.
-            let early = state.planned.is_none_or(|p| deadline + QUANTUM < p);
-            if early {
-                state.planned = Some(deadline);
-            }
-            early
-        };
+        let wake_thread = self.lock().push(deadline, waker);
         if wake_thread {
             self.thread.unpark();
         }
@@ -161,15 +203,8 @@ fn run(timer: &'static Timer) {
     let mut due: Vec<Waker> = Vec::with_capacity(1024);
     loop {
         let sleep = {
-            let mut state = timer.lock();
             let now = Instant::now();
-            while state.heap.peek().is_some_and(|e| e.deadline <= now) {
-                if let Some(entry) = state.heap.pop() {
-                    due.push(entry.waker);
-                }
-            }
-            state.planned = state.heap.peek().map(|e| e.deadline.max(now + QUANTUM));
-            state.planned.map(|p| p - now)
+            timer.lock().pop_due(now, &mut due).map(|at| at - now)
         };
         // Wake outside the lock: waking may take the runtime's own locks.
         for waker in due.drain(..) {

@@ -11,11 +11,11 @@
 //!
 //! Layout: `config` holds the knobs ([`SimConfig`]), `server` starts and
 //! stops it ([`SimServer`]), `handlers` has the routes and the request flow,
-//! `request` reads bodies, `request_log` writes
-//! `--request-log`, `stream` produces SSE bodies and `whole`
-//! non-streamed answers, `pacer` (on an `alarm`) wakes them when they are due, `frames` renders the bytes on the wire, `timing` is
-//! the delay model, `faults` draws injected faults, `state` holds the
-//! counters and `metrics` renders them for Prometheus.
+//! `request` reads bodies, `request_log` writes `--request-log`, `stream`
+//! produces SSE bodies and `whole` non-streamed answers, `pacer` (on an
+//! `alarm`) wakes them when they are due, `frames` renders the bytes on the
+//! wire, `timing` is the delay model, `faults` draws injected faults, `state`
+//! holds the counters and `metrics` renders them for Prometheus.
 
 mod alarm;
 mod config;

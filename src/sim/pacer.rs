@@ -14,19 +14,21 @@
 //! sleeps on an [`Alarm`] (a `timerfd` in the runtime's own reactor) until the
 //! earliest deadline, then wakes every stream that is due: a push onto the
 //! runtime's run queue. Like the precise timer it never sleeps less than
-//! [`QUANTUM`], so that thousands of streams cost at most ~20k wake-ups a second.
+//! [`crate::timer::QUANTUM`], so that thousands of streams cost at most ~20k
+//! wake-ups a second.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use crate::timer::QUANTUM;
+use crate::timer::{Deadlines, Registry, Sleep};
 
 use super::alarm::Alarm;
+
+/// A sleep woken by a server's pacer.
+pub(crate) type PacedSleep = Sleep<Arc<Pacer>>;
 
 /// The deadlines of one server's streams, shared by the streams (which
 /// register) and the pacer task (which wakes them).
@@ -37,36 +39,10 @@ pub(crate) struct Pacer {
 
 #[derive(Debug, Default)]
 struct State {
-    heap: BinaryHeap<Entry>,
-    /// When the pacer task will next wake by itself; `None` while nothing waits.
-    planned: Option<Instant>,
-    /// The pacer task, to wake when a deadline comes in earlier than `planned`.
+    deadlines: Deadlines,
+    /// The pacer task, to wake when a deadline comes in earlier than planned.
     task: Option<Waker>,
 }
-
-#[derive(Debug)]
-struct Entry {
-    deadline: Instant,
-    waker: Waker,
-}
-
-// Ordered by deadline only, reversed: `BinaryHeap` is a max-heap.
-impl Ord for Entry {
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.deadline.cmp(&self.deadline)
-    }
-}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        self.deadline == other.deadline
-    }
-}
-impl Eq for Entry {}
 
 impl Pacer {
     /// A pacer and the task that drives it, to spawn on the server's runtime.
@@ -83,26 +59,20 @@ impl Pacer {
 
     /// A future that completes at `deadline`, woken by this pacer.
     pub fn sleep_until(self: &Arc<Self>, deadline: Instant) -> PacedSleep {
-        PacedSleep {
-            pacer: Arc::clone(self),
-            deadline,
-            registered: None,
-        }
+        Sleep::new_in(Arc::clone(self), deadline)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing panics while holding the lock; recover from poisoning anyway.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
 
+impl Registry for Arc<Pacer> {
     fn register(&self, deadline: Instant, waker: Waker) {
         let wake_task = {
             let mut state = self.lock();
-            state.heap.push(Entry { deadline, waker });
-            // Wake the pacer only when it would otherwise be more than a quantum
-            // late for this deadline; usually it is already due sooner.
-            if state.planned.is_none_or(|p| deadline + QUANTUM < p) {
-                state.planned = Some(deadline);
+            if state.deadlines.push(deadline, waker) {
                 state.task.clone()
             } else {
                 None
@@ -144,20 +114,11 @@ impl Future for PacerTask {
             };
             let wake_at = {
                 let mut state = pacer.lock();
-                let now = Instant::now();
-                while state.heap.peek().is_some_and(|e| e.deadline <= now) {
-                    if let Some(entry) = state.heap.pop() {
-                        this.due.push(entry.waker);
-                    }
-                }
-                let next = state.heap.peek().map(|e| e.deadline);
-                state.planned = next;
+                let wake_at = state.deadlines.pop_due(Instant::now(), &mut this.due);
                 if !state.task.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                     state.task = Some(cx.waker().clone());
                 }
-                // A wake-up per quantum at most: deadlines closer than that
-                // wait for the next one.
-                next.map(|next| next.max(now + QUANTUM))
+                wake_at
             };
             drop(pacer);
             for waker in this.due.drain(..) {
@@ -174,46 +135,6 @@ impl Future for PacerTask {
                 return Poll::Pending;
             }
         }
-    }
-}
-
-/// Completes at its deadline; `Unpin`, reusable with [`PacedSleep::reset`].
-#[derive(Debug)]
-pub(crate) struct PacedSleep {
-    pacer: Arc<Pacer>,
-    deadline: Instant,
-    /// The waker last registered for `deadline`, so that repeated polls by the
-    /// same task do not register again.
-    registered: Option<Waker>,
-}
-
-impl PacedSleep {
-    /// Moves the deadline; the next poll registers the new one.
-    pub fn reset(&mut self, deadline: Instant) {
-        self.deadline = deadline;
-        self.registered = None;
-    }
-}
-
-impl Future for PacedSleep {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        if Instant::now() >= this.deadline {
-            this.registered = None;
-            return Poll::Ready(());
-        }
-        let same = this
-            .registered
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()));
-        if !same {
-            // A stale entry left behind (another waker) causes one spurious wake.
-            this.pacer.register(this.deadline, cx.waker().clone());
-            this.registered = Some(cx.waker().clone());
-        }
-        Poll::Pending
     }
 }
 

@@ -3,11 +3,11 @@
 //! `TokenStream` is a hand-written `Stream` rather than a spawned task feeding
 //! a channel: hyper polls it directly from the connection task, so a stream
 //! costs one timer entry and one reusable buffer, and a chunk costs one wake-up
-//! from the server's pacer, a few `memcpy`s and one socket write. Every deadline is the
-//! previous deadline plus one step (see `timing`), so late wake-ups never
-//! accumulate. Returning `Err` from the stream makes hyper abort the
-//! connection without the final chunk of the chunked encoding, which is how a
-//! crashed server looks to a client.
+//! from the server's pacer, a few `memcpy`s and one socket write. Every
+//! deadline is the previous deadline plus one step (see `timing`), so late
+//! wake-ups never accumulate. Returning `Err` from the stream makes hyper abort
+//! the connection without the final chunk of the chunked encoding, which is how
+//! a crashed server looks to a client.
 
 use std::future::Future;
 use std::io;
