@@ -10,6 +10,12 @@
 //! connection, reads straight into one 4 KiB buffer and hands de-chunked bytes to the
 //! SSE parser in place. Response heads are parsed by `httparse` (hyper's parser);
 //! the body framing is [`framing`]. HTTPS goes through reqwest (`super::http`).
+//!
+//! Each read of a streamed token makes the kernel send an ACK, about a third of the
+//! client's CPU at 1,024 streams. Delaying ACKs (`TCP_QUICKACK` 0) would halve that,
+//! and is not done: a server that leaves Nagle's algorithm on then holds every other
+//! token until the delayed-ACK timer fires, ~40 ms, and the measured ITLs become the
+//! client's (`tests::a_server_with_nagle_on_is_not_stalled_by_delayed_acks`).
 
 pub mod framing;
 #[cfg(test)]
