@@ -593,6 +593,19 @@ def fmt(x, spec):
     return "–" if x is None else format(x, spec)
 
 
+def host_info():
+    """The CPU model, kernel and time of the run: CPU per token depends on them (the
+    same binaries measured 2x apart for the Python peers on an Intel and an AMD host)."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), model)
+    except OSError:
+        pass
+    return {"cpu": model, "cpus": os.cpu_count(), "kernel": platform.release(),
+            "started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())}
+
+
 def main():
     global ITL_MS, EXPECTED_E2E_S
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -632,6 +645,7 @@ def main():
     levels = [int(x) for x in args.levels.split(",") if x]
     extra = [int(x) for x in args.llm_bench_extra_levels.split(",") if x]
 
+    host = host_info()
     server = Server(binary, args.port, args.work)
     rows = []
     try:
@@ -687,10 +701,12 @@ def main():
     finally:
         server.stop()
 
-    json.dump({"status": status, "versions": versions, "rows": rows}, open(os.path.join(args.work, "results.json"), "w"),
+    json.dump({"host": host, "status": status, "versions": versions, "rows": rows}, open(os.path.join(args.work, "results.json"), "w"),
               indent=1)
     print(f"## Side-by-side: TTFT {TTFT_MS:g} ms, ITL {ITL_MS:g} ms, {TOKENS} tokens; "
           f"server on CPU {SERVER_CPU}, client on CPU {CLIENT_CPU}\n")
+    print(f"Host: {host['cpu']}, {host['cpus']} CPUs, kernel {host['kernel']}; "
+          f"started {host['started_utc']} UTC\n")
     print("| client | conc | requests | cpu-s/1M tok | peak RSS MiB | TTFT err mean ms | "
           "TTFT err p99 ms | paired err mean ms | paired err p99 ms | rate attained | "
           "vs server | server cpu-s/1M tok | server util | server late mean ms | note |")
