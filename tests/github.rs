@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use llm_bench::cli::CommentArgs;
@@ -12,10 +11,11 @@ use llm_bench::config::Secret;
 use llm_bench::github::comment::{marker, CommentClient, Posted, RetryPolicy};
 use llm_bench::github::{run_comment, CommentOptions, GithubEnv, GithubError, Repo};
 use wiremock::matchers::{any, method};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const TOKEN: &str = "ghs_TEST_TOKEN_d0e5c8a1f7b2";
-const PR: u64 = 7;
+#[path = "common/fake_github.rs"]
+mod fake_github;
+use fake_github::{FakeGithub, PR, TOKEN};
 
 /// Fast retries: the tests check behaviour, not GitHub's patience.
 fn fast() -> RetryPolicy {
@@ -29,124 +29,6 @@ fn fast() -> RetryPolicy {
 
 fn repo() -> Repo {
     Repo::parse("acme/serving").unwrap()
-}
-
-/// A stateful stand-in for the issue-comments endpoints of one repository.
-#[derive(Clone, Default)]
-struct FakeGithub {
-    state: Arc<Mutex<State>>,
-    /// Path before `/repos/…`: "" for github.com, "/api/v3" for GitHub Enterprise Server.
-    prefix: String,
-}
-
-#[derive(Default)]
-struct State {
-    comments: Vec<(u64, String)>,
-    requests: Vec<String>,
-    bad_auth: usize,
-}
-
-impl FakeGithub {
-    fn with_comments(prefix: &str, bodies: impl IntoIterator<Item = String>) -> FakeGithub {
-        let fake = FakeGithub {
-            prefix: prefix.into(),
-            ..FakeGithub::default()
-        };
-        {
-            let mut s = fake.state.lock().unwrap();
-            for body in bodies {
-                let id = 1000 + s.comments.len() as u64;
-                s.comments.push((id, body));
-            }
-        }
-        fake
-    }
-
-    async fn mount(&self, server: &MockServer) {
-        Mock::given(any())
-            .respond_with(self.clone())
-            .with_priority(10)
-            .mount(server)
-            .await;
-    }
-
-    fn comments(&self) -> Vec<(u64, String)> {
-        self.state.lock().unwrap().comments.clone()
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.state.lock().unwrap().requests.clone()
-    }
-
-    fn json(id: u64, body: &str) -> serde_json::Value {
-        serde_json::json!({
-            "id": id,
-            "body": body,
-            "html_url": format!("https://github.com/acme/serving/pull/{PR}#issuecomment-{id}"),
-            "user": {"login": "github-actions[bot]"},
-        })
-    }
-}
-
-impl Respond for FakeGithub {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut s = self.state.lock().unwrap();
-        let path = request.url.path().to_string();
-        let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
-        s.requests
-            .push(format!("{} {}", request.method, request.url));
-        let auth = request
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if auth != format!("Bearer {TOKEN}") {
-            s.bad_auth += 1;
-            return ResponseTemplate::new(401)
-                .set_body_json(serde_json::json!({"message": "Bad credentials"}));
-        }
-        let list = format!("{}/repos/acme/serving/issues/{PR}/comments", self.prefix);
-        let one = format!("{}/repos/acme/serving/issues/comments/", self.prefix);
-        match request.method.as_str() {
-            "GET" if path == list => {
-                let per_page: usize = query
-                    .get("per_page")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(30);
-                let page: usize = query.get("page").and_then(|v| v.parse().ok()).unwrap_or(1);
-                let items: Vec<_> = s
-                    .comments
-                    .iter()
-                    .skip((page - 1) * per_page)
-                    .take(per_page)
-                    .map(|(id, body)| Self::json(*id, body))
-                    .collect();
-                ResponseTemplate::new(200).set_body_json(items)
-            }
-            "POST" if path == list => {
-                let body: serde_json::Value = request.body_json().unwrap();
-                let id = 1000 + s.comments.len() as u64;
-                let text = body["body"].as_str().unwrap().to_string();
-                s.comments.push((id, text.clone()));
-                ResponseTemplate::new(201).set_body_json(Self::json(id, &text))
-            }
-            "PATCH" if path.starts_with(&one) => {
-                let id: u64 = path[one.len()..].parse().unwrap();
-                let body: serde_json::Value = request.body_json().unwrap();
-                let text = body["body"].as_str().unwrap().to_string();
-                match s.comments.iter_mut().find(|(c, _)| *c == id) {
-                    Some(c) => {
-                        c.1 = text.clone();
-                        ResponseTemplate::new(200).set_body_json(Self::json(id, &text))
-                    }
-                    None => ResponseTemplate::new(404)
-                        .set_body_json(serde_json::json!({"message": "Not Found"})),
-                }
-            }
-            _ => ResponseTemplate::new(404)
-                .set_body_json(serde_json::json!({"message": "Not Found"})),
-        }
-    }
 }
 
 fn client(server: &MockServer, prefix: &str) -> CommentClient {
@@ -180,11 +62,7 @@ async fn creates_the_comment_when_absent() {
     let comments = fake.comments();
     assert_eq!(comments.len(), 2);
     assert_eq!(comments[1].1, body("default", "report v1"));
-    assert_eq!(
-        fake.state.lock().unwrap().bad_auth,
-        0,
-        "every request carried the token"
-    );
+    assert_eq!(fake.bad_auth(), 0, "every request carried the token");
 }
 
 #[tokio::test]
@@ -389,7 +267,7 @@ async fn github_enterprise_server_base_url() {
     assert!(
         fake.requests()
             .iter()
-            .all(|r| r.contains("/api/v3/repos/acme/serving/")),
+            .all(|r| r.contains("/api/v3/repos/acme/serving/") || r.ends_with("/api/v3/user")),
         "{:?}",
         fake.requests()
     );
@@ -451,6 +329,11 @@ fn options(dir: &Path, strict: bool) -> CommentOptions {
         notes: vec!["This pull request changes `baselines/`.".into()],
         artifact_url: None,
         dry_run: false,
+        author: None,
+        path_aliases: vec![],
+        run_failed: None,
+        error: None,
+        bless_workflow: None,
     };
     CommentOptions::try_from(&args).unwrap()
 }
