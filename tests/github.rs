@@ -662,96 +662,11 @@ async fn no_pull_request_means_summary_and_outputs_only() {
 
 // ---- the action's shell steps (.github/action/run.sh) with a fake Actions environment ----
 
-const CONFIG_TARGETS: &str = "default: sim\ntargets:\n  sim:\n    builtin: sim\n    sim: { ttft_ms: 3, itl_ms: 0.5 }\n    api: chat\n";
-const CONFIG_MODELS: &str = "default: sim-model\nmodels:\n  sim-model:\n    max_tokens: 16\n";
-const CONFIG_WORKLOADS: &str =
-    "defaults:\n  warmup: 2\nprompts:\n  short:\n    text: \"Say hi.\"\nscenarios:\n  smoke:\n    prompt: short\n    concurrency: 2\n    requests: 16\n";
-
-fn git(repo: &Path, args: &[&str]) -> String {
-    let o = std::process::Command::new("git")
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
-
-/// Runs one step of the action, in `repo`, with a clean environment plus `vars`.
-async fn action_step(
-    repo: &Path,
-    step: &str,
-    vars: Vec<(&'static str, String)>,
-) -> std::process::Output {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/action/run.sh");
-    let repo = repo.to_path_buf();
-    let step = step.to_string();
-    tokio::task::spawn_blocking(move || {
-        let home = repo.parent().unwrap().join("home");
-        let runner_temp = repo.parent().unwrap().join("runner-temp");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::create_dir_all(&runner_temp).unwrap();
-        std::process::Command::new("bash")
-            .arg(&script)
-            .arg(&step)
-            .current_dir(&repo)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", &home)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("RUNNER_TEMP", &runner_temp)
-            .env("CI", "true")
-            .env("GITHUB_ACTIONS", "true")
-            .env("LB_BIN", env!("CARGO_BIN_EXE_llm-bench"))
-            .envs(vars)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-/// Step outputs as written to a `$GITHUB_OUTPUT` file (both forms).
-fn read_outputs(path: &Path) -> HashMap<String, String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut out = HashMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if let Some((key, delim)) = line.split_once("<<") {
-            let mut value = Vec::new();
-            for l in lines.by_ref() {
-                if l == delim {
-                    break;
-                }
-                value.push(l);
-            }
-            out.insert(key.to_string(), value.join("\n"));
-        } else if let Some((key, value)) = line.split_once('=') {
-            out.insert(key.to_string(), value.to_string());
-        }
-    }
-    out
-}
-
-fn show(o: &std::process::Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+#[path = "common/action_env.rs"]
+mod action_env;
+use action_env::{
+    action_step, git, read_outputs, show, CONFIG_MODELS, CONFIG_TARGETS, CONFIG_WORKLOADS,
+};
 
 /// The action end to end, as a pull request sees it: bless a baseline on the base
 /// branch, change `baselines/` in the pull request, run, compare (against the base
@@ -846,10 +761,12 @@ async fn the_action_steps_run_end_to_end() {
     let server = MockServer::start().await;
     let fake = FakeGithub::default();
     fake.mount(&server).await;
+    let head_sha = git(&repo, &["rev-parse", "HEAD"]);
     let event = tmp.path().join("event.json");
     std::fs::write(
         &event,
-        serde_json::json!({"pull_request": {"number": PR, "base": {"sha": base_sha}}}).to_string(),
+        serde_json::json!({"pull_request": {"number": PR, "base": {"sha": base_sha}, "head": {"sha": head_sha}}})
+            .to_string(),
     )
     .unwrap();
     let summary = tmp.path().join("step-summary.md");
@@ -868,6 +785,9 @@ async fn the_action_steps_run_end_to_end() {
             ("LB_RUNS", bench["runs"].clone()),
             ("LB_RESULTS_DIR", bench["results-dir"].clone()),
             ("LB_BASELINES_CHANGED", bench["baselines-changed"].clone()),
+            ("LB_ERRORS", bench["errors"].clone()),
+            ("LB_PATH_ALIAS", bench["path-alias"].clone()),
+            ("GITHUB_RUN_NUMBER", "12".to_string()),
             ("LB_BASELINE_DIR", "baselines".to_string()),
             ("LB_COMMENT", "true".to_string()),
             ("LB_COMMENT_KEY", "sim-pr".to_string()),
@@ -879,19 +799,40 @@ async fn the_action_steps_run_end_to_end() {
     };
     let o = action_step(&repo, "publish", publish_env()).await;
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
-    let comparison_md = std::fs::read_to_string(results.join("comparison.md")).unwrap();
     let comments = fake.comments();
     assert_eq!(comments.len(), 1, "{}", show(&o));
     let posted = &comments[0].1;
-    assert!(posted.starts_with("<!-- llm-bench:sim-pr -->\n> [!WARNING]\n> This pull request changes `baselines/` (`baselines/sim/smoke.json`)."), "{posted}");
+    let mut lines = posted.lines();
+    assert_eq!(lines.next(), Some("<!-- llm-bench:sim-pr -->"));
+    let headline = lines.next().unwrap();
     assert!(
-        posted.contains(comparison_md.trim()),
-        "the comment carries comparison.md"
+        (headline.starts_with("✅ No regression in 1 scenario · `")
+            || headline.starts_with("❌ Regression in `smoke`: "))
+            && headline.contains(&format!(" · `{}` · [run #12]", &head_sha[..7])),
+        "the verdict comes first, with the pull request's head commit: {headline}"
+    );
+    assert!(
+        headline.contains(" · [run #12](https://github.com/acme/serving/actions/runs/4242) · [results artifact](https://github.com/acme/serving/actions/runs/4242/artifacts/1)"),
+        "the verdict comes first: {headline}"
+    );
+    assert!(
+        posted.contains(
+            "> [!WARNING]\n> This pull request changes `baselines/` (`baselines/sim/smoke.json`)."
+        ),
+        "{posted}"
+    );
+    assert!(
+        posted.contains("### ") && posted.contains("`smoke`"),
+        "{posted}"
+    );
+    assert!(
+        !posted.contains("runner-temp") && posted.contains("baselines in `baselines`"),
+        "the base commit's baselines are shown under their own name, not the runner's scratch path: {posted}"
     );
     let step_summary = std::fs::read_to_string(&summary).unwrap();
     assert!(
-        step_summary.contains(comparison_md.trim()),
-        "the job summary carries the same Markdown"
+        step_summary.starts_with(&format!("## llm-bench · target `sim`\n\n{headline}\n")),
+        "the job summary has a heading per target: {step_summary}"
     );
     assert!(step_summary.contains("This pull request changes `baselines/`"));
     let outputs = read_outputs(&publish_out);
@@ -982,7 +923,8 @@ async fn the_action_steps_run_end_to_end() {
     .await;
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("bless is refused on pull requests"),
+        String::from_utf8_lossy(&o.stderr)
+            .contains("bless is refused on pull requests and merge queues"),
         "{}",
         show(&o)
     );
