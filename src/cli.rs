@@ -326,7 +326,13 @@ pub struct ReportArgs {
     /// Results folder written by `llm-bench run` (holds run.json and requests.jsonl).
     #[arg(value_name = "RESULTS_DIR")]
     pub results_dir: PathBuf,
-    /// Results folder of an earlier run to overlay on the latency charts.
+    /// Committed baselines, DIR/<target>/<scenario>.json as for run, compare and bless:
+    /// the baselines of this run's target and scenarios are overlaid on the latency
+    /// charts. (An earlier run's results folder here is still taken, with a warning,
+    /// as --overlay.)
     #[arg(long, value_name = "DIR")]
     pub baseline_dir: Option<PathBuf>,
+    /// Results folder of an earlier run to overlay on the latency charts.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "baseline_dir")]
+    pub overlay: Option<PathBuf>,
 }
