@@ -117,7 +117,7 @@ async fn boolean_inputs_and_github_enterprise_server() {
     ] {
         let output = tmp.path().join(format!("out-{input}-{upload}"));
         let o = action_step(
-            tmp.path(),
+            &scratch_repo(tmp.path()),
             "guard",
             vec![
                 ("GITHUB_EVENT_NAME", "push".into()),
@@ -137,13 +137,21 @@ async fn boolean_inputs_and_github_enterprise_server() {
         );
     }
     let o = action_step(
-        tmp.path(),
+        &scratch_repo(tmp.path()),
         "guard",
         vec![("LB_UPLOAD_ARTIFACT", "maybe".into())],
     )
     .await;
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("input upload-artifact must be true or false (got 'maybe')"));
+}
+
+/// A folder to run a step in, inside `tmp`: the step's RUNNER_TEMP is its sibling, so
+/// tests running at the same time never share one.
+fn scratch_repo(tmp: &Path) -> PathBuf {
+    let repo = tmp.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    repo
 }
 
 // ---- installing the release binary ------------------------------------------------
@@ -244,7 +252,7 @@ async fn install(
         ("GITHUB_OUTPUT", output.display().to_string()),
     ];
     vars.extend(extra);
-    let o = action_step(work, "install", vars).await;
+    let o = action_step(&scratch_repo(work), "install", vars).await;
     (o, read_outputs(&output))
 }
 
@@ -399,7 +407,7 @@ async fn without_a_release_it_builds_from_source_once_then_from_the_cache() {
             ("GITHUB_OUTPUT", tmp.path().join(out).display().to_string()),
         ]
     };
-    let o = action_step(tmp.path(), "build-source", build("build-1")).await;
+    let o = action_step(&scratch_repo(tmp.path()), "build-source", build("build-1")).await;
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let calls = std::fs::read_to_string(&log).unwrap();
     assert_eq!(calls.lines().count(), 1);
@@ -409,7 +417,7 @@ async fn without_a_release_it_builds_from_source_once_then_from_the_cache() {
         "{calls}"
     );
     // What the cache step restored is used as it is.
-    let o = action_step(tmp.path(), "build-source", build("build-2")).await;
+    let o = action_step(&scratch_repo(tmp.path()), "build-source", build("build-2")).await;
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     assert_eq!(
         std::fs::read_to_string(&log).unwrap().lines().count(),
@@ -503,7 +511,9 @@ async fn a_failed_run_is_published_as_failed_not_as_the_last_report() {
     )
     .await;
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
-    assert_eq!(read_outputs(&publish_out)["verdict"], "error");
+    let outputs = read_outputs(&publish_out);
+    assert_eq!(outputs["verdict"], "error");
+    assert_eq!(outputs["report"], "", "no report was written: {outputs:?}");
     let text = std::fs::read_to_string(&summary).unwrap();
     let headline = text.lines().nth(2).unwrap_or_default();
     assert!(

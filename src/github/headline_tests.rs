@@ -247,3 +247,25 @@ fn failures_say_exit_code_and_first_error() {
         "⛔ benchmark interrupted (exit 130)"
     );
 }
+
+#[test]
+fn informational_metrics_are_never_labelled_regression_in_the_report() {
+    let c = comparison(vec![scenario(
+        "chat",
+        Status::Compared,
+        vec![
+            row(MetricId::TtftP50, 50.0, 50.1, Verdict::WithinNoise, true),
+            row(MetricId::TtftP99, 50.0, 90.0, Verdict::Regression, false),
+            row(MetricId::E2eP99, 900.0, 500.0, Verdict::Improvement, false),
+        ],
+    )]);
+    let md = crate::compare::render::markdown(&c);
+    let info = &md[md.find("Informational (never fail the job)").unwrap()..];
+    let table = &info[..info.find("| Metric | Test").unwrap()];
+    assert!(
+        !table.contains("❌") && !table.contains("regression"),
+        "{table}"
+    );
+    assert!(table.contains("🔸 worse (informational)"), "{table}");
+    assert!(table.contains("🔹 better (informational)"), "{table}");
+}

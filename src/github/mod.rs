@@ -471,7 +471,15 @@ pub async fn run_comment(
         ("verdict", verdict.verdict.clone()),
         ("regressions", verdict.regressions.to_string()),
         ("results-dir", options.results_dir.display().to_string()),
-        ("report", options.file.display().to_string()),
+        // Empty when a failed run wrote no report.
+        (
+            "report",
+            if options.file.is_file() {
+                options.file.display().to_string()
+            } else {
+                String::new()
+            },
+        ),
     ];
 
     let marker = comment::marker(&options.key);
