@@ -117,7 +117,20 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<u8> {
     if !has(dir, results::MANIFEST) || !has(dir, results::REQUESTS) {
         return Err(not_a_run(dir, results::REQUESTS.to_string()));
     }
-    if let Some(b) = &args.baseline_dir {
+    // `--baseline-dir` means the committed baselines, as everywhere else; a results
+    // folder given there (its meaning before 0.2) is taken as `--overlay`.
+    let run_overlay = match (&args.overlay, &args.baseline_dir) {
+        (Some(run), _) => Some(run),
+        (None, Some(b)) if has(b, results::MANIFEST) => {
+            eprintln!(
+                "warning: --baseline-dir takes the committed baselines (DIR/<target>/<scenario>.json), as for run, compare and bless; {} is a results folder, so it is overlaid as with --overlay {0}",
+                b.display()
+            );
+            Some(b)
+        }
+        _ => None,
+    };
+    if let Some(b) = run_overlay {
         if !has(b, results::MANIFEST) || !(has(b, results::REQUESTS) || has(b, results::CHART_DATA))
         {
             return Err(not_a_run(
@@ -127,9 +140,10 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<u8> {
         }
     }
     let (summary, series) = results::analyse_dir(dir)?;
-    let baseline = match &args.baseline_dir {
-        Some(b) => Some((b.display().to_string(), results::series_of(b)?)),
-        None => None,
+    let baseline = match (run_overlay, &args.baseline_dir) {
+        (Some(b), _) => Some((b.display().to_string(), results::series_of(b)?)),
+        (None, Some(b)) => Some((b.display().to_string(), committed_baselines(dir, b)?)),
+        (None, None) => None,
     };
     let baseline = baseline
         .as_ref()
@@ -140,6 +154,30 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<u8> {
         eprintln!("wrote {}", path.display());
     }
     Ok(EXIT_OK)
+}
+
+/// The latency curves of the committed baselines (`DIR/<target>/<scenario>.json`) of
+/// the run in `dir`; scenarios without a baseline are left out.
+fn committed_baselines(
+    dir: &std::path::Path,
+    baseline_dir: &std::path::Path,
+) -> anyhow::Result<report::series::RunSeries> {
+    let manifest = results::read_manifest(dir)?;
+    let mut found = Vec::new();
+    for scenario in &manifest.scenarios {
+        let path = compare::baseline_path(baseline_dir, &manifest.run.target, &scenario.name)?;
+        if let Some(b) = compare::baseline::read(&path).map_err(|e| UsageError(e.to_string()))? {
+            found.push(b);
+        }
+    }
+    if found.is_empty() {
+        eprintln!(
+            "warning: {} has no baseline for target `{}`; nothing to overlay",
+            baseline_dir.display(),
+            manifest.run.target
+        );
+    }
+    Ok(report::series::from_baselines(&found))
 }
 
 async fn serve_sim(args: ServeSimArgs) -> anyhow::Result<u8> {

@@ -274,6 +274,26 @@ pub struct CommentArgs {
     /// Write the job summary and step outputs and print the comment, but post nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Edit only a comment written by this login, e.g. `my-app[bot]` for a GitHub
+    /// App's token (default: the token's own identity, `github-actions[bot]` for the
+    /// job token). Marked comments by anyone else are never edited.
+    #[arg(long, value_name = "LOGIN")]
+    pub author: Option<String>,
+    /// Show the path FROM as TO in what is published (repeatable), e.g. a scratch copy
+    /// of the base branch's baselines as `baselines`.
+    #[arg(long = "path-alias", value_name = "FROM=TO")]
+    pub path_aliases: Vec<String>,
+    /// The run exited with this code without finishing: publish "⛔ benchmark failed
+    /// (exit N)" for this commit (RESULTS_DIR may be missing or empty).
+    #[arg(long, value_name = "EXIT_CODE", allow_negative_numbers = true)]
+    pub run_failed: Option<i32>,
+    /// With --run-failed: the run's first error line.
+    #[arg(long, value_name = "TEXT", requires = "run_failed")]
+    pub error: Option<String>,
+    /// The workflow file that blesses baselines (in CI a scenario without a baseline
+    /// points there), e.g. bless.yml.
+    #[arg(long, value_name = "FILE")]
+    pub bless_workflow: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -306,7 +326,13 @@ pub struct ReportArgs {
     /// Results folder written by `llm-bench run` (holds run.json and requests.jsonl).
     #[arg(value_name = "RESULTS_DIR")]
     pub results_dir: PathBuf,
-    /// Results folder of an earlier run to overlay on the latency charts.
+    /// Committed baselines, DIR/<target>/<scenario>.json as for run, compare and bless:
+    /// the baselines of this run's target and scenarios are overlaid on the latency
+    /// charts. (An earlier run's results folder here is still taken, with a warning,
+    /// as --overlay.)
     #[arg(long, value_name = "DIR")]
     pub baseline_dir: Option<PathBuf>,
+    /// Results folder of an earlier run to overlay on the latency charts.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "baseline_dir")]
+    pub overlay: Option<PathBuf>,
 }

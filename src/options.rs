@@ -55,6 +55,9 @@ impl RunOptions {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> anyhow::Result<RunOptions> {
         let grace = parse_flag_duration("--grace", &args.grace)?;
+        if let Some(out) = &args.out {
+            refuse_non_empty_out(out)?;
+        }
         let mut options = if args.url.is_some() {
             Self::adhoc(args, env, grace)?
         } else {
@@ -316,6 +319,26 @@ impl RunOptions {
             grace,
             telemetry: telemetry_options(&args.telemetry, target.metrics.clone(), env)?,
         })
+    }
+}
+
+/// `--out` must be new or empty: what an earlier run left there (`comparison.*`,
+/// `*.baseline.json.new`) would otherwise be published, compared or blessed as this
+/// run's.
+fn refuse_non_empty_out(out: &std::path::Path) -> Result<(), UsageError> {
+    let shown = out.display();
+    match std::fs::read_dir(out).map(|mut entries| entries.next().is_some()) {
+        Ok(true) => Err(UsageError(format!(
+            "--out {shown} is not empty: files of an earlier run there would be taken for this run's. \
+             Pass a new folder, delete this one first, or leave out --out (each run then gets RESULTS_DIR/<run id>)"
+        ))),
+        Ok(false) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(_) if out.exists() && !out.is_dir() => Err(UsageError(format!(
+            "--out {shown} is a file, not a folder; pass a new folder"
+        ))),
+        // Unreadable: creating the folder later reports why.
+        Err(_) => Ok(()),
     }
 }
 

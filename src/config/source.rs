@@ -89,7 +89,9 @@ impl Source {
 
     /// Shape errors found by parsing the file once with every entry of `sections`
     /// blanked out, then once per entry with all but that entry blanked out. Blanking
-    /// keeps line numbers, so positions stay exact.
+    /// keeps line numbers, so positions stay exact. serde stops at the first unknown
+    /// key, so each unknown key found is blanked too and the text parsed again: every
+    /// unknown key is reported, and the problems behind them as well.
     fn entry_errors<T: DeserializeOwned>(
         &self,
         expected: &str,
@@ -116,16 +118,24 @@ impl Source {
         };
         let mut errors: Vec<ConfigError> = Vec::new();
         for keep in std::iter::once(None).chain((0..spans.len()).map(Some)) {
-            let Err(e) = serde_yaml::from_str::<T>(&keeping(keep)) else {
-                continue;
-            };
-            // An alias into a blanked entry is an artefact of blanking, not a problem.
-            if is_syntax_error(&e) || e.to_string().contains("unknown anchor") {
-                continue;
-            }
-            let error = from_yaml_error(self, &e, expected);
-            if !errors.contains(&error) {
-                errors.push(error);
+            let mut text = keeping(keep);
+            for _ in 0..MAX_UNKNOWN_KEYS {
+                let Err(e) = serde_yaml::from_str::<T>(&text) else {
+                    break;
+                };
+                // An alias into a blanked entry is an artefact of blanking, not a problem.
+                if is_syntax_error(&e) || e.to_string().contains("unknown anchor") {
+                    break;
+                }
+                let error = from_yaml_error(self, &e, expected);
+                let next = unknown_key_lines(&text, &error).map(|lines| blank_lines(&text, lines));
+                if !errors.contains(&error) {
+                    errors.push(error);
+                }
+                match next {
+                    Some(blanked) => text = blanked,
+                    None => break,
+                }
             }
         }
         errors
@@ -161,4 +171,36 @@ impl Source {
     ) -> ConfigError {
         ConfigError::new(&self.file, position, path.join("."), message)
     }
+}
+
+/// How many unknown keys one pass of [`Source::entry_errors`] reports before it stops
+/// (a bound on re-parsing a file that is mostly unknown keys).
+const MAX_UNKNOWN_KEYS: usize = 100;
+
+/// The 0-based lines of the unknown key `error` reports (the key and what is nested
+/// under it), or `None` when `error` is about something else or the key cannot be
+/// found on a line of its own.
+fn unknown_key_lines(text: &str, error: &ConfigError) -> Option<Range<usize>> {
+    if !error.message.starts_with("unknown key `") {
+        return None;
+    }
+    let path: Vec<&str> = error.path.split('.').collect();
+    let (_, parent) = path.split_last()?;
+    let found = lookup(text, &path);
+    if found.depth != path.len() {
+        return None;
+    }
+    let line = found.found?.key.line.checked_sub(1)?;
+    entry_spans(text, parent)
+        .into_iter()
+        .find(|span| span.start == line)
+}
+
+/// `text` with `lines` (0-based) emptied; line numbers stay as they were.
+fn blank_lines(text: &str, lines: Range<usize>) -> String {
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| if lines.contains(&i) { "" } else { line })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -3,6 +3,7 @@
 //! `report.html` also needs chart data the summary does not hold; [`series`] builds it
 //! from the same rows and [`html`] renders both (see `results::write_outputs`).
 
+pub mod cdf_axis;
 pub mod charts;
 pub mod console;
 pub mod csv;

@@ -185,3 +185,28 @@ fn shipped_workloads_hash_ignores_comment_and_whitespace_edits() {
         .hash;
     assert_eq!(original, edited_hash);
 }
+
+#[test]
+fn every_unknown_key_of_a_file_is_reported_with_what_follows() {
+    let workloads = "prompts:\n  p: { text: hi }\nsenarios: {}\nscenarios:\n  s:\n    prompt: p\n    concurency: 1\n    requets: 2\n    rate: -1\n  t:\n    prompt: p\n    banana: 1\n";
+    let errors = load(TARGETS, MODELS, workloads).unwrap_err().0;
+    let found: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}: {}", place(e), e.message))
+        .collect();
+    for expected in [
+        "workloads.yaml:3:1: senarios: unknown key `senarios`; did you mean `scenarios`?",
+        "workloads.yaml:7:5: scenarios.s.concurency: unknown key `concurency`; did you mean `concurrency`?",
+        "workloads.yaml:8:5: scenarios.s.requets: unknown key `requets`; did you mean `requests`?",
+        "workloads.yaml:12:5: scenarios.t.banana: unknown key `banana`",
+    ] {
+        assert!(
+            found.iter().any(|f| f.starts_with(expected)),
+            "`{expected}` missing from {found:#?}"
+        );
+    }
+    assert!(
+        found.iter().all(|f| f.starts_with("workloads.yaml:")),
+        "{found:#?}"
+    );
+}
