@@ -6,12 +6,13 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 
 use crate::cli::{
-    BaselineArgs, BlessArgs, Cli, Command, CommentArgs, CompareArgs, ReportArgs, RunArgs,
+    BaselineArgs, BlessArgs, Cli, Command, CommentArgs, CompareArgs, LiveArgs, ReportArgs, RunArgs,
     ServeSimArgs, ValidateArgs,
 };
 use crate::client::{Client, ClientOptions};
 use crate::compare::verdict::Outcome;
 use crate::compare::{self, BlessContext, BlessOptions, GateOptions};
+use crate::live::{Live, LiveOptions, Recorder, RunLabels};
 use crate::manifest::{Manifest, RunMeta, SCHEMA_VERSION};
 use crate::metrics::Summary;
 use crate::options::{Destination, RunOptions, UsageError};
@@ -197,6 +198,7 @@ async fn serve_sim(args: ServeSimArgs) -> anyhow::Result<u8> {
 
 async fn run_command(args: &RunArgs) -> anyhow::Result<u8> {
     let options = RunOptions::from_args(args, &env_lookup)?;
+    let live = start_live(&args.live)?;
     let sim = match &options.destination {
         Destination::Sim(config) => {
             config
@@ -217,11 +219,33 @@ async fn run_command(args: &RunArgs) -> anyhow::Result<u8> {
         (Destination::Sim(_), None) => unreachable!("the simulated server was started above"),
     };
     let gate = gate_options(args.compare, &args.baseline);
-    let outcome = benchmark(&options, &base_url, sim.is_some(), &gate).await;
+    let outcome = benchmark(&options, &base_url, sim.is_some(), &gate, live.as_ref()).await;
     if let Some(server) = sim {
         server.shutdown().await;
     }
+    if let Some(live) = live {
+        live.close().await;
+    }
     outcome
+}
+
+/// `--metrics-listen`, `--pushgateway`: bound and started before anything is sent.
+fn start_live(args: &LiveArgs) -> anyhow::Result<Option<Live>> {
+    let LiveArgs {
+        metrics_listen,
+        pushgateway,
+        metrics_linger,
+    } = args;
+    let options = LiveOptions::parse(
+        metrics_listen.as_deref(),
+        pushgateway.as_deref(),
+        metrics_linger,
+    )
+    .map_err(UsageError)?;
+    Live::start(&options, Default::default()).map_err(|e| match e.is_usage() {
+        true => UsageError(e.to_string()).into(),
+        false => anyhow!(e),
+    })
 }
 
 async fn benchmark(
@@ -229,6 +253,7 @@ async fn benchmark(
     base_url: &str,
     is_sim: bool,
     gate: &GateOptions,
+    live: Option<&Live>,
 ) -> anyhow::Result<u8> {
     let client = Client::new(ClientOptions {
         base_url: base_url.to_string(),
@@ -295,7 +320,18 @@ async fn benchmark(
             .collect(),
     };
     results::write_json_atomic(&out_dir.join(results::MANIFEST), &manifest)?;
-    let sink = Sink::start(&out_dir.join(results::REQUESTS), manifest.clone())?;
+    let live_run = live.map(|l| {
+        l.run(RunLabels {
+            run_id: manifest.run.id.clone(),
+            target: manifest.run.target.clone(),
+            model: manifest.run.model.clone(),
+        })
+    });
+    let sink = Sink::start_with(
+        &out_dir.join(results::REQUESTS),
+        manifest.clone(),
+        live_run.clone().map(Recorder::new),
+    )?;
     results::start_telemetry(&out_dir, sampler.is_active())?;
     let mut telemetry_records = Vec::new();
     let interrupt = Interrupt::new();
@@ -341,6 +377,7 @@ async fn benchmark(
                 interrupt: &interrupt,
                 grace: options.grace,
                 run_id: &manifest.run.id,
+                live: live_run.as_ref(),
             };
             runner::run_trial(plan, trial, &body, &env).await;
             if let Some(sampling) = sampling {
@@ -361,6 +398,9 @@ async fn benchmark(
     meta.ended_at = Some(chrono::Utc::now().to_rfc3339());
     meta.interrupted = interrupted;
     let summary = builder.finish();
+    if let Some(live) = &live_run {
+        live.summarise(&summary);
+    }
     results::write_json_atomic(
         &out_dir.join(results::MANIFEST),
         &Manifest {

@@ -13,6 +13,7 @@ pub mod compare;
 pub mod config;
 pub mod github;
 pub mod hash;
+pub mod live;
 pub mod manifest;
 pub mod metrics;
 pub mod options;

@@ -8,6 +8,9 @@
 //!
 //! Each trial's [`ClientHealth`] travels the same channel, after the trial's rows,
 //! and is appended to `client_health.jsonl` so `llm-bench report` sees it too.
+//!
+//! With live metrics on (`--metrics-listen`, `--pushgateway`), the same thread
+//! feeds them each row right after the summary, so both count the same rows.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -19,6 +22,7 @@ use std::thread::JoinHandle;
 
 use anyhow::Context;
 
+use crate::live::Recorder;
 use crate::manifest::Manifest;
 use crate::metrics::summary::SummaryBuilder;
 use crate::metrics::ClientHealth;
@@ -135,6 +139,15 @@ pub struct Sink {
 
 impl Sink {
     pub fn start(path: &Path, manifest: Manifest) -> anyhow::Result<Sink> {
+        Sink::start_with(path, manifest, None)
+    }
+
+    /// [`Sink::start`], also feeding every row and trial verdict to `live`.
+    pub fn start_with(
+        path: &Path,
+        manifest: Manifest,
+        live: Option<Recorder>,
+    ) -> anyhow::Result<Sink> {
         let file =
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let health_path = path.with_file_name(HEALTH_FILE);
@@ -153,6 +166,7 @@ impl Sink {
                     health,
                     manifest,
                     &sent,
+                    live,
                 )
             })
             .context("cannot start the writer thread")?;
@@ -205,6 +219,7 @@ fn write_rows(
     mut health_out: File,
     manifest: Manifest,
     progress: &Progress,
+    mut live: Option<Recorder>,
 ) -> anyhow::Result<SummaryBuilder> {
     let mut summary = SummaryBuilder::new(manifest);
     let mut line = Vec::with_capacity(4096);
@@ -231,6 +246,9 @@ fn write_rows(
                 health_out
                     .write_all(&line)
                     .context("cannot write client_health.jsonl")?;
+                if let Some(live) = live.as_mut() {
+                    live.trial_finished(&h.scenario, h.trial, &h.health);
+                }
                 summary.add_health(&h.scenario, h.trial, h.health);
                 continue;
             }
@@ -241,6 +259,9 @@ fn write_rows(
         out.write_all(&line)
             .context("cannot write requests.jsonl")?;
         summary.add(&row);
+        if let Some(live) = live.as_mut() {
+            live.observe(&row);
+        }
         written += 1;
         let sent = progress.done.load(Ordering::Relaxed);
         if sent.saturating_sub(written) < YIELD_BELOW_BACKLOG {
