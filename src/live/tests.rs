@@ -230,33 +230,30 @@ fn summary_gauges_carry_the_summarys_figures() {
         let at = |stat: &'static str| [("scenario", s.name.as_str()), ("stat", stat)];
         let ttft = m.ttft_ms.unwrap();
         assert_eq!(
-            value(&samples, "llm_bench_summary_ttft_seconds", &at("p50")),
+            value(&samples, "llm_bench_result_ttft_seconds", &at("p50")),
             ttft.p50 / 1000.0
         );
         assert_eq!(
-            value(&samples, "llm_bench_summary_ttft_seconds", &at("p99")),
+            value(&samples, "llm_bench_result_ttft_seconds", &at("p99")),
             ttft.p99 / 1000.0
         );
         assert_eq!(
-            value(&samples, "llm_bench_summary_e2e_seconds", &at("mean")),
+            value(&samples, "llm_bench_result_e2e_seconds", &at("mean")),
             m.e2e_ms.unwrap().mean / 1000.0
         );
         let of = |name| value(&samples, name, &[("scenario", s.name.as_str())]);
+        assert_eq!(of("llm_bench_result_requests_per_second"), m.requests_per_s);
         assert_eq!(
-            of("llm_bench_summary_requests_per_second"),
-            m.requests_per_s
-        );
-        assert_eq!(
-            of("llm_bench_summary_output_tokens_per_second"),
+            of("llm_bench_result_output_tokens_per_second"),
             m.output_tokens_per_s
         );
         assert_eq!(
-            of("llm_bench_summary_success_ratio"),
+            of("llm_bench_result_success_ratio"),
             m.success_rate.unwrap()
         );
         let limited = m.client_health.as_ref().unwrap().client_limited;
         assert_eq!(
-            of("llm_bench_summary_client_limited"),
+            of("llm_bench_result_client_limited"),
             f64::from(u8::from(limited))
         );
     }
@@ -264,7 +261,7 @@ fn summary_gauges_carry_the_summarys_figures() {
     assert_eq!(
         value(
             &samples,
-            "llm_bench_summary_client_limited",
+            "llm_bench_result_client_limited",
             &[("scenario", "chat")]
         ),
         1.0
