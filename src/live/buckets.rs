@@ -2,11 +2,12 @@
 //!
 //! Prometheus computes quantiles by interpolating inside a bucket, so a bucket's
 //! width is the error a quantile can have: bounds are dense where latencies of a
-//! healthy server fall and sparse in the tails. Where vLLM's own histograms
-//! (`vllm:time_to_first_token_seconds`, `vllm:inter_token_latency_seconds`,
-//! `vllm:e2e_request_latency_seconds`) have a bound, these have it too, so the
-//! client's and the server's quantiles on one Grafana panel are interpolated
-//! over the same edges and differ only by what happened between them.
+//! healthy server fall and sparse in the tails. Every bound of vLLM's own TTFT and
+//! inter-token histograms (`vllm:time_to_first_token_seconds`,
+//! `vllm:inter_token_latency_seconds`, `vllm:time_per_output_token_seconds`) is a
+//! bound here too (tests/live_dashboard.rs checks it on the fixture), so the
+//! client's and the server's quantiles on one Grafana panel are interpolated over
+//! the same edges and differ only by what happened between them.
 
 /// Time to first token: 1 ms (a warm prefix cache on a small model) to 10+ minutes
 /// (a long prompt queued behind a saturated server).
@@ -24,8 +25,8 @@ pub const ITL_S: &[f64] = &[
 
 /// Whole requests: 10 ms (a short non-streamed answer) to half an hour.
 pub const E2E_S: &[f64] = &[
-    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0,
-    50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0,
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0,
+    40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0,
 ];
 
 /// How late the client was: 50 µs (a precise timer on a quiet machine) to a minute

@@ -14,7 +14,7 @@
 //! a warning. Only a listener that cannot bind stops it, before any request.
 
 mod batch_histogram;
-mod buckets;
+pub mod buckets;
 mod metrics;
 mod options;
 mod push;
