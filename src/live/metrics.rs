@@ -16,7 +16,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use super::batch_histogram::BatchHistogram;
 use super::buckets;
 
 /// Every name starts with this and an underscore.
@@ -65,7 +64,6 @@ pub(super) struct StatLabels {
 
 pub(super) type F64Gauge = Gauge<f64, AtomicU64>;
 pub(super) type Histograms = Family<TrialLabels, Histogram, fn() -> Histogram>;
-pub(super) type BatchHistograms = Family<TrialLabels, BatchHistogram, fn() -> BatchHistogram>;
 
 /// The registry and a handle on each family.
 #[derive(Debug)]
@@ -80,7 +78,7 @@ pub struct LiveMetrics {
     pub(super) prompt_tokens: Family<TrialLabels, Counter>,
     pub(super) ttft: Histograms,
     pub(super) tpot: Histograms,
-    pub(super) itl: BatchHistograms,
+    pub(super) itl: Histograms,
     pub(super) e2e: Histograms,
     pub(super) send_lag: Histograms,
     pub(super) sched_lag: Histograms,
@@ -147,7 +145,7 @@ impl LiveMetrics {
             prompt_tokens: Family::default(),
             ttft: histograms(ttft_buckets),
             tpot: histograms(itl_buckets),
-            itl: Family::new_with_constructor(|| BatchHistogram::new(buckets::ITL_S)),
+            itl: histograms(itl_buckets),
             e2e: histograms(e2e_buckets),
             send_lag: histograms(lag_buckets),
             sched_lag: histograms(lag_buckets),

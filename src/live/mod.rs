@@ -13,7 +13,6 @@
 //! ([`server`]). Nothing here can fail a run once it has started: a failed push is
 //! a warning. Only a listener that cannot bind stops it, before any request.
 
-mod batch_histogram;
 pub mod buckets;
 mod metrics;
 mod options;

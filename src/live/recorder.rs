@@ -16,7 +16,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 
-use super::batch_histogram::BatchHistogram;
 use super::metrics::{
     ExcludedLabels, F64Gauge, FailureLabels, ScenarioLabels, StatLabels, TrialLabels,
 };
@@ -206,7 +205,7 @@ struct TrialHandles {
     prompt_tokens: Counter,
     ttft: Histogram,
     tpot: Histogram,
-    itl: BatchHistogram,
+    itl: Histogram,
     e2e: Histogram,
     send_lag: Histogram,
 }
@@ -274,7 +273,9 @@ impl Recorder {
         if let Some(tpot) = row.tpot_ms {
             h.tpot.observe(tpot / 1000.0);
         }
-        h.itl.observe_all(row.itl_ms.iter().map(|ms| ms / 1000.0));
+        for ms in &row.itl_ms {
+            h.itl.observe(ms / 1000.0);
+        }
         h.output_tokens.inc_by(row.output_tokens);
         h.prompt_tokens.inc_by(row.prompt_tokens.unwrap_or(0));
     }
