@@ -255,3 +255,42 @@ fn nothing_listens_unless_asked() {
     );
     assert!(listening.is_empty(), "listening on {listening:?}");
 }
+
+/// A linger nobody ends by scraping: Ctrl-C (SIGINT) or SIGTERM ends it at once, with
+/// the run's own exit code, and no later than the linger time otherwise.
+#[test]
+fn a_signal_ends_the_linger() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let sim = Sim::start(llm_bench::sim::SimConfig {
+            ttft_ms: 2.0,
+            itl_ms: 1.0,
+            ..Default::default()
+        });
+        let tmp = tempfile::tempdir().unwrap();
+        let mut cmd = run_command(&sim.url(), &out_dir(&tmp));
+        cmd.args(["--no-telemetry", "--requests", "3", "--max-tokens", "4"])
+            .args(["--metrics-listen", "127.0.0.1:0", "--metrics-linger", "5m"]);
+        let mut run = Running::spawn(cmd);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !run
+            .stderr()
+            .contains("live metrics: serving the final values")
+        {
+            assert!(std::time::Instant::now() < deadline, "{}", run.stderr());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // SAFETY: kill sends a signal to our own child process.
+        unsafe { libc::kill(run.child.id() as libc::pid_t, signal) };
+        let started = std::time::Instant::now();
+        assert_eq!(
+            run.wait(Duration::from_secs(10)),
+            Some(0),
+            "{}",
+            run.stderr()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "signal {signal}"
+        );
+    }
+}

@@ -160,7 +160,8 @@ impl Live {
     }
 
     /// Ends the live metrics: the final push, then, with `--metrics-linger`, the
-    /// final values stay up until the next scrape (or the linger time, or Ctrl-C).
+    /// final values stay up until the next scrape (or the linger time, Ctrl-C or
+    /// SIGTERM).
     /// Returns once the listener is closed.
     pub async fn close(self) {
         if self.listen.is_some() && !self.linger.is_zero() {
@@ -175,12 +176,29 @@ impl Live {
         let mut done = self.done;
         tokio::select! {
             _ = &mut done => {}
-            _ = tokio::signal::ctrl_c() => {
+            () = stop_signal() => {
                 self.abort.cancel();
                 let _ = done.await;
             }
         }
     }
+}
+
+/// Ctrl-C or SIGTERM: the run's own handlers are gone by the time it lingers, and
+/// a handled signal no longer ends the process by itself.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn bind_hint(e: &std::io::Error) -> &'static str {
