@@ -156,7 +156,8 @@ def main():
              "--metrics-listen", f"127.0.0.1:{live}", "--metrics-linger", "10s",
              "--pushgateway", f"http://127.0.0.1:{pgw}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        time.sleep(4)
+        wait_http(f"http://127.0.0.1:{live}/metrics", timeout=60)
+        time.sleep(3)
         text = urllib.request.urlopen(urllib.request.Request(
             f"http://127.0.0.1:{live}/metrics", headers={"Accept": "text/plain;version=0.0.4"})).read()
         lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
