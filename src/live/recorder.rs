@@ -210,41 +210,44 @@ struct TrialHandles {
     send_lag: Histogram,
 }
 
+impl TrialHandles {
+    fn new(run: &LiveRun, scenario: &str, trial: u32) -> TrialHandles {
+        let labels = run.trial(scenario, trial);
+        let m = &run.shared.metrics;
+        TrialHandles {
+            completed: m.completed.get_or_create_owned(&labels),
+            output_tokens: m.output_tokens.get_or_create_owned(&labels),
+            prompt_tokens: m.prompt_tokens.get_or_create_owned(&labels),
+            ttft: m.ttft.get_or_create_owned(&labels),
+            tpot: m.tpot.get_or_create_owned(&labels),
+            itl: m.itl.get_or_create_owned(&labels),
+            e2e: m.e2e.get_or_create_owned(&labels),
+            send_lag: m.send_lag.get_or_create_owned(&labels),
+            labels,
+        }
+    }
+
+    fn is_for(&self, scenario: &str, trial: u32) -> bool {
+        self.labels.trial == trial && self.labels.scenario.scenario == scenario
+    }
+}
+
 impl Recorder {
     pub fn new(run: LiveRun) -> Recorder {
         Recorder { run, current: None }
     }
 
-    fn handles(&mut self, scenario: &str, trial: u32) -> &TrialHandles {
-        let stale = self
-            .current
-            .as_ref()
-            .is_none_or(|h| h.labels.trial != trial || h.labels.scenario.scenario != scenario);
-        if stale {
-            let labels = self.run.trial(scenario, trial);
-            let m = &self.run.shared.metrics;
-            self.current = Some(TrialHandles {
-                completed: m.completed.get_or_create_owned(&labels),
-                output_tokens: m.output_tokens.get_or_create_owned(&labels),
-                prompt_tokens: m.prompt_tokens.get_or_create_owned(&labels),
-                ttft: m.ttft.get_or_create_owned(&labels),
-                tpot: m.tpot.get_or_create_owned(&labels),
-                itl: m.itl.get_or_create_owned(&labels),
-                e2e: m.e2e.get_or_create_owned(&labels),
-                send_lag: m.send_lag.get_or_create_owned(&labels),
-                labels,
-            });
-        }
-        self.current.as_ref().expect("set above")
-    }
-
     /// Counts one finished row. ITL: one sample per gap in `itl_ms`, the gaps the
     /// row carries; those are the summary's ITL samples too.
     pub fn observe(&mut self, row: &RequestRow) {
-        let fate = Fate::of(row);
-        let metrics = std::sync::Arc::clone(&self.run.shared.metrics);
-        let h = self.handles(&row.scenario, row.trial);
-        let kind = match fate {
+        let metrics = &self.run.shared.metrics;
+        let h = self
+            .current
+            .take()
+            .filter(|h| h.is_for(&row.scenario, row.trial))
+            .unwrap_or_else(|| TrialHandles::new(&self.run, &row.scenario, row.trial));
+        let h = self.current.insert(h);
+        let kind = match Fate::of(row) {
             Fate::Excluded(reason) => {
                 let labels = ExcludedLabels {
                     trial: h.labels.clone(),
