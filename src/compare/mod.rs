@@ -453,6 +453,9 @@ pub fn bless(
         ))
         .into());
     }
+    // Held until every file is written: a second bless into this folder waits, then
+    // reads (and reports as "old") what this one wrote.
+    let _lock = baseline::BlessLock::acquire(baseline_dir)?;
     let mut plan = Vec::new();
     for c in owned {
         let path = baseline_path(baseline_dir, &c.target, &c.scenario)?;

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{Baseline, SCHEMA_MAJOR};
+use std::collections::BTreeMap;
+
+use super::{Baseline, SCHEMA_MAJOR, SCHEMA_VERSION};
 
 /// Why a baseline file cannot be used. Each message says how to fix it.
 #[derive(Debug, thiserror::Error)]
@@ -68,24 +70,33 @@ fn parse_via_value(text: &str, path: &Path) -> Result<Baseline, BaselineError> {
         message,
     };
     let value: Value = serde_json::from_str(text).map_err(|e| corrupt(format!("not JSON: {e}")))?;
-    let version = value
-        .get("schema_version")
-        .and_then(Value::as_str)
-        .ok_or_else(|| corrupt("no `schema_version`".into()))?;
-    match schema_major(version) {
+    let version = match value.get("schema_version") {
+        Some(Value::String(v)) => v.clone(),
+        // A bare `1` (written by hand or by another tool) is major 1.
+        Some(Value::Number(n)) if n.as_u64().is_some() => format!("{n}.0"),
+        Some(other) => {
+            return Err(corrupt(format!(
+                "`schema_version` must be a string like \"{SCHEMA_VERSION}\" (got {other})"
+            )))
+        }
+        None => return Err(corrupt("no `schema_version`".into())),
+    };
+    match schema_major(&version) {
         Some(SCHEMA_MAJOR) => {}
         Some(_) => {
             return Err(BaselineError::UnsupportedVersion {
                 path: path.to_path_buf(),
-                found: version.to_string(),
+                found: version,
             })
         }
         None => {
             return Err(corrupt(format!(
-                "`schema_version` must look like \"1.0\" (got {version:?})"
+                "`schema_version` must look like \"{SCHEMA_VERSION}\" (got {version:?})"
             )))
         }
     }
+    let mut value = value;
+    value["schema_version"] = Value::String(version);
     let baseline: Baseline = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
     check_trials(baseline, path)
 }
@@ -106,6 +117,15 @@ fn check_trials(baseline: Baseline, path: &Path) -> Result<Baseline, BaselineErr
     };
     if baseline.trials.is_empty() {
         return Err(corrupt("it has no trials".into()));
+    }
+    let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
+    for t in &baseline.trials {
+        *seen.entry(t.trial).or_default() += 1;
+    }
+    if let Some((trial, n)) = seen.iter().find(|(_, n)| **n > 1) {
+        return Err(corrupt(format!(
+            "trial {trial} appears {n} times; each trial is recorded once"
+        )));
     }
     for t in &baseline.trials {
         let n = t.samples.error_kind.len();
@@ -265,10 +285,40 @@ mod tests {
                 .contains("git checkout -- baselines/t/s.json"),
             "{err}"
         );
-        assert!(matches!(
-            parse(r#"{"schema_version": 1}"#, path),
-            Err(BaselineError::Corrupt { .. })
-        ));
+        // A bare number is read as its major version: the file is then judged by
+        // its fields, not reported as having no version.
+        let err = parse(r#"{"schema_version": 1}"#, path).unwrap_err();
+        assert!(matches!(err, BaselineError::Corrupt { .. }));
+        assert!(!err.to_string().contains("schema_version"), "{err}");
+        let err = parse(r#"{"schema_version": 7}"#, path).unwrap_err();
+        assert!(
+            matches!(err, BaselineError::UnsupportedVersion { .. }),
+            "{err}"
+        );
+        let err = parse(r#"{"schema_version": true}"#, path).unwrap_err();
+        assert!(err.to_string().contains("must be a string"), "{err}");
+    }
+
+    /// A whole baseline whose version is the number 1 reads like "1.0"; one whose
+    /// trials repeat a trial number (1,000 copies of trial 0) is refused.
+    #[test]
+    fn integer_versions_read_and_duplicate_trials_are_refused() {
+        let path = Path::new("baselines/t/s.json");
+        let good = crate::compare::baseline::tests::tiny_baseline();
+        let mut value = serde_json::to_value(&good).unwrap();
+        value["schema_version"] = serde_json::json!(1);
+        let back = parse(&value.to_string(), path).unwrap();
+        assert_eq!(back.schema_version, "1.0");
+        assert_eq!(back.trials, good.trials);
+
+        let mut copies = good.clone();
+        copies.trials = std::iter::repeat_n(good.trials[0].clone(), 1000).collect();
+        let err = parse(&to_text(&copies), path).unwrap_err();
+        assert!(matches!(err, BaselineError::Corrupt { .. }));
+        assert!(
+            err.to_string().contains("trial 0 appears 1000 times"),
+            "{err}"
+        );
     }
 
     /// A sampled trial round-trips through the file, both readers and the generic

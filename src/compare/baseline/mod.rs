@@ -28,7 +28,7 @@ mod write;
 
 pub use file::{parse, read, BaselineError};
 pub use text::{canonical_json, to_text, write_text};
-pub use write::write;
+pub use write::{write, BlessLock};
 
 use std::collections::BTreeMap;
 
@@ -405,6 +405,59 @@ pub(crate) mod tests {
         let itl = s.itl();
         assert_eq!(itl.len(), 5);
         assert!((itl[4] - 12.345).abs() < 0.02, "{itl:?}");
+    }
+
+    /// A run of one closed-loop scenario `s` on target `t`.
+    pub(crate) fn tiny_manifest() -> crate::manifest::Manifest {
+        use crate::manifest::{LoadSpec, Manifest, RunMeta, ScenarioSpec};
+        Manifest {
+            schema_version: crate::manifest::SCHEMA_VERSION,
+            run: RunMeta {
+                id: "r".into(),
+                tool_version: "0.1.0".into(),
+                git_commit: None,
+                target: "t".into(),
+                base_url: "http://h/v1".into(),
+                api: "chat".into(),
+                model: "m".into(),
+                workload_hash: "w".into(),
+                started_at: "2025-01-01T00:00:00Z".into(),
+                ended_at: None,
+                interrupted: false,
+                percentile_method: "linear".into(),
+                environment: None,
+            },
+            scenarios: vec![ScenarioSpec {
+                name: "s".into(),
+                prompt: "short".into(),
+                load: LoadSpec::Closed { concurrency: 4 },
+                requests: Some(40),
+                duration_s: None,
+                warmup: 0,
+                max_tokens: 16,
+                ignore_eos: true,
+                stream: true,
+                seed: 7,
+                trials: 3,
+                slo: Default::default(),
+                max_error_rate: 0.05,
+                thresholds: Default::default(),
+            }],
+        }
+    }
+
+    /// A small three-trial candidate of [`tiny_manifest`]'s scenario.
+    pub(crate) fn tiny_baseline() -> Baseline {
+        let rows: Vec<RequestRow> = (0..3u32)
+            .flat_map(|trial| {
+                (0..40).map(move |i| RequestRow {
+                    trial,
+                    e2e_ms: 100.0 + f64::from(trial) + i as f64,
+                    ..sample_row(i)
+                })
+            })
+            .collect();
+        crate::compare::candidates(&tiny_manifest(), &rows).remove(0)
     }
 
     pub(crate) fn sample_row(index: u64) -> RequestRow {
