@@ -260,7 +260,12 @@ impl RunOptions {
                 .unwrap_or_else(|| model.map_or(128, |m| m.max_tokens));
             let spec = ScenarioSpec {
                 name: s.name.clone(),
-                prompt: s.prompt.clone(),
+                // `--prompt-tokens` replaces the named prompt: say so, so that the
+                // workload hash (and a baseline's comparability) follows it.
+                prompt: match args.prompt_tokens {
+                    Some(tokens) => format!("synthetic-{tokens}"),
+                    None => s.prompt.clone(),
+                },
                 load: load_spec(&load),
                 requests,
                 duration_s: duration.map(|d| d.as_secs_f64()),

@@ -284,7 +284,7 @@ pub fn compare_scenario(
     };
     if !must.is_empty() {
         out.status = Status::NotComparable;
-        out.not_comparable = must;
+        out.not_comparable = name_workload_changes(must, current, baseline);
         out.warnings = warnings;
         return out;
     }
@@ -318,6 +318,26 @@ pub fn compare_scenario(
     }
     out.warnings = warnings;
     out
+}
+
+/// The fingerprint's "workload: `<hash>` ..." line replaced by the settings that
+/// changed, each with both values; kept as it is when no setting differs (a
+/// baseline hashed by another version).
+fn name_workload_changes(
+    must: Vec<String>,
+    current: &Baseline,
+    baseline: &Baseline,
+) -> Vec<String> {
+    let settings = super::fingerprint::spec_differences(&baseline.spec, &current.spec);
+    must.into_iter()
+        .flat_map(|line| {
+            if line.starts_with("workload:") && !settings.is_empty() {
+                settings.clone()
+            } else {
+                vec![line]
+            }
+        })
+        .collect()
 }
 
 /// Whether a gated test can reject at all. A success rate with no failure on either
