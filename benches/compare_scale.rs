@@ -292,6 +292,7 @@ fn spec(i: usize) -> ScenarioSpec {
         ignore_eos: true,
         stream: true,
         seed: 42,
+        prefix_cache: Default::default(),
         trials: TRIALS,
         slo: SloSpec {
             ttft_ms: Some(200.0),

@@ -59,6 +59,12 @@ pub enum ApiArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrefixCacheArg {
+    Avoid,
+    Allow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ArrivalArg {
     Poisson,
     Constant,
@@ -131,6 +137,12 @@ pub struct RunArgs {
     /// Seed for prompts and arrival times.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// `avoid` (default): each prompt starts with a salt of its own (about 5
+    /// tokens, new every run), so no request is served from a prefix cache that
+    /// another request or an earlier run filled; `allow`: send the seeded prompts as
+    /// they are, to measure caching (overrides the prompt's `prefix_cache`).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub prefix_cache: Option<PrefixCacheArg>,
     /// Repeat each scenario this many times (trials are the unit of comparison).
     #[arg(long)]
     pub trials: Option<u32>,

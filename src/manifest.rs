@@ -59,6 +59,10 @@ pub struct ScenarioSpec {
     pub ignore_eos: bool,
     pub stream: bool,
     pub seed: u64,
+    /// `allow` when the prompt opted in to sharing cacheable prefixes; absent (the
+    /// default) when every request starts with a salt of its own.
+    #[serde(default, skip_serializing_if = "crate::config::PrefixCache::is_avoid")]
+    pub prefix_cache: crate::config::PrefixCache,
     pub trials: u32,
     #[serde(default)]
     pub slo: SloSpec,

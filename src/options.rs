@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 
-use crate::cli::{ApiArg, ArrivalArg, RunArgs, TelemetryArgs};
+use crate::cli::{ApiArg, ArrivalArg, PrefixCacheArg, RunArgs, TelemetryArgs};
 use crate::client::{Api, BodyTemplate};
-use crate::config::{self, Config, Endpoint, Load, PromptSource};
+use crate::config::{self, Config, Endpoint, Load, PrefixCache, PromptSource};
 use crate::manifest::{LoadSpec, ScenarioSpec, SloSpec};
 use crate::sim::SimConfig;
 use crate::telemetry::{GpuSelection, TelemetryOptions};
@@ -96,11 +96,16 @@ impl RunOptions {
             (r, _) => r,
         };
         let seed = args.seed.unwrap_or(42);
-        let prompt = PromptGenerator::Synthetic {
-            tokens: args.prompt_tokens.unwrap_or(256),
-            spread: 0.0,
-            seed,
-        };
+        let prefix_cache = prefix_cache(args, PrefixCache::Avoid);
+        let prompt = salt_unless_allowed(
+            PromptGenerator::Synthetic {
+                tokens: args.prompt_tokens.unwrap_or(256),
+                spread: 0.0,
+                seed,
+            },
+            prefix_cache,
+            rand::random(),
+        );
         let spec = ScenarioSpec {
             name: "adhoc".into(),
             prompt: format!("synthetic-{}", prompt.approx_tokens()),
@@ -112,6 +117,7 @@ impl RunOptions {
             ignore_eos: args.ignore_eos,
             stream: !args.no_stream,
             seed,
+            prefix_cache,
             trials: crate::compare::default_trials(
                 args.trials,
                 1,
@@ -225,6 +231,10 @@ impl RunOptions {
             .as_deref()
             .map(|d| parse_flag_duration("--duration", d))
             .transpose()?;
+        // One random number per run, never the seed: a rerun with the same seed
+        // sends other salts, so it cannot be served from the cache the last run
+        // filled.
+        let run_salt: u64 = rand::random();
         let mut scenarios = Vec::new();
         for s in selected {
             let load = load_override.clone().unwrap_or_else(|| s.load.clone());
@@ -254,6 +264,8 @@ impl RunOptions {
                     seed,
                 },
             };
+            let prefix_cache = prefix_cache(args, prompt_spec.prefix_cache);
+            let prompt = salt_unless_allowed(prompt, prefix_cache, run_salt);
             let max_tokens = args
                 .max_tokens
                 .or(s.max_tokens)
@@ -274,6 +286,7 @@ impl RunOptions {
                 ignore_eos: args.ignore_eos || s.ignore_eos,
                 stream: s.stream && !args.no_stream,
                 seed,
+                prefix_cache,
                 trials: crate::compare::default_trials(
                     args.trials,
                     s.trials,
@@ -485,6 +498,28 @@ fn plan(
         prompts,
         total_requests,
         duration,
+    }
+}
+
+/// `--prefix-cache`, else the prompt's own setting.
+fn prefix_cache(args: &RunArgs, configured: PrefixCache) -> PrefixCache {
+    match args.prefix_cache {
+        Some(PrefixCacheArg::Allow) => PrefixCache::Allow,
+        Some(PrefixCacheArg::Avoid) => PrefixCache::Avoid,
+        None => configured,
+    }
+}
+
+/// The prompts as sent: salted per request unless the prompt allows sharing a
+/// cacheable prefix (see `workload::prompts`).
+fn salt_unless_allowed(
+    prompts: PromptGenerator,
+    prefix_cache: PrefixCache,
+    run_salt: u64,
+) -> PromptGenerator {
+    match prefix_cache {
+        PrefixCache::Avoid => prompts.salted(run_salt),
+        PrefixCache::Allow => prompts,
     }
 }
 

@@ -38,6 +38,7 @@ fn spec() -> ScenarioSpec {
         ignore_eos: true,
         stream: true,
         seed: 42,
+        prefix_cache: Default::default(),
         trials: 1,
         slo: SloSpec::default(),
         max_error_rate: 0.05,

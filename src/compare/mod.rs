@@ -16,6 +16,7 @@ pub mod baseline;
 pub mod fingerprint;
 pub mod metric;
 pub mod render;
+pub mod server_state;
 pub mod stats;
 pub mod study;
 pub mod verdict;

@@ -133,6 +133,12 @@ fn scenario_markdown(s: &ScenarioComparison, c: &Comparison) -> String {
             s.current_trials
         ));
     }
+    if let Some(state) = &s.server_state {
+        out.push_str(&format!(
+            "Server state (baseline → this run): {}\n\n",
+            state.describe()
+        ));
+    }
     let gated: Vec<&MetricComparison> = s.metrics.iter().filter(|m| m.gated).collect();
     let info: Vec<&MetricComparison> = s.metrics.iter().filter(|m| !m.gated).collect();
     out.push_str(&metric_table(&gated, &confidence_percent(c)));
@@ -341,6 +347,12 @@ pub fn console(c: &Comparison) -> String {
             }
             Status::Compared => {}
         }
+        if let Some(state) = &s.server_state {
+            out.push_str(&format!(
+                "\nserver state (baseline → this run): {}",
+                state.describe()
+            ));
+        }
         let mut table = Table::new();
         table
             .load_preset(UTF8_FULL_CONDENSED)
@@ -434,6 +446,21 @@ mod tests {
             warnings: vec![
                 "new error kind `timeout` (2 requests): never seen in the baseline".into(),
             ],
+            server_state: Some(crate::compare::server_state::StateComparison {
+                baseline: crate::compare::server_state::SideState {
+                    prefix_cache_hit_rate: Some(0.0),
+                    requests_running_at_start: Some(0.0),
+                    server: Some("vllm 0.6.3".into()),
+                    ..Default::default()
+                },
+                current: crate::compare::server_state::SideState {
+                    prefix_cache_hit_rate: Some(0.01),
+                    requests_running_at_start: Some(0.0),
+                    server: Some("vllm 0.6.3".into()),
+                    ..Default::default()
+                },
+                mismatches: vec![],
+            }),
             thresholds: Thresholds::default(),
             metrics: vec![
                 row(
@@ -499,6 +526,7 @@ mod tests {
             current_trials: 4,
             not_comparable: vec![],
             warnings: vec![],
+            server_state: None,
             thresholds: Thresholds::default(),
             metrics: vec![],
         };

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::{Baseline, TrialRecord};
 use super::metric::{percentile_of, Gate, Kind, Latency, MetricId};
+use super::server_state::StateComparison;
 use super::stats::{self, Estimate};
 use crate::config::thresholds::{Thresholds, Tolerance};
 
@@ -200,6 +201,10 @@ pub struct ScenarioComparison {
     /// Should-match differences, new error kinds, output-length drift.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The server's state on both sides (prefix-cache hit rate, KV cache and
+    /// requests at trial start, version), when either side recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_state: Option<StateComparison>,
     pub thresholds: Thresholds,
     pub metrics: Vec<MetricComparison>,
 }
@@ -257,6 +262,7 @@ pub fn new_scenario(current: &Baseline, baseline_path: String) -> ScenarioCompar
         current_trials: current.trials.len(),
         not_comparable: Vec::new(),
         warnings: Vec::new(),
+        server_state: None,
         thresholds: current.spec.thresholds.clone(),
         metrics: Vec::new(),
     }
@@ -279,12 +285,17 @@ pub fn compare_scenario(
         current_trials: current.trials.len(),
         not_comparable: Vec::new(),
         warnings: Vec::new(),
+        server_state: StateComparison::of(current, baseline),
         thresholds: thresholds.clone(),
         metrics: Vec::new(),
     };
+    let mut must = name_workload_changes(must, current, baseline);
+    if let Some(state) = &out.server_state {
+        must.extend(state.mismatches.iter().cloned());
+    }
     if !must.is_empty() {
         out.status = Status::NotComparable;
-        out.not_comparable = name_workload_changes(must, current, baseline);
+        out.not_comparable = must;
         out.warnings = warnings;
         return out;
     }

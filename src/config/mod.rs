@@ -38,7 +38,9 @@ pub use error::{ConfigError, ConfigErrors};
 pub use models::{Model, DEFAULT_MAX_TOKENS};
 pub use secret::Secret;
 pub use targets::{ApiFlavor, Endpoint, MetricsSource, Target, Timeouts};
-pub use workloads::{Arrival, Load, PromptSource, PromptSpec, Scenario, Slo, Stop, Workloads};
+pub use workloads::{
+    Arrival, Load, PrefixCache, PromptSource, PromptSpec, Scenario, Slo, Stop, Workloads,
+};
 
 use references::unknown_name;
 use source::Source;

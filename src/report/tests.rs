@@ -43,6 +43,7 @@ fn spec(name: &str, load: LoadSpec, requests: u64, trials: u32, slo: SloSpec) ->
         ignore_eos: true,
         stream: true,
         seed: 42,
+        prefix_cache: Default::default(),
         trials,
         slo,
         max_error_rate: 0.05,

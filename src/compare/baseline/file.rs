@@ -186,6 +186,7 @@ mod tests {
             ignore_eos: true,
             stream: true,
             seed: 7,
+            prefix_cache: Default::default(),
             trials: 3,
             slo: SloSpec {
                 ttft_ms: Some(80.0),
@@ -337,6 +338,7 @@ mod tests {
             ignore_eos: true,
             stream: true,
             seed: 7,
+            prefix_cache: Default::default(),
             trials: 1,
             slo: Default::default(),
             max_error_rate: 0.05,

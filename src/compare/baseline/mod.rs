@@ -41,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fingerprint::Fingerprint;
 use super::metric::MetricId;
+use super::server_state::TrialServerState;
 use crate::manifest::ScenarioSpec;
 use crate::metrics::Metrics;
 use crate::record::{ErrorKind, RequestRow};
@@ -95,6 +96,9 @@ pub struct TrialRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_tokens_mean: Option<f64>,
     pub stats: BTreeMap<MetricId, f64>,
+    /// What the server's metrics said about its state during the trial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<TrialServerState>,
     pub samples: Samples,
 }
 
@@ -361,6 +365,7 @@ impl TrialRecord {
             errors: metrics.errors.clone(),
             output_tokens_mean: metrics.output_tokens.map(|s| s.mean),
             stats,
+            server: TrialServerState::of(metrics),
             samples,
         }
     }
@@ -438,6 +443,7 @@ pub(crate) mod tests {
                 ignore_eos: true,
                 stream: true,
                 seed: 7,
+                prefix_cache: Default::default(),
                 trials: 3,
                 slo: Default::default(),
                 max_error_rate: 0.05,
@@ -563,6 +569,7 @@ pub(crate) mod tests {
             errors: BTreeMap::new(),
             output_tokens_mean: None,
             stats: BTreeMap::new(),
+            server: None,
             samples,
         };
         assert_eq!(trial(all).sample_weight(), None);

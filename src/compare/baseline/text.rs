@@ -35,6 +35,7 @@ pub fn write_text(out: &mut dyn fmt::Write, baseline: &Baseline) -> fmt::Result 
                 errors: t.errors.clone(),
                 output_tokens_mean: t.output_tokens_mean,
                 stats: t.stats.clone(),
+                server: t.server,
                 // The columns are written from `baseline`, never copied.
                 samples: Samples {
                     itl_us_hdr: t.samples.itl_us_hdr.clone(),

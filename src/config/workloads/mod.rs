@@ -62,6 +62,34 @@ impl Workloads {
 pub struct PromptSpec {
     pub name: String,
     pub source: PromptSource,
+    /// `prefix_cache:`; [`PrefixCache::Avoid`] unless the prompt opts in.
+    pub prefix_cache: PrefixCache,
+}
+
+/// Whether the requests of a prompt may share a cacheable prefix, with each other
+/// or with an earlier run's (`prefix_cache:` on a prompt).
+///
+/// With the same `seed`, every run sends the same prompts, so a server with a
+/// prefix cache (vLLM's is on by default) answers a rerun from what the last run
+/// left and a warm baseline against a cold candidate reads as a regression. By
+/// default each prompt therefore starts with a salt of its own, drawn from a
+/// per-run random source (see `workload::prompts`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrefixCache {
+    /// Each request starts with its own salt: no cache hits within a run or across
+    /// runs (the default).
+    #[default]
+    Avoid,
+    /// Prompts are sent as generated, so a server may serve them from its cache:
+    /// for measuring caching itself.
+    Allow,
+}
+
+impl PrefixCache {
+    pub fn is_avoid(&self) -> bool {
+        *self == PrefixCache::Avoid
+    }
 }
 
 /// Where a prompt's text comes from.
