@@ -203,6 +203,7 @@ fn breakdown(results_dir: &Path, baseline_dir: &Path) {
         run_id: manifest.run.id.clone(),
         target: manifest.run.target.clone(),
         baseline_dir: baseline_dir.display().to_string(),
+        looks: 1,
     };
     let judged = compare::judge(&candidates, baseline_dir, false, info, true).expect("compare");
     step("read baselines + verdicts + curves", started);
@@ -293,6 +294,7 @@ fn spec(i: usize) -> ScenarioSpec {
         stream: true,
         seed: 42,
         prefix_cache: Default::default(),
+        max_trials: None,
         trials: TRIALS,
         slo: SloSpec {
             ttft_ms: Some(200.0),

@@ -146,6 +146,11 @@ pub struct RunArgs {
     /// Repeat each scenario this many times (trials are the unit of comparison).
     #[arg(long)]
     pub trials: Option<u32>,
+    /// With --compare: while a gated verdict is inconclusive, run more trials, up to
+    /// this many in all. Each look at the data is judged at α divided by the looks
+    /// the run may take, so the false-alarm rate stays at α.
+    #[arg(long, value_name = "N", requires = "compare")]
+    pub max_trials: Option<u32>,
     /// Fail the run when more than this share of requests fail (0–1).
     #[arg(long)]
     pub max_error_rate: Option<f64>,

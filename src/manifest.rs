@@ -64,6 +64,10 @@ pub struct ScenarioSpec {
     #[serde(default, skip_serializing_if = "crate::config::PrefixCache::is_avoid")]
     pub prefix_cache: crate::config::PrefixCache,
     pub trials: u32,
+    /// `--max-trials`: more trials, up to this many, while a gated verdict is
+    /// inconclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_trials: Option<u32>,
     #[serde(default)]
     pub slo: SloSpec,
     pub max_error_rate: f64,

@@ -66,6 +66,19 @@ impl RunOptions {
         if let Some(request) = &args.request_timeout {
             options.timeouts.request = parse_flag_duration("--request-timeout", request)?;
         }
+        if let Some(max) = args.max_trials {
+            for (plan, _) in &mut options.scenarios {
+                if max < plan.spec.trials {
+                    return Err(UsageError(format!(
+                        "--max-trials {max} is below the {} trials scenario `{}` runs first; \
+                         pass at least --max-trials {} (or fewer --trials)",
+                        plan.spec.trials, plan.spec.name, plan.spec.trials
+                    ))
+                    .into());
+                }
+                plan.spec.max_trials = (max > plan.spec.trials).then_some(max);
+            }
+        }
         Ok(options)
     }
 
@@ -124,6 +137,7 @@ impl RunOptions {
                 args.compare,
                 args.baseline.bless,
             ),
+            max_trials: None,
             slo: SloSpec::default(),
             max_error_rate: args.max_error_rate.unwrap_or(0.05),
             thresholds: Default::default(),
@@ -293,6 +307,7 @@ impl RunOptions {
                     args.compare,
                     args.baseline.bless,
                 ),
+                max_trials: None,
                 slo: SloSpec {
                     ttft_ms: s.slo.ttft_ms,
                     tpot_ms: s.slo.tpot_ms,

@@ -320,7 +320,7 @@ fn broken_baselines_are_refused_and_never_overwritten() {
     }
 
     // A newer major version: refused with an upgrade hint.
-    std::fs::write(&file, "{\"schema_version\": \"2.0\"}").unwrap();
+    std::fs::write(&file, "{\"schema_version\": \"3.0\"}").unwrap();
     let o = bench.cli(&["compare", "--baseline-dir", dir, run]);
     assert_eq!(o.status.code(), Some(2), "{}", both(&o));
     assert!(stderr(&o).contains("upgrade llm-bench"), "{}", both(&o));

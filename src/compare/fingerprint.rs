@@ -52,7 +52,13 @@ pub struct ShouldMatch {
 }
 
 /// The spec keys that only judge a result: left out of [`workload_hash`].
-const JUDGE_ONLY: [&str; 4] = ["trials", "slo", "max_error_rate", "thresholds"];
+const JUDGE_ONLY: [&str; 5] = [
+    "trials",
+    "max_trials",
+    "slo",
+    "max_error_rate",
+    "thresholds",
+];
 
 /// Each workload setting that differs between two specs, as
 /// "workload `load.concurrency`: `4` in the baseline, `8` now", nested keys joined

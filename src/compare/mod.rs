@@ -12,13 +12,18 @@
 //! [`render`] (Markdown and console). This file is the edge: it reads a results
 //! folder and baseline files, writes `comparison.{json,md}` and blessed baselines.
 
+pub mod append;
 pub mod baseline;
+pub mod drift;
 pub mod fingerprint;
+mod log_metric;
 pub mod metric;
 pub mod render;
 pub mod server_state;
 pub mod stats;
 pub mod study;
+mod success;
+pub mod trials;
 pub mod verdict;
 
 use std::collections::BTreeMap;
@@ -64,6 +69,21 @@ pub fn default_trials(flag: Option<u32>, configured: u32, compare: bool, bless: 
         1
     };
     flag.unwrap_or(configured.max(floor)).max(1)
+}
+
+/// Looks at the data a run's comparison may take: with `--max-trials N`, one after
+/// each trial from the planned count to N (the most over its scenarios); else 1.
+pub fn sequential_looks(manifest: &Manifest) -> u32 {
+    manifest
+        .scenarios
+        .iter()
+        .map(|s| {
+            s.max_trials
+                .map_or(1, |max| max.saturating_sub(s.trials) + 1)
+        })
+        .max()
+        .unwrap_or(1)
+        .max(1)
 }
 
 /// What `run`, `compare` and `bless` were asked to do with baselines.
@@ -214,8 +234,9 @@ impl CandidateSamples {
                     percentile_method: run.percentile_method.clone(),
                     fingerprint: Fingerprint::of(run, &s.spec),
                     spec: s.spec.clone(),
-                    noise: baseline::noise(&trials),
+                    noise: baseline::noise(&trials, s.spec.thresholds.noise_floor),
                     trials,
+                    runs: Vec::new(),
                 }
             })
             .collect()
@@ -537,6 +558,7 @@ pub fn gate(
             run_id: manifest.run.id.clone(),
             target: manifest.run.target.clone(),
             baseline_dir: options.baseline_dir.display().to_string(),
+            looks: sequential_looks(manifest),
         };
         let j = judge(
             candidates,

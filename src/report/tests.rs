@@ -44,6 +44,7 @@ fn spec(name: &str, load: LoadSpec, requests: u64, trials: u32, slo: SloSpec) ->
         stream: true,
         seed: 42,
         prefix_cache: Default::default(),
+        max_trials: None,
         trials,
         slo,
         max_error_rate: 0.05,

@@ -26,7 +26,7 @@ pub enum BaselineError {
     )]
     Corrupt { path: PathBuf, message: String },
     #[error(
-        "{} has baseline schema version {found}, but this llm-bench (v{}) reads {SCHEMA_MAJOR}.x; \
+        "{} has baseline schema version {found}, but this llm-bench (v{}) reads 1.x and {SCHEMA_MAJOR}.x; \
          upgrade llm-bench, or bless again with this version",
         path.display(),
         env!("CARGO_PKG_VERSION")
@@ -56,7 +56,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Baseline, BaselineError> {
     // (the version before the fields). The struct is the same either way; the fast
     // path halves the time a comparison of large baselines takes.
     if let Ok(baseline) = serde_json::from_str::<Baseline>(text) {
-        if schema_major(&baseline.schema_version) == Some(SCHEMA_MAJOR) {
+        if schema_major(&baseline.schema_version).is_some_and(readable) {
             return check_trials(baseline, path);
         }
     }
@@ -82,7 +82,7 @@ fn parse_via_value(text: &str, path: &Path) -> Result<Baseline, BaselineError> {
         None => return Err(corrupt("no `schema_version`".into())),
     };
     match schema_major(&version) {
-        Some(SCHEMA_MAJOR) => {}
+        Some(major) if readable(major) => {}
         Some(_) => {
             return Err(BaselineError::UnsupportedVersion {
                 path: path.to_path_buf(),
@@ -99,6 +99,11 @@ fn parse_via_value(text: &str, path: &Path) -> Result<Baseline, BaselineError> {
     value["schema_version"] = Value::String(version);
     let baseline: Baseline = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
     check_trials(baseline, path)
+}
+
+/// Whether this build reads a major version: 1 (one run) and 2 (several).
+fn readable(major: u32) -> bool {
+    (1..=SCHEMA_MAJOR).contains(&major)
 }
 
 /// The major number of a "MAJOR.MINOR" schema version.
@@ -118,13 +123,24 @@ fn check_trials(baseline: Baseline, path: &Path) -> Result<Baseline, BaselineErr
     if baseline.trials.is_empty() {
         return Err(corrupt("it has no trials".into()));
     }
-    let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
+    let mut seen: BTreeMap<(u32, u32), usize> = BTreeMap::new();
     for t in &baseline.trials {
-        *seen.entry(t.trial).or_default() += 1;
+        *seen.entry((t.run, t.trial)).or_default() += 1;
     }
-    if let Some((trial, n)) = seen.iter().find(|(_, n)| **n > 1) {
+    if let Some(((run, trial), n)) = seen.iter().find(|(_, n)| **n > 1) {
+        let whose = match run {
+            0 => format!("trial {trial}"),
+            r => format!("trial {trial} of run {r}"),
+        };
         return Err(corrupt(format!(
-            "trial {trial} appears {n} times; each trial is recorded once"
+            "{whose} appears {n} times; each trial is recorded once"
+        )));
+    }
+    let runs = baseline.run_count() as u32;
+    if let Some(t) = baseline.trials.iter().find(|t| t.run >= runs) {
+        return Err(corrupt(format!(
+            "trial {} names run {}, but `runs` lists {runs}",
+            t.trial, t.run
         )));
     }
     for t in &baseline.trials {
@@ -187,6 +203,7 @@ mod tests {
             stream: true,
             seed: 7,
             prefix_cache: Default::default(),
+            max_trials: None,
             trials: 3,
             slo: SloSpec {
                 ttft_ms: Some(80.0),
@@ -277,9 +294,9 @@ mod tests {
     #[test]
     fn refuses_unknown_major_and_garbage() {
         let path = Path::new("baselines/t/s.json");
-        let err = parse(r#"{"schema_version": "2.0"}"#, path).unwrap_err();
+        let err = parse(r#"{"schema_version": "3.0"}"#, path).unwrap_err();
         assert!(matches!(err, BaselineError::UnsupportedVersion { .. }));
-        assert!(err.to_string().contains("reads 1.x"), "{err}");
+        assert!(err.to_string().contains("reads 1.x and 2.x"), "{err}");
         let err = parse("{not json", path).unwrap_err();
         assert!(
             err.to_string()
@@ -339,6 +356,7 @@ mod tests {
             stream: true,
             seed: 7,
             prefix_cache: Default::default(),
+            max_trials: None,
             trials: 1,
             slo: Default::default(),
             max_error_rate: 0.05,

@@ -46,12 +46,19 @@ use crate::manifest::ScenarioSpec;
 use crate::metrics::Metrics;
 use crate::record::{ErrorKind, RequestRow};
 
-/// The schema this build writes. 1.1 added `samples.sampled_from` (a trial's
-/// samples capped at [`SAMPLES_PER_TRIAL`]); a 1.0 reader ignores it, which matters
-/// only to its request-level bootstrap of a sampled trial's throughput.
-pub const SCHEMA_VERSION: &str = "1.1";
-/// The major version this build reads.
-pub const SCHEMA_MAJOR: u32 = 1;
+/// The schema this build writes for a baseline of one run. 1.1 added
+/// `samples.sampled_from` (a trial's samples capped at [`SAMPLES_PER_TRIAL`]); a
+/// 1.0 reader ignores it, which matters only to its request-level bootstrap of a
+/// sampled trial's throughput. 1.2 added each trial's `server` state, which a 1.1
+/// reader ignores.
+pub const SCHEMA_VERSION: &str = "1.2";
+/// The schema of a baseline of several runs (`--bless --append`): trials carry
+/// their `run`, and `runs` describes each. Its major is 2 because a 1.x reader
+/// would take the trials of five runs for five trials of one and judge with the
+/// wrong variance; it refuses the file instead, with "upgrade llm-bench".
+pub const SCHEMA_VERSION_RUNS: &str = "2.0";
+/// The newest major version this build reads (it reads 1.x and 2.x).
+pub const SCHEMA_MAJOR: u32 = 2;
 
 /// One scenario's blessed (or candidate) measurement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,11 +87,63 @@ pub struct Baseline {
     /// a comparison never assumes less spread than this.
     pub noise: BTreeMap<MetricId, f64>,
     pub trials: Vec<TrialRecord>,
+    /// Every run of an appended baseline, oldest first (`--bless --append` keeps
+    /// a rolling window); empty for a baseline of one run, which the fields above
+    /// describe. The fields above always describe the newest run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<RunEntry>,
+}
+
+/// One run of a multi-run baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunEntry {
+    pub run_id: String,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blessed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    pub tool_version: String,
+}
+
+impl Baseline {
+    /// How many runs its trials come from.
+    pub fn run_count(&self) -> usize {
+        self.runs.len().max(1)
+    }
+
+    /// The schema version this baseline is written with: [`SCHEMA_VERSION`] for
+    /// one run, [`SCHEMA_VERSION_RUNS`] for several.
+    pub fn schema_version_for(&self) -> &'static str {
+        if self.runs.len() > 1 {
+            SCHEMA_VERSION_RUNS
+        } else {
+            SCHEMA_VERSION
+        }
+    }
+
+    /// The newest run's description.
+    pub fn newest_run(&self) -> RunEntry {
+        RunEntry {
+            run_id: self.run_id.clone(),
+            created_at: self.created_at.clone(),
+            blessed_by: self.blessed_by.clone(),
+            reason: self.reason.clone(),
+            git_commit: self.git_commit.clone(),
+            tool_version: self.tool_version.clone(),
+        }
+    }
 }
 
 /// One trial: counts, statistics and the samples they were computed from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrialRecord {
+    /// Index into [`Baseline::runs`] of the run the trial belongs to; 0 (and
+    /// absent from the file) in a baseline of one run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub run: u32,
     pub trial: u32,
     /// The measured window (first send to last completion) throughputs divide by.
     pub duration_s: f64,
@@ -172,6 +231,10 @@ impl Samples {
         }
         out
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Per-request samples a trial keeps at most: enough that the request-level
@@ -358,6 +421,7 @@ impl TrialRecord {
             .filter(|(_, v)| v.is_finite())
             .collect();
         TrialRecord {
+            run: 0,
             trial,
             duration_s: metrics.duration_s,
             succeeded: metrics.requests.succeeded,
@@ -371,23 +435,11 @@ impl TrialRecord {
     }
 }
 
-/// Between-trial standard deviation of ln(statistic), per metric with ≥ 2 positive
-/// values. The success rate is tested on counts and has no entry.
-pub fn noise(trials: &[TrialRecord]) -> BTreeMap<MetricId, f64> {
-    MetricId::ALL
-        .iter()
-        .filter(|&&m| m != MetricId::SuccessRate)
-        .filter_map(|&m| {
-            let logs: Vec<f64> = trials
-                .iter()
-                .filter_map(|t| t.stats.get(&m))
-                .filter(|v| **v > 0.0)
-                .map(|v| v.ln())
-                .collect();
-            (logs.len() >= 2 && logs.len() == trials.len())
-                .then(|| (m, super::stats::sample_sd(&logs)))
-        })
-        .collect()
+/// The within-run standard deviation of ln(statistic) per metric, robust to an
+/// outlier trial and to zero-valued statistics ([`super::trials::noise`]), with
+/// outliers judged on a scale of at least `noise_floor`.
+pub fn noise(trials: &[TrialRecord], noise_floor: f64) -> BTreeMap<MetricId, f64> {
+    super::trials::noise(trials, noise_floor)
 }
 
 #[cfg(test)]
@@ -444,6 +496,7 @@ pub(crate) mod tests {
                 stream: true,
                 seed: 7,
                 prefix_cache: Default::default(),
+                max_trials: None,
                 trials: 3,
                 slo: Default::default(),
                 max_error_rate: 0.05,
@@ -562,6 +615,7 @@ pub(crate) mod tests {
         let succeeded = all.error_kind.iter().filter(|e| e.is_none()).count() as u64;
         let kept_ok = kept.error_kind.iter().filter(|e| e.is_none()).count() as f64;
         let trial = |samples: Samples| TrialRecord {
+            run: 0,
             trial: 0,
             duration_s: 10.0,
             succeeded,

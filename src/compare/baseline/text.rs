@@ -28,6 +28,7 @@ pub fn write_text(out: &mut dyn fmt::Write, baseline: &Baseline) -> fmt::Result 
             .trials
             .iter()
             .map(|t| TrialRecord {
+                run: t.run,
                 trial: t.trial,
                 duration_s: t.duration_s,
                 succeeded: t.succeeded,
@@ -90,6 +91,7 @@ fn clone_without_trials(b: &Baseline) -> Baseline {
         spec: b.spec.clone(),
         noise: b.noise.clone(),
         trials: Vec::new(),
+        runs: b.runs.clone(),
     }
 }
 
