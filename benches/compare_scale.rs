@@ -415,6 +415,8 @@ fn bless_baselines(baseline_dir: &Path) {
             reason: Some("compare_scale bench".into()),
             allow_ci: true,
             scenarios: Vec::new(),
+            append: false,
+            keep_runs: 5,
         },
         &BlessContext {
             ci: false,

@@ -267,12 +267,24 @@ async fn benchmark(
     for (plan, template) in &options.scenarios {
         let mut body = template.clone();
         body.model = model.clone();
-        for trial in 0..plan.spec.trials {
+        let max_trials = plan.spec.max_trials.unwrap_or(plan.spec.trials);
+        for trial in 0..max_trials {
             if interrupt.is_triggered() {
                 break;
             }
+            // `--max-trials`: past the planned trials, only while a gated verdict
+            // is inconclusive (see compare::sequential).
+            let extra = if trial >= plan.spec.trials {
+                sink.handle().flushed().await;
+                match compare::sequential::wants_another_trial(&out_dir, &plan.spec.name, gate)? {
+                    Some(why) => format!(" (--max-trials {max_trials}: {why})"),
+                    None => break,
+                }
+            } else {
+                String::new()
+            };
             eprintln!(
-                "▶ {} ({}{}) trial {}/{}",
+                "▶ {} ({}{}) trial {}/{}{extra}",
                 plan.spec.name,
                 plan.spec.load.describe(),
                 stop_description(plan),
@@ -366,6 +378,8 @@ fn gate_options(compare: bool, args: &BaselineArgs) -> GateOptions {
         bless,
         reason,
         allow_ci_bless,
+        append,
+        keep_runs,
     } = args;
     GateOptions {
         baseline_dir: baseline_dir.clone(),
@@ -375,6 +389,8 @@ fn gate_options(compare: bool, args: &BaselineArgs) -> GateOptions {
             reason: reason.clone(),
             allow_ci: *allow_ci_bless,
             scenarios: Vec::new(),
+            append: *append,
+            keep_runs: *keep_runs as usize,
         }),
     }
 }
@@ -432,6 +448,8 @@ fn bless_command(args: &BlessArgs) -> anyhow::Result<u8> {
         scenarios,
         reason,
         allow_ci_bless,
+        append,
+        keep_runs,
     } = args;
     let gate = GateOptions {
         baseline_dir: baseline_dir.clone(),
@@ -441,6 +459,8 @@ fn bless_command(args: &BlessArgs) -> anyhow::Result<u8> {
             reason: reason.clone(),
             allow_ci: *allow_ci_bless,
             scenarios: scenarios.clone(),
+            append: *append,
+            keep_runs: *keep_runs as usize,
         }),
     };
     let (manifest, candidates) = compare::read_candidates(from)?;

@@ -231,6 +231,15 @@ pub struct BaselineArgs {
     /// Allow --bless when CI=true.
     #[arg(long)]
     pub allow_ci_bless: bool,
+    /// With --bless: add this run, with its trials, to the baseline's runs (a
+    /// rolling window of --keep-runs) instead of replacing them; from 3 runs on,
+    /// comparisons measure how much runs drift. Refused when the run measures
+    /// something else (fingerprint or server state).
+    #[arg(long, requires = "bless")]
+    pub append: bool,
+    /// Runs an appended baseline keeps (the newest).
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep_runs: u32,
 }
 
 #[derive(Debug, Args)]
@@ -259,6 +268,13 @@ pub struct BlessArgs {
     /// Allow blessing when CI=true.
     #[arg(long)]
     pub allow_ci_bless: bool,
+    /// Add the run to the baseline's runs (a rolling window of --keep-runs) instead
+    /// of replacing them.
+    #[arg(long)]
+    pub append: bool,
+    /// Runs an appended baseline keeps (the newest).
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep_runs: u32,
 }
 
 #[derive(Debug, Args)]

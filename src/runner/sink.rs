@@ -44,6 +44,8 @@ pub struct TrialHealth {
 enum Message {
     Row(RequestRow),
     Health(TrialHealth),
+    /// Answered once every row sent before it is on disk.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// TTFTs kept for the live median: the most recent this many.
@@ -124,6 +126,15 @@ impl SinkHandle {
 
     pub fn send_health(&self, health: TrialHealth) {
         let _ = self.tx.send(Message::Health(health));
+    }
+
+    /// Resolves once every row sent so far is written and flushed to
+    /// `requests.jsonl` (for `--max-trials`, which reads the run so far).
+    pub async fn flushed(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(Message::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
     }
 }
 
@@ -224,6 +235,11 @@ fn write_rows(
         };
         let row = match row {
             Message::Row(row) => row,
+            Message::Flush(done) => {
+                out.flush().context("cannot write requests.jsonl")?;
+                let _ = done.send(());
+                continue;
+            }
             Message::Health(h) => {
                 line.clear();
                 serde_json::to_writer(&mut line, &h)?;
