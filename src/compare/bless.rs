@@ -143,7 +143,8 @@ pub fn bless(
         run.reason = options.reason.clone();
         run.created_at = context.now.clone();
         run.tool_version = env!("CARGO_PKG_VERSION").to_string();
-        let outliers = trials::outlier_lines(&run, run.spec.thresholds.noise_floor);
+        let floor = run.spec.thresholds.noise_floor;
+        let outliers = trials::outlier_lines(&run, &|_| floor);
         let new = match (&old, options.append) {
             (Some(old), true) => match append(old, &run, options.keep_runs) {
                 Ok(joined) => joined,

@@ -7,10 +7,14 @@
 //! `benches/verdict_study.rs` and `tests/verdict_study.rs` measure the false-alarm
 //! rate and power instead of assuming them.
 //!
-//! Layout: [`stats`] (pure statistics), [`metric`] (what is compared), [`baseline`]
-//! (the file format), [`fingerprint`] (what must match), [`verdict`] (the decision),
-//! [`render`] (Markdown and console). This file is the edge: it reads a results
-//! folder and baseline files, writes `comparison.{json,md}` and blessed baselines.
+//! Layout: [`stats`] (pure statistics), [`drift`] (the within- and between-run
+//! variance model), [`trials`] (which trials a test uses: zeros and outliers),
+//! [`metric`] (what is compared, effective thresholds), [`baseline`] (the file
+//! format), [`fingerprint`] and [`server_state`] (what must match), [`verdict`]
+//! (the decision), [`render`] (Markdown and console), [`append`] (multi-run
+//! baselines), [`sequential`] (`--max-trials`), [`study`] (the verdict study). This
+//! file is the edge: it reads a results folder and baseline files, writes
+//! `comparison.{json,md}`; `bless` writes blessed baselines.
 
 pub mod append;
 pub mod baseline;

@@ -236,12 +236,13 @@ pub fn noise(trials: &[TrialRecord], scale_floor: f64) -> BTreeMap<MetricId, f64
 }
 
 /// Every outlier trial of a side, one line per trial naming the metrics it is
-/// far out in: "trial 3: an outlier in TTFT p50 (+38%, 9.1 robust SDs), …".
-pub fn outlier_lines(side: &Baseline, scale_floor: f64) -> Vec<String> {
+/// far out in: "trial 3: an outlier in TTFT p50 (+38%, 9.1 robust SDs), …";
+/// `scale_floor` gives each metric's floor, as its test uses it.
+pub fn outlier_lines(side: &Baseline, scale_floor: &dyn Fn(MetricId) -> f64) -> Vec<String> {
     let mut by_trial: BTreeMap<(u32, u32), Vec<String>> = BTreeMap::new();
     for metric in MetricId::ALL {
         for (run, trials) in by_run(&side.trials) {
-            let (_, left) = one_run(metric, Side::Baseline, run, &trials, scale_floor);
+            let (_, left) = one_run(metric, Side::Baseline, run, &trials, scale_floor(metric));
             for l in left {
                 if let Why::Outlier { change, robust_sds } = l.why {
                     by_trial.entry((l.run, l.trial)).or_default().push(format!(
@@ -325,7 +326,7 @@ mod tests {
         let noise = noise(&b.trials, 0.01)[&MetricId::ItlP50];
         assert!(noise < 0.01, "the outlier does not set the noise: {noise}");
         assert_eq!(
-            outlier_lines(&b, 0.01),
+            outlier_lines(&b, &|_| 0.01),
             ["trial 4 is an outlier in ITL p50 (+79%, 58.3 robust SDs)"]
         );
         // Ordinary spread: nothing flagged, whatever the draw.

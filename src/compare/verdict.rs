@@ -1,26 +1,21 @@
-//! A run's trials against a baseline's trials → one verdict per metric.
+//! A run's trials against a baseline's runs and trials → one verdict per metric.
 //!
-//! Trials, not requests, are the unit of replication: requests within a trial share
-//! the server's state of the moment (its clocks, caches, neighbours), so a thousand
-//! requests of one trial are not a thousand independent observations of the server,
-//! and a request-level test calls every between-run wobble a regression. Each metric
-//! is therefore compared on its per-trial statistics, as Δ = ln(current / baseline)
-//! oriented so that positive means worse:
+//! Trials, not requests, are the unit of replication within a run, and runs drift
+//! from one to the next: each metric is compared on its per-trial log statistics,
+//! Δ = ln(current / baseline) oriented so that positive means worse, with a variance
+//! that includes the between-run component ([`super::drift`]), after zero-valued
+//! and outlier trials are left out by name ([`super::trials`]); see
+//! [`super::log_metric`]. The success rate is tested on trial-clustered counts
+//! ([`super::success`]) and against the SLO's hard floor. A scenario whose
+//! fingerprint or server state ([`super::server_state`]) differs is not comparable.
 //!
-//! * ≥ 2 trials on both sides: Welch's t on the per-trial logs;
-//! * 1 current trial against ≥ 3 baseline trials: a prediction interval;
-//! * otherwise (one trial on a side): a seeded request-level bootstrap, marked low
-//!   confidence;
-//!
-//! never assuming a between-trial spread below the baseline's recorded noise or the
-//! configured floor. The success rate is tested on counts (one-sided Fisher exact,
-//! Newcombe interval) and also against the SLO's hard floor.
-//!
-//! Verdicts, with δ the metric's minimum effect (relative, with an absolute floor):
-//! **regression** when the Holm-adjusted p < α and Δ ≥ δ; **improvement** its
-//! mirror; **within noise** when the whole 1 − α interval lies inside ±δ;
-//! **inconclusive** otherwise. Holm runs over every gated test of the run; the rest
-//! are information and never fail a job.
+//! Verdicts, with δ the metric's minimum effect in its units
+//! ([`super::metric::EffectiveThreshold`]): **regression** when H0: Δ ≤ δ is
+//! rejected at the Holm-adjusted α (divided by the looks of a `--max-trials` run);
+//! **improvement** its mirror; **within noise** when the whole 1 − α interval lies
+//! inside ±δ and no trial was left out for a missing value; **inconclusive**
+//! otherwise. Holm runs over every gated test of the run; the rest are information
+//! and never fail a job.
 
 use std::collections::BTreeSet;
 
@@ -541,10 +536,19 @@ fn classify(row: &MetricComparison, alpha: f64) -> Verdict {
 /// One line per outlier trial of either side, naming the metrics it is far out
 /// in; those metrics' tests leave it out ([`trials`]).
 fn outliers(current: &Baseline, baseline: &Baseline, t: &Thresholds) -> Vec<String> {
-    let this_run = trials::outlier_lines(current, t.noise_floor)
+    // The scale each metric's test judges outliers on (see `log_metric`).
+    let floor = |m| {
+        baseline
+            .noise
+            .get(&m)
+            .copied()
+            .unwrap_or(0.0)
+            .max(t.noise_floor)
+    };
+    let this_run = trials::outlier_lines(current, &floor)
         .into_iter()
         .map(|l| format!("this run's {l}: left out of those metrics"));
-    let blessed = trials::outlier_lines(baseline, t.noise_floor)
+    let blessed = trials::outlier_lines(baseline, &floor)
         .into_iter()
         .map(|l| {
             format!("the baseline's {l}: left out of those metrics and of its recorded noise")
