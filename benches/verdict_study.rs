@@ -15,7 +15,7 @@
 //! what another default would do. Seeded: the same settings print the same table.
 //! Under `cargo test --all-targets` it only prints how to run it.
 
-use llm_bench::compare::study::{self, Case, Row};
+use llm_bench::compare::study::{self, Case, Drift, Row};
 use llm_bench::config::thresholds::Thresholds;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -42,26 +42,23 @@ fn main() {
     let started = std::time::Instant::now();
     let mut rng = StdRng::seed_from_u64(20_250_115);
     let mut rows = Vec::new();
-    let mut add = |between_run_sd: f64, case: Case, rng: &mut StdRng| {
-        let tally = study::run(case, between_run_sd, n, &thresholds, rng);
-        let row = Row {
-            between_run_sd,
-            case,
-            tally,
-        };
+    let mut add = |drift: Drift, case: Case, rng: &mut StdRng| {
+        let tally = study::run(case, drift, n, &thresholds, rng);
         eprintln!(
-            "{:.0}% {}: {} ({:.0} s)",
-            between_run_sd * 100.0,
+            "{:.0}%/{:.0}% {}: {} ({:.0} s)",
+            drift.between_run_sd * 100.0,
+            drift.within_run_sd * 100.0,
             case.label(),
             tally.gate_rate().show(),
             started.elapsed().as_secs_f64()
         );
-        rows.push(row);
+        rows.push(Row { drift, case, tally });
     };
+    let runs = Drift::between_runs;
     for sd in [0.0, 0.02, 0.03, 0.05] {
         for factor in [1.0, 1.04, 1.05, 1.10, 1.20] {
             add(
-                sd,
+                runs(sd),
                 Case::Plain {
                     ttft_factor: factor,
                 },
@@ -69,39 +66,62 @@ fn main() {
             );
         }
     }
-    let sd = 0.02;
-    add(sd, Case::CandidateOutlier { ttft_factor: 1.0 }, &mut rng);
-    add(sd, Case::CandidateOutlier { ttft_factor: 1.15 }, &mut rng);
-    add(sd, Case::BaselineOutlier { ttft_factor: 1.0 }, &mut rng);
-    add(sd, Case::BaselineOutlier { ttft_factor: 1.15 }, &mut rng);
-    for sd in [0.0, 0.02, 0.03] {
+    add(
+        runs(0.02),
+        Case::CandidateOutlier { ttft_factor: 1.0 },
+        &mut rng,
+    );
+    add(
+        runs(0.02),
+        Case::CandidateOutlier { ttft_factor: 1.15 },
+        &mut rng,
+    );
+    add(
+        runs(0.02),
+        Case::BaselineOutlier { ttft_factor: 1.0 },
+        &mut rng,
+    );
+    add(
+        runs(0.02),
+        Case::BaselineOutlier { ttft_factor: 1.15 },
+        &mut rng,
+    );
+    // --max-trials, where trials are as steady as above and where they are noisy
+    // (5% from trial to trial), next to the same comparison without it.
+    let noisy = Drift {
+        between_run_sd: 0.0,
+        within_run_sd: 0.05,
+    };
+    for drift in [runs(0.0), runs(0.02), runs(0.03), noisy] {
         for factor in [1.0, 1.10] {
-            add(
-                sd,
-                Case::Sequential {
-                    ttft_factor: factor,
-                    max_trials: 8,
-                },
-                &mut rng,
-            );
+            if drift == noisy {
+                add(
+                    drift,
+                    Case::Plain {
+                        ttft_factor: factor,
+                    },
+                    &mut rng,
+                );
+            }
+            let case = Case::Sequential {
+                ttft_factor: factor,
+                max_trials: 8,
+            };
+            add(drift, case, &mut rng);
         }
     }
     for sd in [0.0, 0.02, 0.03] {
         for factor in [1.0, 1.10] {
-            add(
-                sd,
-                Case::MultiRun {
-                    ttft_factor: factor,
-                    runs: 5,
-                },
-                &mut rng,
-            );
+            let case = Case::MultiRun {
+                ttft_factor: factor,
+                runs: 5,
+            };
+            add(runs(sd), case, &mut rng);
         }
     }
     println!(
         "verdict study: {n} independent comparisons per row, 5 blessed vs 4 current trials, \
-         within-run trial SD {:.0}%, prior between-run SD {:.1}%, α = {}\n",
-        study::model::WITHIN_RUN_SD * 100.0,
+         prior between-run SD {:.1}%, α = {}\n",
         thresholds.between_run_sd * 100.0,
         thresholds.alpha
     );

@@ -10,7 +10,7 @@
 //! candidate not hiding a +15% one, and a true +4% change (inside the ±5%
 //! threshold) rarely flagged.
 
-use llm_bench::compare::study::{self, Case};
+use llm_bench::compare::study::{self, Case, Drift};
 use llm_bench::config::thresholds::Thresholds;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -21,7 +21,7 @@ const N: usize = 60;
 fn the_gate_holds_its_false_alarm_rate_when_runs_drift() {
     let t = Thresholds::default();
     let mut rng = StdRng::seed_from_u64(20_250_116);
-    let mut rate = |case: Case, sd: f64| study::run(case, sd, N, &t, &mut rng);
+    let mut rate = |case: Case, sd: f64| study::run(case, Drift::between_runs(sd), N, &t, &mut rng);
     let aa_2 = rate(Case::Plain { ttft_factor: 1.0 }, 0.02);
     let aa_3 = rate(Case::Plain { ttft_factor: 1.0 }, 0.03);
     let four = rate(Case::Plain { ttft_factor: 1.04 }, 0.02);
@@ -35,8 +35,8 @@ fn the_gate_holds_its_false_alarm_rate_when_runs_drift() {
         (0.02, Case::CandidateOutlier { ttft_factor: 1.15 }, outlier),
     ]
     .into_iter()
-    .map(|(between_run_sd, case, tally)| study::Row {
-        between_run_sd,
+    .map(|(sd, case, tally)| study::Row {
+        drift: Drift::between_runs(sd),
         case,
         tally,
     })

@@ -80,6 +80,7 @@ pub fn default_trials(flag: Option<u32>, configured: u32, compare: bool, bless: 
 
 /// Looks at the data a run's comparison may take: with `--max-trials N`, one after
 /// each trial from the planned count to N (the most over its scenarios); else 1.
+/// For the report; each scenario's share of α is [`sequential::alpha_share`].
 pub fn sequential_looks(manifest: &Manifest) -> u32 {
     manifest
         .scenarios

@@ -65,7 +65,7 @@ pub fn markdown(c: &Comparison) -> String {
         c.gated_tests,
         if c.sequential_looks > 1 {
             format!(
-                " and {} sequential looks (α split evenly)",
+                " and up to {} sequential looks (α/2 at the planned trials, the rest shared by the later looks)",
                 c.sequential_looks
             )
         } else {
@@ -535,6 +535,7 @@ mod tests {
                 },
                 mismatches: vec![],
             }),
+            alpha_share: 1.0,
             thresholds: Thresholds::default(),
             metrics: vec![
                 row(
@@ -601,6 +602,7 @@ mod tests {
             not_comparable: vec![],
             warnings: vec![],
             server_state: None,
+            alpha_share: 1.0,
             thresholds: Thresholds::default(),
             metrics: vec![],
         };

@@ -11,7 +11,7 @@
 //!
 //! Verdicts, with δ the metric's minimum effect in its units
 //! ([`super::metric::EffectiveThreshold`]): **regression** when H0: Δ ≤ δ is
-//! rejected at the Holm-adjusted α (divided by the looks of a `--max-trials` run);
+//! rejected at the Holm-adjusted α (a `--max-trials` run's looks share it);
 //! **improvement** its mirror; **within noise** when the whole 1 − α interval lies
 //! inside ±δ and no trial was left out for a missing value; **inconclusive**
 //! otherwise. Holm runs over every gated test of the run; the rest are information
@@ -248,6 +248,10 @@ pub struct ScenarioComparison {
     /// requests at trial start, version), when either side recorded it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_state: Option<StateComparison>,
+    /// The share of α this comparison may spend: below 1 for a look of a
+    /// `--max-trials` run ([`super::sequential::alpha_share`]).
+    #[serde(default = "full_share", skip_serializing_if = "is_full_share")]
+    pub alpha_share: f64,
     pub thresholds: Thresholds,
     pub metrics: Vec<MetricComparison>,
 }
@@ -296,6 +300,14 @@ pub struct Comparison {
     pub scenarios: Vec<ScenarioComparison>,
 }
 
+fn full_share() -> f64 {
+    1.0
+}
+
+fn is_full_share(share: &f64) -> bool {
+    *share == 1.0
+}
+
 fn one_look() -> u32 {
     1
 }
@@ -318,6 +330,7 @@ pub fn new_scenario(current: &Baseline, baseline_path: String) -> ScenarioCompar
         not_comparable: Vec::new(),
         warnings: Vec::new(),
         server_state: None,
+        alpha_share: 1.0,
         thresholds: current.spec.thresholds.clone(),
         metrics: Vec::new(),
     }
@@ -341,6 +354,7 @@ pub fn compare_scenario(
         not_comparable: Vec::new(),
         warnings: Vec::new(),
         server_state: StateComparison::of(current, baseline),
+        alpha_share: super::sequential::alpha_share(&current.spec, current.trials.len()),
         thresholds: thresholds.clone(),
         metrics: Vec::new(),
     };
@@ -451,7 +465,7 @@ pub fn finish(mut scenarios: Vec<ScenarioComparison>, strict: bool, meta: RunInf
     }
     let mut totals = Totals::default();
     for scenario in &mut scenarios {
-        let alpha = scenario.thresholds.alpha / f64::from(meta.looks.max(1));
+        let alpha = scenario.thresholds.alpha * scenario.alpha_share;
         for row in &mut scenario.metrics {
             if !in_family(row) {
                 row.p_adjusted = if row.delta.unwrap_or(0.0) < 0.0 {
@@ -510,8 +524,8 @@ pub struct RunInfo {
     pub run_id: String,
     pub target: String,
     pub baseline_dir: String,
-    /// Looks at the data the run may take (`--max-trials`): each is judged at
-    /// α / looks, so all of them together keep the family-wise rate at α.
+    /// Looks at the data the run may take (`--max-trials`), for the report; each
+    /// scenario's share of α is in [`ScenarioComparison::alpha_share`].
     pub looks: u32,
 }
 

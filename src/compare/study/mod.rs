@@ -35,8 +35,8 @@ pub enum Case {
     /// As `Plain`, with the baseline's third trial an outlier.
     BaselineOutlier { ttft_factor: f64 },
     /// `--max-trials`: the candidate starts with the default trials and gains
-    /// one while a gated verdict is inconclusive, up to `max_trials`, every look
-    /// judged at α / looks.
+    /// one while a gated verdict is inconclusive, up to `max_trials`, the looks
+    /// sharing α.
     Sequential { ttft_factor: f64, max_trials: u32 },
     /// A baseline of `runs` appended runs (each with its own speed factor).
     MultiRun { ttft_factor: f64, runs: u32 },
@@ -127,18 +127,31 @@ impl Rate {
     }
 }
 
-/// Runs `n` independent comparisons of `case` with runs drifting by
-/// `between_run_sd`, judged with `thresholds`.
-pub fn run(
-    case: Case,
-    between_run_sd: f64,
-    n: usize,
-    thresholds: &Thresholds,
-    rng: &mut StdRng,
-) -> Tally {
+/// How much the modelled server's speed varies (log-scale SDs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Drift {
+    /// From one run to the next.
+    pub between_run_sd: f64,
+    /// From one trial to the next within a run.
+    pub within_run_sd: f64,
+}
+
+impl Drift {
+    /// Runs drifting by `between_run_sd`, trials by the default [`model::WITHIN_RUN_SD`].
+    pub fn between_runs(between_run_sd: f64) -> Drift {
+        Drift {
+            between_run_sd,
+            within_run_sd: model::WITHIN_RUN_SD,
+        }
+    }
+}
+
+/// Runs `n` independent comparisons of `case` with the server's speed varying as
+/// `drift` says, judged with `thresholds`.
+pub fn run(case: Case, drift: Drift, n: usize, thresholds: &Thresholds, rng: &mut StdRng) -> Tally {
     let mut tally = Tally::default();
     for _ in 0..n {
-        let (flagged, naive, trials) = compare_once(case, between_run_sd, thresholds, rng);
+        let (flagged, naive, trials) = compare_once(case, drift, thresholds, rng);
         tally.comparisons += 1;
         tally.gate += u64::from(flagged);
         tally.naive += u64::from(naive);
@@ -148,12 +161,7 @@ pub fn run(
 }
 
 /// One replicate: (gate flagged a regression, naive test flagged, current trials).
-fn compare_once(
-    case: Case,
-    between_run_sd: f64,
-    t: &Thresholds,
-    rng: &mut StdRng,
-) -> (bool, bool, u32) {
+fn compare_once(case: Case, drift: Drift, t: &Thresholds, rng: &mut StdRng) -> (bool, bool, u32) {
     let blessed_trials = BLESS_DEFAULT_TRIALS;
     let current_trials = COMPARE_DEFAULT_TRIALS;
     let base_outliers: &[u32] = match case {
@@ -166,7 +174,7 @@ fn compare_once(
     };
     let mut baseline: Option<Baseline> = None;
     for _ in 0..runs {
-        let run = Run::draw(rng, between_run_sd, 1.0);
+        let run = Run::draw(rng, drift.between_run_sd, drift.within_run_sd, 1.0);
         let measured = run.measure(rng, blessed_trials, base_outliers, t);
         baseline = Some(match baseline {
             None => measured,
@@ -174,21 +182,26 @@ fn compare_once(
         });
     }
     let baseline = baseline.expect("at least one run");
-    let run = Run::draw(rng, between_run_sd, case.ttft_factor());
+    let run = Run::draw(
+        rng,
+        drift.between_run_sd,
+        drift.within_run_sd,
+        case.ttft_factor(),
+    );
     let cur_outliers: &[u32] = match case {
         Case::CandidateOutlier { .. } => &[1],
         _ => &[],
     };
-    let (max_trials, looks) = match case {
+    let (max_trials, looks, planned) = match case {
         Case::Sequential { max_trials, .. } => {
             let max = max_trials.max(current_trials);
-            (max, max - current_trials + 1)
+            (max, max - current_trials + 1, Some((current_trials, max)))
         }
-        _ => (current_trials, 1),
+        _ => (current_trials, 1, None),
     };
     // A sequential candidate gains trials of the same run one at a time; the
     // trials are drawn up front (the model has no memory), then revealed.
-    let all = run.measure(rng, max_trials, cur_outliers, t);
+    let all = run.measure_planned(rng, max_trials, cur_outliers, t, planned);
     let mut shown = current_trials;
     loop {
         let mut current = all.clone();
@@ -218,7 +231,7 @@ fn compare_once(
 /// One row of the study's table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
-    pub between_run_sd: f64,
+    pub drift: Drift,
     pub case: Case,
     pub tally: Tally,
 }
@@ -226,13 +239,14 @@ pub struct Row {
 /// The study's table in Markdown, as docs/comparing.md shows it.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| between-run SD | comparison | this gate: flagged a regression | naive request-level Mann–Whitney | current trials (mean) |\n\
-         |--:|---|--:|--:|--:|\n",
+        "| between-run SD | within-run SD | comparison | this gate: flagged a regression | naive request-level Mann–Whitney | current trials (mean) |\n\
+         |--:|--:|---|--:|--:|--:|\n",
     );
     for r in rows {
         out.push_str(&format!(
-            "| {:.0}% | {} | {} | {} | {:.1} |\n",
-            r.between_run_sd * 100.0,
+            "| {:.0}% | {:.0}% | {} | {} | {} | {:.1} |\n",
+            r.drift.between_run_sd * 100.0,
+            r.drift.within_run_sd * 100.0,
             r.case.label(),
             r.tally.gate_rate().show(),
             r.tally.naive_rate().show(),

@@ -2,7 +2,8 @@
 //! from run to run and wobbles a little from trial to trial.
 //!
 //! A run draws a speed factor exp(N(0, `between_run_sd`)); each of its trials
-//! multiplies it by exp(N(0, [`WITHIN_RUN_SD`])); each of a trial's [`REQUESTS`]
+//! multiplies it by exp(N(0, `within_run_sd`), [`WITHIN_RUN_SD`] unless a case
+//! says otherwise); each of a trial's [`REQUESTS`]
 //! requests has a TTFT of 50 ms × speed × the injected change × exp(N(0, 10%)) and
 //! [`TOKENS`] − 1 inter-token gaps of 5 ms × speed × U(1, 1.05), on
 //! [`CONCURRENCY`] closed-loop slots. The rows go through the code a real run's
@@ -21,7 +22,7 @@ use crate::record::{RequestRow, TokenSource};
 pub const REQUESTS: u64 = 200;
 pub const CONCURRENCY: usize = 8;
 pub const TOKENS: u64 = 16;
-/// Trial-to-trial SD of the speed within one run (log scale).
+/// Trial-to-trial SD of the speed within one run (log scale), by default.
 pub const WITHIN_RUN_SD: f64 = 0.01;
 /// TTFT of the unchanged server, ms: large enough that the 2 ms absolute floor is
 /// below 5%, so δ is the relative 5%.
@@ -34,14 +35,22 @@ pub struct Run {
     pub speed: f64,
     /// Multiplies TTFT only: 1.10 is a 10% TTFT regression.
     pub ttft_factor: f64,
+    /// Trial-to-trial SD of the speed within the run (log scale).
+    pub within_run_sd: f64,
 }
 
 impl Run {
-    pub fn draw(rng: &mut StdRng, between_run_sd: f64, ttft_factor: f64) -> Run {
+    pub fn draw(
+        rng: &mut StdRng,
+        between_run_sd: f64,
+        within_run_sd: f64,
+        ttft_factor: f64,
+    ) -> Run {
         let z: f64 = Normal::new(0.0, 1.0).expect("valid").sample(rng);
         Run {
             speed: (between_run_sd * z).exp(),
             ttft_factor,
+            within_run_sd,
         }
     }
 
@@ -54,15 +63,33 @@ impl Run {
         outliers: &[u32],
         thresholds: &Thresholds,
     ) -> Baseline {
+        self.measure_planned(rng, trials, outliers, thresholds, None)
+    }
+
+    /// [`Run::measure`], recorded as a `--max-trials` run planned for
+    /// `planned.0` trials and allowed up to `planned.1`.
+    pub fn measure_planned(
+        &self,
+        rng: &mut StdRng,
+        trials: u32,
+        outliers: &[u32],
+        thresholds: &Thresholds,
+        planned: Option<(u32, u32)>,
+    ) -> Baseline {
         let rows: Vec<RequestRow> = (0..trials)
             .flat_map(|trial| {
                 let slow = if outliers.contains(&trial) { 1.6 } else { 1.0 };
                 let z: f64 = Normal::new(0.0, 1.0).expect("valid").sample(rng);
-                let speed = self.speed * (WITHIN_RUN_SD * z).exp() * slow;
+                let speed = self.speed * (self.within_run_sd * z).exp() * slow;
                 trial_rows(rng, trial, speed, self.ttft_factor)
             })
             .collect();
-        crate::compare::candidates(&manifest(thresholds), &rows).remove(0)
+        let mut manifest = manifest(thresholds);
+        if let Some((planned, max)) = planned {
+            manifest.scenarios[0].trials = planned;
+            manifest.scenarios[0].max_trials = Some(max);
+        }
+        crate::compare::candidates(&manifest, &rows).remove(0)
     }
 }
 
