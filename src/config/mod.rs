@@ -17,6 +17,7 @@ mod duration;
 mod entries;
 mod env;
 mod error;
+mod limits;
 mod locate;
 mod models;
 mod references;
