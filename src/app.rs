@@ -159,6 +159,7 @@ async fn serve_sim(args: ServeSimArgs) -> anyhow::Result<u8> {
 
 async fn run_command(args: &RunArgs) -> anyhow::Result<u8> {
     let options = RunOptions::from_args(args, &env_lookup)?;
+    fit_fd_limit(&options)?;
     let sim = match &options.destination {
         Destination::Sim(config) => {
             config
@@ -267,6 +268,9 @@ async fn benchmark(
     for (plan, template) in &options.scenarios {
         let mut body = template.clone();
         body.model = model.clone();
+        if let Some(note) = capped_note(plan) {
+            eprintln!("{note}");
+        }
         for trial in 0..plan.spec.trials {
             if interrupt.is_triggered() {
                 break;
@@ -500,6 +504,34 @@ fn health_verdict(summary: &Summary, out_dir: &std::path::Path) -> u8 {
     }
 }
 
+/// Says when a scenario keeps fewer requests in flight than asked because it sends
+/// fewer than that.
+fn capped_note(plan: &crate::workload::ScenarioPlan) -> Option<String> {
+    use crate::manifest::LoadSpec;
+    let (asked, used) = match (&plan.spec.load, &plan.load) {
+        (LoadSpec::Closed { concurrency }, LoadPlan::Closed { concurrency: used }) => {
+            (*concurrency, *used)
+        }
+        (
+            LoadSpec::Open {
+                max_concurrency: Some(cap),
+                ..
+            },
+            LoadPlan::Open {
+                max_concurrency: Some(used),
+                ..
+            },
+        ) => (*cap, *used),
+        _ => return None,
+    };
+    (used < asked).then(|| {
+        format!(
+            "note: scenario `{}` sends {used} requests, so at most {used} are in flight (asked for {asked})",
+            plan.spec.name
+        )
+    })
+}
+
 fn stop_description(plan: &crate::workload::ScenarioPlan) -> String {
     let mut parts = Vec::new();
     if let Some(n) = plan.spec.requests {
@@ -528,6 +560,24 @@ async fn watch_ctrl_c(interrupt: Interrupt, grace: Duration) {
     interrupt.trigger(grace);
     if tokio::signal::ctrl_c().await.is_ok() {
         interrupt.hard.cancel();
+    }
+}
+
+/// Before anything is sent: room for every connection the run may open (the
+/// built-in simulated server's end of each too, as it runs in this process).
+fn fit_fd_limit(options: &RunOptions) -> anyhow::Result<()> {
+    let per_request = match options.destination {
+        Destination::Sim(_) => 2,
+        Destination::Url(_) => 1,
+    };
+    let connections = peak_concurrency(options) as u64 * per_request;
+    match crate::fd_limit::fit(connections) {
+        Ok(crate::fd_limit::Fitted::Raised { from, to }) => {
+            eprintln!("raised this process's open-file limit from {from} to {to} for {connections} connections");
+            Ok(())
+        }
+        Ok(crate::fd_limit::Fitted::Already { .. }) => Ok(()),
+        Err(e) => Err(UsageError(e.to_string()).into()),
     }
 }
 

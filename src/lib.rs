@@ -11,6 +11,7 @@ pub mod client;
 pub mod clock;
 pub mod compare;
 pub mod config;
+pub mod fd_limit;
 pub mod github;
 pub mod hash;
 pub mod manifest;

@@ -130,7 +130,7 @@ impl RunOptions {
             stream: spec.stream,
             extra: Default::default(),
         };
-        let plan = plan(spec, &load, prompt, requests, duration);
+        let plan = plan(spec, &load, prompt, requests, duration)?;
         let api_key = env(&args.api_key_env).filter(|k| !k.is_empty());
         Ok(RunOptions {
             target_name: "adhoc".into(),
@@ -291,7 +291,7 @@ impl RunOptions {
                 stream: spec.stream,
                 extra: model.map(|m| m.extra_body.clone()).unwrap_or_default(),
             };
-            scenarios.push((plan(spec, &load, prompt, requests, duration), body));
+            scenarios.push((plan(spec, &load, prompt, requests, duration)?, body));
         }
         let destination = match &target.endpoint {
             Endpoint::Url(url) => Destination::Url(url.clone()),
@@ -452,16 +452,31 @@ fn arrival_kind(arrival: &config::Arrival) -> ArrivalKind {
     }
 }
 
+/// The plan of one scenario. Its in-flight bound is capped by the requests it sends
+/// (the spec keeps the value asked for), and must then fit
+/// [`config::MAX_CONCURRENCY`].
 fn plan(
     spec: ScenarioSpec,
     load: &Load,
     prompts: PromptGenerator,
     requests: Option<u64>,
     duration: Option<Duration>,
-) -> ScenarioPlan {
+) -> anyhow::Result<ScenarioPlan> {
+    let total_requests = requests.map(|n| n + spec.warmup);
+    let usable = |asked: u32| -> anyhow::Result<u32> {
+        let n = config::usable_concurrency(asked, total_requests);
+        if n > config::MAX_CONCURRENCY {
+            bail!(UsageError(format!(
+                "scenario `{}`: {}",
+                spec.name,
+                config::too_many_in_flight(asked)
+            )));
+        }
+        Ok(n)
+    };
     let load = match load {
         Load::Closed { concurrency } => LoadPlan::Closed {
-            concurrency: *concurrency,
+            concurrency: usable(*concurrency)?,
         },
         Load::Open {
             rate,
@@ -470,17 +485,16 @@ fn plan(
         } => LoadPlan::Open {
             rate: *rate,
             arrival: arrival_kind(arrival),
-            max_concurrency: *max_concurrency,
+            max_concurrency: max_concurrency.map(usable).transpose()?,
         },
     };
-    let total_requests = requests.map(|n| n + spec.warmup);
-    ScenarioPlan {
+    Ok(ScenarioPlan {
         spec,
         load,
         prompts,
         total_requests,
         duration,
-    }
+    })
 }
 
 fn parse_flag_duration(flag: &str, text: &str) -> anyhow::Result<Duration> {

@@ -39,7 +39,10 @@ pub use error::{ConfigError, ConfigErrors};
 pub use models::{Model, DEFAULT_MAX_TOKENS};
 pub use secret::Secret;
 pub use targets::{ApiFlavor, Endpoint, MetricsSource, Target, Timeouts};
-pub use workloads::{Arrival, Load, PromptSource, PromptSpec, Scenario, Slo, Stop, Workloads};
+pub use workloads::{
+    too_many_in_flight, usable_concurrency, Arrival, Load, PromptSource, PromptSpec, Scenario, Slo,
+    Stop, Workloads, MAX_CONCURRENCY,
+};
 
 use references::unknown_name;
 use source::Source;
