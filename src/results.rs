@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+mod dedup;
+
 use crate::compare::baseline::Baseline;
 use crate::compare::{self, verdict::Comparison, CandidateSamples, Judged};
 use crate::manifest::Manifest;
@@ -465,7 +467,8 @@ pub fn for_each_telemetry(dir: &Path, mut f: impl FnMut(&TelemetryRecord)) -> an
 const ROW_BATCH: usize = 256;
 
 /// Calls `f` with every row of `dir/requests.jsonl`, in file order; unreadable rows
-/// are skipped with a warning.
+/// and repeats of an earlier row (same scenario, trial and index) are skipped with a
+/// warning.
 ///
 /// Parsing is about half the cost of a pass over a large file, so a second thread
 /// reads and parses while this one runs `f`; rows and warnings reach this thread
@@ -517,14 +520,19 @@ pub fn for_each_row(dir: &Path, mut f: impl FnMut(&RequestRow)) -> anyhow::Resul
             let _ = tx.send(batch);
             Ok(())
         });
+        let mut seen = dedup::SeenRows::default();
         for batch in rx {
             for row in &batch {
                 match row {
-                    Ok(row) => f(row),
+                    Ok(row) if seen.first(row) => f(row),
+                    Ok(_) => {}
                     Err(warning) => eprintln!("{warning}"),
                 }
             }
             let _ = used_tx.send(batch);
+        }
+        if let Some(warning) = seen.warning(path) {
+            eprintln!("{warning}");
         }
         parser
             .join()

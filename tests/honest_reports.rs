@@ -63,3 +63,34 @@ fn no_stream_has_no_tpot() {
     let cells: Vec<&str> = table_row.split('┆').map(str::trim).collect();
     assert_eq!(cells[8], "–", "{table_row}");
 }
+
+/// `report` on a requests.jsonl holding every row twice (two copies appended
+/// together) counts each request once and says how many rows it skipped.
+#[test]
+fn report_counts_duplicated_rows_once_and_says_so() {
+    let server = fast_sim();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp);
+    let o = run_against(
+        &server.url(),
+        &out,
+        &["-c", "2", "-n", "12", "--trials", "2"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let before = summary(&out).scenarios[0].metrics.clone();
+    let path = out.join("requests.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}{text}")).unwrap();
+
+    let o = bin().arg("report").arg(&out).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("skipped 24 duplicated rows"),
+        "{}",
+        stderr(&o)
+    );
+    let after = summary(&out).scenarios[0].metrics.clone();
+    assert_eq!(after.requests.succeeded, 24);
+    assert_eq!(after.requests, before.requests);
+    assert_eq!(after.ttft_ms, before.ttft_ms);
+}
