@@ -318,6 +318,7 @@ fn manifest(id: &str) -> Manifest {
             started_at: "2026-11-28T10:00:00+00:00".into(),
             ended_at: None,
             interrupted: false,
+            interrupted_by: None,
             percentile_method: "linear".into(),
             environment: None,
         },

@@ -17,8 +17,9 @@ use crate::metrics::Summary;
 use crate::options::{Destination, RunOptions, UsageError};
 use crate::progress::{self, TrialProgress};
 use crate::record::ErrorKind;
+use crate::runner::signals::Signals;
 use crate::runner::sink::Sink;
-use crate::runner::{self, Interrupt};
+use crate::runner::{self, Interrupt, StopCause};
 use crate::sim::SimServer;
 use crate::telemetry::{self, TelemetrySampler};
 use crate::workload::LoadPlan;
@@ -29,7 +30,10 @@ pub const EXIT_REGRESSION: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_NOT_COMPARABLE: u8 = 3;
 pub const EXIT_RUN_FAILED: u8 = 4;
+/// Ctrl-C (SIGINT): partial results written.
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// SIGTERM (a cancelled CI job, `kill`): partial results written.
+pub const EXIT_TERMINATED: u8 = 143;
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
@@ -248,6 +252,7 @@ async fn benchmark(
             started_at: started.to_rfc3339(),
             ended_at: None,
             interrupted: false,
+            interrupted_by: None,
             percentile_method: "linear".into(),
             environment: Some(environment),
         },
@@ -262,7 +267,8 @@ async fn benchmark(
     results::start_telemetry(&out_dir, sampler.is_active())?;
     let mut telemetry_records = Vec::new();
     let interrupt = Interrupt::new();
-    let ctrl_c = tokio::spawn(watch_ctrl_c(interrupt.clone(), options.grace));
+    let signals = Signals::register().context("cannot listen for Ctrl-C and SIGTERM")?;
+    let signal_watch = tokio::spawn(signals.watch(interrupt.clone(), options.grace));
 
     let progress_mode = progress::Mode::detect();
     for (plan, template) in &options.scenarios {
@@ -317,15 +323,16 @@ async fn benchmark(
             progress.finish().await;
         }
     }
-    ctrl_c.abort();
-    let interrupted = interrupt.is_triggered();
+    signal_watch.abort();
+    let stopped_by = interrupt.cause();
     let mut builder = sink.close()?;
     for record in &telemetry_records {
         builder.add_telemetry(record);
     }
     let meta = builder.run_meta_mut();
     meta.ended_at = Some(chrono::Utc::now().to_rfc3339());
-    meta.interrupted = interrupted;
+    meta.interrupted = stopped_by.is_some();
+    meta.interrupted_by = stopped_by.map(|c| c.name().to_string());
     let summary = builder.finish();
     results::write_json_atomic(
         &out_dir.join(results::MANIFEST),
@@ -341,9 +348,12 @@ async fn benchmark(
     eprintln!("results: {}", out_dir.display());
     compare::write_candidates(&out_dir, &candidates)?;
     let manifest = results::read_manifest(&out_dir)?;
-    if interrupted {
-        eprintln!("interrupted: partial results written");
-        return Ok(EXIT_INTERRUPTED);
+    if let Some(cause) = stopped_by {
+        eprintln!("{}: partial results written", cause.name());
+        return Ok(match cause {
+            StopCause::Terminate => EXIT_TERMINATED,
+            _ => EXIT_INTERRUPTED,
+        });
     }
     let health = health_verdict(&summary, &out_dir);
     if !gate.compare && gate.bless.is_none() {
@@ -547,19 +557,6 @@ fn stop_description(plan: &crate::workload::ScenarioPlan) -> String {
         String::new()
     } else {
         format!(", {}", parts.join(", "))
-    }
-}
-
-/// First Ctrl-C: stop sending and give in-flight requests the grace time; second:
-/// stop now. Either way the results are written.
-async fn watch_ctrl_c(interrupt: Interrupt, grace: Duration) {
-    if tokio::signal::ctrl_c().await.is_err() {
-        return;
-    }
-    eprintln!("\ninterrupt: no new requests; waiting up to {grace:?} for those in flight (Ctrl-C again to stop now)");
-    interrupt.trigger(grace);
-    if tokio::signal::ctrl_c().await.is_ok() {
-        interrupt.hard.cancel();
     }
 }
 

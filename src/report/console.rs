@@ -3,7 +3,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 
-use super::{fmt_percent, fmt_rate, stat};
+use super::{completeness, fmt_percent, fmt_rate, stat};
 use crate::metrics::Summary;
 
 pub fn table(summary: &Summary) -> String {
@@ -21,9 +21,10 @@ pub fn table(summary: &Summary) -> String {
             s.name.clone(),
             s.spec.load.describe(),
             format!(
-                "{}/{}",
+                "{}/{}{}",
                 m.requests.succeeded,
-                m.requests.succeeded + m.requests.failed
+                m.requests.succeeded + m.requests.failed,
+                completeness::planned_suffix(summary, s)
             ),
             fmt_percent(m.success_rate),
             fmt_rate(m.requests_per_s),
@@ -46,6 +47,10 @@ pub fn table(summary: &Summary) -> String {
         }
     }
     let mut out = format!("{table}\n(latencies in ms)");
+    if let Some(headline) = completeness::headline(summary) {
+        out.push_str("\nwarning: ");
+        out.push_str(&headline);
+    }
     for s in &summary.scenarios {
         if let Some(h) = s
             .metrics

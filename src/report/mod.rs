@@ -4,6 +4,7 @@
 //! from the same rows and [`html`] renders both (see `results::write_outputs`).
 
 pub mod charts;
+pub mod completeness;
 pub mod console;
 pub mod csv;
 pub mod html;
