@@ -23,6 +23,7 @@ use crate::runner::{self, Interrupt, StopCause};
 use crate::sim::SimServer;
 use crate::telemetry::{self, TelemetrySampler};
 use crate::workload::LoadPlan;
+use crate::write_error::WriteContext;
 use crate::{report, results};
 
 pub const EXIT_OK: u8 = 0;
@@ -30,6 +31,8 @@ pub const EXIT_REGRESSION: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_NOT_COMPARABLE: u8 = 3;
 pub const EXIT_RUN_FAILED: u8 = 4;
+/// A result file could not be written (disk full, read-only folder).
+pub const EXIT_WRITE_FAILED: u8 = 5;
 /// Ctrl-C (SIGINT): partial results written.
 pub const EXIT_INTERRUPTED: u8 = 130;
 /// SIGTERM (a cancelled CI job, `kill`): partial results written.
@@ -51,6 +54,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<UsageError>().is_some() {
         EXIT_USAGE
+    } else if crate::write_error::is_write_error(err) {
+        EXIT_WRITE_FAILED
     } else {
         EXIT_RUN_FAILED
     }
@@ -232,8 +237,7 @@ async fn benchmark(
         .out_dir
         .clone()
         .unwrap_or_else(|| options.results_dir.join(&run_id));
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir).writing(&out_dir)?;
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
         run: RunMeta {
@@ -263,10 +267,15 @@ async fn benchmark(
             .collect(),
     };
     results::write_json_atomic(&out_dir.join(results::MANIFEST), &manifest)?;
-    let sink = Sink::start(&out_dir.join(results::REQUESTS), manifest.clone())?;
+    let interrupt = Interrupt::new();
+    let sink = Sink::start(
+        &out_dir.join(results::REQUESTS),
+        manifest.clone(),
+        interrupt.clone(),
+    )?;
     results::start_telemetry(&out_dir, sampler.is_active())?;
     let mut telemetry_records = Vec::new();
-    let interrupt = Interrupt::new();
+    let mut telemetry_failure = None;
     let signals = Signals::register().context("cannot listen for Ctrl-C and SIGTERM")?;
     let signal_watch = tokio::spawn(signals.watch(interrupt.clone(), options.grace));
 
@@ -317,7 +326,10 @@ async fn benchmark(
             runner::run_trial(plan, trial, &body, &env).await;
             if let Some(sampling) = sampling {
                 let records = sampling.stop(trial_start, &plan.spec.name, trial).await;
-                results::append_telemetry(&out_dir, &records)?;
+                if let Err(e) = results::append_telemetry(&out_dir, &records) {
+                    interrupt.stop_now(StopCause::WriteFailed);
+                    telemetry_failure = Some(e);
+                }
                 telemetry_records.extend(records);
             }
             progress.finish().await;
@@ -325,14 +337,24 @@ async fn benchmark(
     }
     signal_watch.abort();
     let stopped_by = interrupt.cause();
-    let mut builder = sink.close()?;
-    for record in &telemetry_records {
-        builder.add_telemetry(record);
-    }
+    let closed = sink.close()?;
+    let mut builder = closed.summary;
     let meta = builder.run_meta_mut();
     meta.ended_at = Some(chrono::Utc::now().to_rfc3339());
     meta.interrupted = stopped_by.is_some();
     meta.interrupted_by = stopped_by.map(|c| c.name().to_string());
+    if let Some(failure) = closed
+        .failure
+        .map(anyhow::Error::from)
+        .or(telemetry_failure)
+    {
+        return Err(stopped_on_write_failure(
+            failure, &out_dir, manifest, builder,
+        ));
+    }
+    for record in &telemetry_records {
+        builder.add_telemetry(record);
+    }
     let summary = builder.finish();
     results::write_json_atomic(
         &out_dir.join(results::MANIFEST),
@@ -369,6 +391,29 @@ async fn benchmark(
     } else {
         health
     })
+}
+
+/// After the first failed write nothing more is written but `run.json`'s end
+/// (best effort): the rows on disk are whole, and `llm-bench report` rebuilds the
+/// reports from them once there is room.
+fn stopped_on_write_failure(
+    failure: anyhow::Error,
+    out_dir: &std::path::Path,
+    manifest: Manifest,
+    mut builder: crate::metrics::summary::SummaryBuilder,
+) -> anyhow::Error {
+    let run = builder.run_meta_mut().clone();
+    let _ = results::write_json_atomic(
+        &out_dir.join(results::MANIFEST),
+        &Manifest { run, ..manifest },
+    );
+    eprintln!(
+        "the run stopped at the first failed write; the whole rows before it are in {}, and \
+         `llm-bench report {}` rebuilds the reports from them once the folder is writable",
+        out_dir.join(results::REQUESTS).display(),
+        out_dir.display()
+    );
+    failure
 }
 
 /// `run --compare/--bless` and `compare` flags → what to do, field by field so a new

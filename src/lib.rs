@@ -27,3 +27,4 @@ pub mod sim;
 pub mod telemetry;
 pub mod timer;
 pub mod workload;
+pub mod write_error;

@@ -21,6 +21,7 @@ use crate::report;
 use crate::report::html::{self, BaselineView};
 use crate::report::series::{self, RunSeries, ScenarioSeries, SeriesBuilder};
 use crate::telemetry::TelemetryRecord;
+use crate::write_error::WriteContext;
 
 pub const MANIFEST: &str = "run.json";
 pub const REQUESTS: &str = "requests.jsonl";
@@ -68,9 +69,9 @@ pub fn write_atomic_with(
     });
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {}", tmp.display()));
+        return Err(e).writing(&tmp).map_err(Into::into);
     }
-    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    fs::rename(&tmp, path).writing(path).map_err(Into::into)
 }
 
 /// Writes `summary.json` and every rendered report into `dir`; returns their paths.
@@ -407,7 +408,7 @@ fn add_client_health(dir: &Path, builder: &mut SummaryBuilder) {
 pub fn start_telemetry(dir: &Path, active: bool) -> anyhow::Result<()> {
     let path = dir.join(TELEMETRY);
     if active {
-        fs::write(&path, b"").with_context(|| format!("cannot create {}", path.display()))
+        Ok(fs::write(&path, b"").writing(&path)?)
     } else {
         match fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -433,7 +434,8 @@ pub fn append_telemetry(dir: &Path, records: &[TelemetryRecord]) -> anyhow::Resu
         .append(true)
         .open(&path)
         .and_then(|mut f| f.write_all(&out))
-        .with_context(|| format!("cannot write {}", path.display()))
+        .writing(&path)?;
+    Ok(())
 }
 
 /// Calls `f` with every record of `dir/telemetry.jsonl` (absent in runs without

@@ -11,7 +11,8 @@ use crate::metrics::{ScenarioSummary, Summary};
 /// How an incomplete run ended; `None` for a run that finished.
 pub fn stop_reason(run: &RunMeta) -> Option<String> {
     if run.interrupted {
-        return Some(match &run.interrupted_by {
+        return Some(match run.interrupted_by.as_deref() {
+            Some("write_failed") => "stopped when a result file could not be written".to_string(),
             Some(signal) => format!("interrupted by {signal}"),
             None => "interrupted".to_string(),
         });

@@ -79,6 +79,13 @@ impl Interrupt {
         });
     }
 
+    /// Stop sending and abandon in-flight requests now; callable from any thread.
+    pub fn stop_now(&self, cause: StopCause) {
+        let _ = self.cause.set(cause);
+        self.soft.cancel();
+        self.hard.cancel();
+    }
+
     pub fn is_triggered(&self) -> bool {
         self.soft.is_cancelled()
     }
