@@ -33,6 +33,10 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 pub const EXIT_TERMINATED: u8 = 143;
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    // Before anything is printed or written: credentials in the environment.
+    let env = std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)));
+    crate::redact::register(crate::redact::env_secrets(env));
     match cli.command {
         Command::Run(args) => runtime()?.block_on(run::run_command(&args)),
         Command::ServeSim(args) => runtime()?.block_on(serve_sim(args)),

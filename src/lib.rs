@@ -5,6 +5,31 @@
 //! [`workload`] plans → [`runner`] → [`record::RequestRow`]s → [`metrics::Summary`]
 //! → [`report`] renderers → files.
 
+/// Every line this crate prints goes through the process's redactor ([`redact`]):
+/// these shadow the standard macros in every module declared below, so no message,
+/// whatever it quotes (a server's error body, a config value), shows a secret.
+macro_rules! println {
+    () => { ::std::println!() };
+    ($($arg:tt)*) => {
+        ::std::println!("{}", $crate::redact::text(&::std::format!($($arg)*)))
+    };
+}
+
+/// See [`println!`].
+macro_rules! eprintln {
+    () => { ::std::eprintln!() };
+    ($($arg:tt)*) => {
+        ::std::eprintln!("{}", $crate::redact::text(&::std::format!($($arg)*)))
+    };
+}
+
+/// See [`println!`].
+macro_rules! print {
+    ($($arg:tt)*) => {
+        ::std::print!("{}", $crate::redact::text(&::std::format!($($arg)*)))
+    };
+}
+
 pub mod app;
 pub mod cli;
 pub mod client;
@@ -20,6 +45,7 @@ pub mod options;
 pub mod parallel;
 pub mod progress;
 pub mod record;
+pub mod redact;
 pub mod report;
 pub mod results;
 pub mod runner;

@@ -44,6 +44,23 @@ pub struct RunOptions {
     pub telemetry: TelemetryOptions,
 }
 
+impl RunOptions {
+    /// Every credential this run holds, for the redactor: the API key, credential
+    /// headers (and the token after `Bearer `), and a password or key in the URL.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.api_key.iter().cloned().collect();
+        for (name, value) in &self.headers {
+            if crate::redact::is_secret_header(name) {
+                out.extend(crate::redact::header_secrets(value));
+            }
+        }
+        if let Destination::Url(url) = &self.destination {
+            out.extend(crate::redact::url_secrets(url));
+        }
+        out
+    }
+}
+
 /// A mistake in flags or config: exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

@@ -62,10 +62,13 @@ pub fn write_atomic_with(
         "{}.tmp",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
+    // Every result file passes the redactor: a server's words quoted in a report
+    // may carry the key it was sent.
+    let redactor = crate::redact::global();
     let written = fs::File::create(&tmp).and_then(|file| {
-        let mut out = BufWriter::with_capacity(1 << 16, file);
+        let mut out = redactor.writer(BufWriter::with_capacity(1 << 16, file));
         write(&mut out)?;
-        out.flush()
+        out.finish()?.flush()
     });
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
@@ -429,6 +432,7 @@ pub fn append_telemetry(dir: &Path, records: &[TelemetryRecord]) -> anyhow::Resu
         serde_json::to_writer(&mut out, r)?;
         out.push(b'\n');
     }
+    let out = crate::redact::global().redact_bytes(&out).into_owned();
     fs::OpenOptions::new()
         .create(true)
         .append(true)

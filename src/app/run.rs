@@ -28,6 +28,7 @@ use crate::{report, results};
 
 pub(super) async fn run_command(args: &RunArgs) -> anyhow::Result<u8> {
     let options = RunOptions::from_args(args, &env_lookup)?;
+    crate::redact::register(options.secrets());
     fit_fd_limit(&options)?;
     let sim = match &options.destination {
         Destination::Sim(config) => {

@@ -366,6 +366,8 @@ pub async fn run_comment(
         content.push('\n');
     }
     content.push_str(&markdown);
+    // What goes to GitHub passes the process's redactor (src/redact.rs) too.
+    let content = crate::redact::text(&content);
     let file_name = options
         .file
         .file_name()

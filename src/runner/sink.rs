@@ -23,6 +23,7 @@ use crate::manifest::Manifest;
 use crate::metrics::summary::SummaryBuilder;
 use crate::metrics::ClientHealth;
 use crate::record::RequestRow;
+use crate::redact::Redactor;
 use crate::write_error::{WriteContext, WriteError};
 
 use super::{Interrupt, StopCause};
@@ -158,7 +159,8 @@ impl Sink {
             .spawn(move || {
                 lower_priority();
                 let mut summary = SummaryBuilder::new(manifest);
-                let failure = write_rows(rx, rows, health, &mut summary, &sent).err();
+                let redactor = crate::redact::global();
+                let failure = write_rows(rx, rows, health, &mut summary, &sent, &redactor).err();
                 if failure.is_some() {
                     interrupt.stop_now(StopCause::WriteFailed);
                 }
@@ -268,6 +270,7 @@ fn write_rows(
     mut health_out: JsonlFile,
     summary: &mut SummaryBuilder,
     progress: &Progress,
+    redactor: &Redactor,
 ) -> Result<(), WriteError> {
     let mut line = Vec::with_capacity(4096);
     let mut written: u64 = 0;
@@ -292,7 +295,7 @@ fn write_rows(
                     .map_err(std::io::Error::from)
                     .writing(&health_out.path)?;
                 line.push(b'\n');
-                health_out.push(&line)?;
+                health_out.push(&redactor.redact_bytes(&line))?;
                 health_out.flush()?;
                 summary.add_health(&h.scenario, h.trial, h.health);
                 continue;
@@ -302,7 +305,8 @@ fn write_rows(
             .map_err(std::io::Error::from)
             .writing(&out.path)?;
         line.push(b'\n');
-        out.push(&line)?;
+        // A server's error text in a row may echo the key it was sent.
+        out.push(&redactor.redact_bytes(&line))?;
         summary.add(&row);
         written += 1;
         let sent = progress.done.load(Ordering::Relaxed);
