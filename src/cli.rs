@@ -87,9 +87,10 @@ pub struct RunArgs {
     /// API flavour for --url.
     #[arg(long, value_enum, default_value_t = ApiArg::Chat)]
     pub api: ApiArg,
-    /// Environment variable that holds the API key for --url.
-    #[arg(long, default_value = "OPENAI_API_KEY", value_name = "NAME")]
-    pub api_key_env: String,
+    /// Environment variable that holds the API key for --url (default: OPENAI_API_KEY
+    /// when set; a variable named here must be set).
+    #[arg(long, value_name = "NAME")]
+    pub api_key_env: Option<String>,
 
     /// Closed loop: this many requests in flight at all times.
     #[arg(long, short = 'c', conflicts_with = "rate")]

@@ -30,6 +30,16 @@ macro_rules! print {
     };
 }
 
+/// Where the project lives; messages point here, never at a `docs/` path that the
+/// user's own repository does not have.
+pub const PROJECT_URL: &str = env!("CARGO_PKG_REPOSITORY");
+
+/// The address of one of the project's documentation pages, e.g.
+/// `docs_url("github-actions.md")`.
+pub fn docs_url(page: &str) -> String {
+    format!("{PROJECT_URL}/blob/main/docs/{page}")
+}
+
 pub mod app;
 pub mod cli;
 pub mod client;
@@ -50,6 +60,7 @@ pub mod report;
 pub mod results;
 pub mod runner;
 pub mod sim;
+pub mod status_hint;
 pub mod telemetry;
 pub mod timer;
 pub mod workload;

@@ -32,6 +32,9 @@ pub struct RunOptions {
     pub destination: Destination,
     pub api: Api,
     pub api_key: Option<String>,
+    /// Where the key is read from, for messages: "`MY_KEY` (--api-key-env)",
+    /// "targets.yaml `api_key` of target `vllm`".
+    pub key_source: String,
     pub headers: Vec<(String, String)>,
     pub timeouts: config::Timeouts,
     /// `None`: ask the server's `/models` and take the first.
@@ -148,12 +151,13 @@ impl RunOptions {
             extra: Default::default(),
         };
         let plan = plan(spec, &load, prompt, requests, duration)?;
-        let api_key = env(&args.api_key_env).filter(|k| !k.is_empty());
+        let (api_key, key_source) = adhoc_key(args.api_key_env.as_deref(), env)?;
         Ok(RunOptions {
             target_name: "adhoc".into(),
             destination: Destination::Url(url),
             api,
             api_key,
+            key_source,
             headers: Vec::new(),
             timeouts: config::Timeouts::default(),
             model: args.model.clone(),
@@ -171,6 +175,12 @@ impl RunOptions {
         env: &dyn Fn(&str) -> Option<String>,
         grace: Duration,
     ) -> anyhow::Result<RunOptions> {
+        if let Some(name) = &args.api_key_env {
+            bail!(UsageError(format!(
+                "--api-key-env {name} applies to --url only; a target of targets.yaml reads its \
+                 key from `api_key:` (e.g. `api_key: ${{{name}}}`)"
+            )));
+        }
         let config: Config = config::load_dir(&args.config_dir, env).map_err(|errors| {
             UsageError(format!(
                 "{errors}\n(check the files with `llm-bench validate --config-dir {}`)",
@@ -319,6 +329,11 @@ impl RunOptions {
             destination,
             api,
             api_key: target.api_key.as_ref().map(|k| k.expose().to_string()),
+            key_source: format!(
+                "{}/targets.yaml `api_key` of target `{}`",
+                args.config_dir.display(),
+                target.name
+            ),
             headers: target
                 .headers
                 .iter()
@@ -335,6 +350,36 @@ impl RunOptions {
         })
     }
 }
+
+/// The key for `--url`: from the variable `--api-key-env` names (which must then be
+/// set), else from OPENAI_API_KEY when set. Returns it and where it comes from.
+fn adhoc_key(
+    named: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<(Option<String>, String)> {
+    let (name, source) = match named {
+        Some(name) => (name, format!("`{name}` (--api-key-env)")),
+        None => (DEFAULT_KEY_VAR, format!("`{DEFAULT_KEY_VAR}`")),
+    };
+    let key = env(name).filter(|k| !k.is_empty());
+    if key.is_none() && named.is_some() {
+        bail!(UsageError(format!(
+            "--api-key-env {name}: the environment variable `{name}` is not set (or is empty); \
+             export it, or leave out --api-key-env to send no key"
+        )));
+    }
+    if let Some(key) = &key {
+        if let Err(problem) = crate::config::check_header_value(key) {
+            bail!(UsageError(format!(
+                "the API key in {source} {problem} (it is sent in the `Authorization` header)"
+            )));
+        }
+    }
+    Ok((key, source))
+}
+
+/// The variable `--url` reads its key from when `--api-key-env` is not given.
+pub const DEFAULT_KEY_VAR: &str = "OPENAI_API_KEY";
 
 /// Telemetry flags (and the target's `metrics:` setting) → what to sample. The
 /// GPUs default to CUDA_VISIBLE_DEVICES, as the server's own processes see them.

@@ -43,6 +43,9 @@ pub(super) fn health_verdict(summary: &Summary, out_dir: &std::path::Path) -> u8
             let example = m.error_examples.get(kind).map(String::as_str).unwrap_or("");
             eprintln!("  {count} × {kind}: {example}");
         }
+        if let Some(hint) = connect_hint(m, &summary.run.base_url) {
+            eprintln!("  {hint}");
+        }
         if m.errors.contains_key(&ErrorKind::InvalidRequest) {
             eprintln!("  this is a configuration problem: the server refused the request body; see the message above");
         }
@@ -56,4 +59,29 @@ pub(super) fn health_verdict(summary: &Summary, out_dir: &std::path::Path) -> u8
     } else {
         EXIT_OK
     }
+}
+
+/// Every request failed to connect: the server is not there, which says more than
+/// the error rate does.
+fn connect_hint(m: &crate::metrics::Metrics, base_url: &str) -> Option<String> {
+    if m.requests.succeeded > 0 {
+        return None;
+    }
+    let example = m
+        .error_examples
+        .get(&ErrorKind::Connect)?
+        .to_ascii_lowercase();
+    let where_ = if base_url == "builtin:sim" {
+        "the built-in simulated server".to_string()
+    } else {
+        base_url.to_string()
+    };
+    Some(if example.contains("refused") {
+        format!(
+            "connection refused: is the server running at {where_}? (start it, or check --url or \
+             the target's base_url)"
+        )
+    } else {
+        format!("no connection to {where_}: check the host and port, and that it is reachable from here")
+    })
 }

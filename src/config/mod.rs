@@ -38,7 +38,7 @@ pub use duration::{parse_duration, DurationError};
 pub use error::{ConfigError, ConfigErrors};
 pub use models::{Model, DEFAULT_MAX_TOKENS};
 pub use secret::Secret;
-pub use targets::{ApiFlavor, Endpoint, MetricsSource, Target, Timeouts};
+pub use targets::{check_header_value, ApiFlavor, Endpoint, MetricsSource, Target, Timeouts};
 pub use workloads::{
     too_many_in_flight, usable_concurrency, Arrival, Load, PromptSource, PromptSpec, Scenario, Slo,
     Stop, Workloads, MAX_CONCURRENCY,

@@ -137,7 +137,8 @@ pub enum GithubError {
          On a pull request from a fork, GITHUB_TOKEN is read-only whatever `permissions:` says: the \
          report is still in the job summary and the results artifact; to comment on fork pull \
          requests, post it from a separate `workflow_run` workflow, or use `pull_request_target` \
-         only if that workflow never checks out or runs the fork's code (see docs/github-actions.md)"
+         only if that workflow never checks out or runs the fork's code (see {})",
+        crate::docs_url("github-actions.md")
     )]
     Forbidden { message: String },
     #[error(

@@ -46,7 +46,15 @@ pub fn table(summary: &Summary) -> String {
             col.set_cell_alignment(CellAlignment::Right);
         }
     }
-    let mut out = format!("{table}\n(latencies in ms)");
+    // A comparison (and a baseline) shows each metric as the geometric mean of the
+    // trials' values, which differs from the percentile of all requests pooled:
+    // say which one this is.
+    let pooled = if summary.scenarios.iter().any(|s| s.trials.len() > 1) {
+        "; percentiles of all trials' requests pooled (comparisons show the geometric mean of per-trial values)"
+    } else {
+        ""
+    };
+    let mut out = format!("{table}\n(latencies in ms{pooled})");
     if let Some(headline) = completeness::headline(summary) {
         out.push_str("\nwarning: ");
         out.push_str(&headline);

@@ -73,7 +73,7 @@ pub(crate) fn check_header_name(name: &str) -> Result<(), String> {
 /// line: a CR or LF would end the header early or smuggle in another, and other
 /// control characters are not allowed in HTTP field values (RFC 9110 §5.5). The
 /// message never quotes the value, which may be a credential.
-pub(crate) fn check_header_value(value: &str) -> Result<(), String> {
+pub fn check_header_value(value: &str) -> Result<(), String> {
     let bad = value
         .chars()
         .find(|&c| (c.is_ascii_control() && c != '\t') || c == '\u{7f}');
