@@ -63,6 +63,11 @@ async fn benchmark(
     is_sim: bool,
     gate: &GateOptions,
 ) -> anyhow::Result<u8> {
+    // From here on a signal stops the run and its results are still written; one
+    // during the preparations below stops it before the first trial.
+    let interrupt = Interrupt::new();
+    let signals = Signals::register().context("cannot listen for Ctrl-C and SIGTERM")?;
+    let signal_watch = tokio::spawn(signals.watch(interrupt.clone(), options.grace));
     let client = Client::new(ClientOptions {
         base_url: base_url.to_string(),
         api: options.api,
@@ -128,7 +133,6 @@ async fn benchmark(
             .collect(),
     };
     results::write_json_atomic(&out_dir.join(results::MANIFEST), &manifest)?;
-    let interrupt = Interrupt::new();
     let sink = Sink::start(
         &out_dir.join(results::REQUESTS),
         manifest.clone(),
@@ -137,8 +141,6 @@ async fn benchmark(
     results::start_telemetry(&out_dir, sampler.is_active())?;
     let mut telemetry_records = Vec::new();
     let mut telemetry_failure = None;
-    let signals = Signals::register().context("cannot listen for Ctrl-C and SIGTERM")?;
-    let signal_watch = tokio::spawn(signals.watch(interrupt.clone(), options.grace));
 
     let progress_mode = progress::Mode::detect();
     for (plan, template) in &options.scenarios {
@@ -341,15 +343,23 @@ fn fit_fd_limit(options: &RunOptions) -> anyhow::Result<()> {
     }
 }
 
+/// Requests in flight at most in any scenario (an open loop without a cap: about
+/// 1,024), never more than the scenario sends.
 fn peak_concurrency(options: &RunOptions) -> usize {
     options
         .scenarios
         .iter()
-        .map(|(plan, _)| match plan.load {
-            LoadPlan::Closed { concurrency } => concurrency as usize,
-            LoadPlan::Open {
-                max_concurrency, ..
-            } => max_concurrency.map_or(1024, |c| c as usize),
+        .map(|(plan, _)| {
+            let load = match plan.load {
+                LoadPlan::Closed { concurrency } => concurrency as usize,
+                LoadPlan::Open {
+                    max_concurrency, ..
+                } => max_concurrency.map_or(1024, |c| c as usize),
+            };
+            let sent = plan
+                .total_requests
+                .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+            load.min(sent).max(1)
         })
         .max()
         .unwrap_or(1)

@@ -125,7 +125,7 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
     let soft = interrupt.soft.child_token();
     let hard = interrupt.hard.child_token();
     tokio::select! {
-        () = client.warm_up(plan.load.expected_connections()) => {}
+        () = client.warm_up(plan.warm_connections()) => {}
         () = soft.cancelled() => {}
     }
     let start = Instant::now();
