@@ -37,6 +37,8 @@ pub struct Redactor {
     secrets: Vec<String>,
     /// Byte patterns to replace, longest first.
     needles: Vec<Vec<u8>>,
+    /// Finds the leftmost, longest needle in one pass; `None` without needles.
+    matcher: Option<aho_corasick::AhoCorasick>,
 }
 
 impl Redactor {
@@ -55,7 +57,19 @@ impl Redactor {
         let mut needles: Vec<Vec<u8>> = secrets.iter().flat_map(|s| variants(s)).collect();
         needles.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         needles.dedup();
-        Redactor { secrets, needles }
+        let matcher = (!needles.is_empty())
+            .then(|| {
+                aho_corasick::AhoCorasick::builder()
+                    .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                    .build(&needles)
+                    .ok()
+            })
+            .flatten();
+        Redactor {
+            secrets,
+            needles,
+            matcher,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -92,12 +106,10 @@ impl Redactor {
         if self.is_empty() {
             return Vec::new();
         }
-        let mut regions = Vec::new();
-        let mut at = 0;
-        while let Some((start, len)) = self.next_match(&bytes[at..]) {
-            regions.push(at + start..at + start + len);
-            at += start + len;
-        }
+        let mut regions: Vec<Range<usize>> = match &self.matcher {
+            Some(matcher) => matcher.find_iter(bytes).map(|m| m.range()).collect(),
+            None => Vec::new(),
+        };
         let mut from = 0;
         while let Some(i) = memchr::memmem::find(&bytes[from..], ELLIPSIS) {
             let q = from + i;
@@ -119,15 +131,6 @@ impl Redactor {
         }
         regions.sort_by_key(|r| r.start);
         regions
-    }
-
-    /// The earliest match in `bytes` (the longest needle at that position):
-    /// (start, length).
-    fn next_match(&self, bytes: &[u8]) -> Option<(usize, usize)> {
-        self.needles
-            .iter()
-            .filter_map(|n| memchr::memmem::find(bytes, n).map(|i| (i, n.len())))
-            .min_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
     }
 
     /// How many trailing bytes of a stream may still become part of a match.
