@@ -20,7 +20,8 @@ Quick start: `llm-bench run` benchmarks the built-in simulated server with the w
 benchmarks a real server without any config file.",
     after_help = "Exit codes: 0 success · 1 regression · 2 usage or config error · \
 3 not comparable / no baseline under --strict · 4 run failed (error rate over the limit) · \
-130 interrupted (partial results written)"
+5 results could not be written (disk full, read-only) · 130 interrupted by Ctrl-C · \
+143 terminated by SIGTERM (partial results written for both)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -87,11 +88,13 @@ pub struct RunArgs {
     /// API flavour for --url.
     #[arg(long, value_enum, default_value_t = ApiArg::Chat)]
     pub api: ApiArg,
-    /// Environment variable that holds the API key for --url.
-    #[arg(long, default_value = "OPENAI_API_KEY", value_name = "NAME")]
-    pub api_key_env: String,
+    /// Environment variable that holds the API key for --url (default: OPENAI_API_KEY
+    /// when set; a variable named here must be set).
+    #[arg(long, value_name = "NAME")]
+    pub api_key_env: Option<String>,
 
-    /// Closed loop: this many requests in flight at all times.
+    /// Closed loop: this many requests in flight at all times (at most 65,535, and
+    /// never more than the requests sent).
     #[arg(long, short = 'c', conflicts_with = "rate")]
     pub concurrency: Option<u32>,
     /// Open loop: send this many requests per second on a fixed schedule.
@@ -137,7 +140,8 @@ pub struct RunArgs {
     /// Fail the run when more than this share of requests fail (0–1).
     #[arg(long)]
     pub max_error_rate: Option<f64>,
-    /// After Ctrl-C or the duration limit, wait this long for in-flight requests.
+    /// After Ctrl-C, SIGTERM or the duration limit, wait this long for in-flight
+    /// requests.
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub grace: String,
     /// Give up on a response that sends nothing for this long (default: targets.yaml

@@ -60,6 +60,7 @@ fn manifest() -> Manifest {
             started_at: "2024-01-01T00:00:00Z".into(),
             ended_at: None,
             interrupted: false,
+            interrupted_by: None,
             percentile_method: "linear".into(),
             environment: None,
         },
