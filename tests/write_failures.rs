@@ -80,38 +80,11 @@ fn a_full_file_stops_the_run_and_keeps_whole_rows() {
     assert_eq!(manifest["run"]["interrupted_by"], "write_failed");
 }
 
-/// requests.jsonl on a full disk (/dev/full): the first write fails, the run
-/// stops after the requests then in flight, and says the disk is full.
-#[test]
-fn a_full_disk_stops_the_run_at_once() {
-    let server = fast_sim();
-    let tmp = tempfile::tempdir().unwrap();
-    let out = out_dir(&tmp);
-    std::fs::create_dir(&out).unwrap();
-    std::os::unix::fs::symlink("/dev/full", out.join("requests.jsonl")).unwrap();
-    let o = run_against(
-        &server.url(),
-        &out,
-        &[
-            "-c",
-            "2",
-            "-n",
-            "500",
-            "--max-tokens",
-            "8",
-            "--no-telemetry",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
-    let text = stderr(&o);
-    assert!(text.contains("No space left on device"), "{text}");
-    assert!(text.contains("the disk is full"), "{text}");
-    let sent = server.stats().requests_total;
-    assert!(
-        sent < 10,
-        "{sent} requests sent after the first write failed"
-    );
-}
+// A full disk (ENOSPC) takes the same path as the file-size limit above: the first
+// failed write stops the run. Its message ("the disk is full") is checked in
+// src/write_error.rs; an end-to-end case would need requests.jsonl pre-placed as a
+// link to /dev/full, which `--out` now refuses (a non-empty folder could hold an
+// earlier run's files).
 
 /// A results path that cannot be created fails before the first request.
 #[test]
