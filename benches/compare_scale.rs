@@ -321,6 +321,7 @@ fn manifest(id: &str) -> Manifest {
             started_at: "2026-11-28T10:00:00+00:00".into(),
             ended_at: None,
             interrupted: false,
+            interrupted_by: None,
             percentile_method: "linear".into(),
             environment: None,
         },
@@ -439,7 +440,12 @@ fn write_current_run(dir: &Path) {
     // What run.json says once the run ended, which the candidates are computed from.
     let mut ended = manifest.clone();
     ended.run.ended_at = Some(ENDED_AT.into());
-    let sink = Sink::start(&dir.join(results::REQUESTS), manifest.clone()).expect("sink");
+    let sink = Sink::start(
+        &dir.join(results::REQUESTS),
+        manifest.clone(),
+        llm_bench::runner::Interrupt::new(),
+    )
+    .expect("sink");
     results::start_telemetry(dir, false).expect("no telemetry");
     let mut series = SeriesBuilder::new(&manifest);
     // Per scenario from its rows: what `candidates_from_dir` computes from the whole
@@ -482,7 +488,9 @@ fn write_current_run(dir: &Path) {
         candidates.extend(compare::candidates(&ended, &rows));
     }
     drop(handle);
-    let mut builder = sink.close().expect("rows written");
+    let closed = sink.close().expect("writer thread");
+    assert!(closed.failure.is_none(), "rows written");
+    let mut builder = closed.summary;
     builder.run_meta_mut().ended_at = Some(ENDED_AT.into());
     let summary = builder.finish();
     manifest.run = summary.run.clone();

@@ -33,9 +33,12 @@ pub struct RunMeta {
     pub started_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<String>,
-    /// True when Ctrl-C or a time limit cut the run short.
+    /// True when a signal (Ctrl-C, SIGTERM) cut the run short.
     #[serde(default)]
     pub interrupted: bool,
+    /// The signal that cut it short: `SIGINT` or `SIGTERM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<String>,
     /// How percentiles are computed: `linear` (numpy's default).
     pub percentile_method: String,
     /// GPUs, driver, CUDA and server versions, as far as they could be learnt

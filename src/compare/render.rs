@@ -18,6 +18,10 @@ const LOW_CONFIDENCE: &str = "low confidence: a side has a single trial, so the 
     between trials is assumed (the noise floor or the baseline's recorded noise), not \
     measured; run more trials (--trials 4)";
 
+/// How a new scenario's section says to record its baseline; `llm-bench comment`
+/// replaces it in CI with a pointer to the bless workflow.
+pub const NEW_SCENARIO_HINT: &str = "run with `--bless --reason \"...\"` to record it";
+
 /// The first line of every comparison.
 pub fn headline(t: &Totals) -> String {
     let plural =
@@ -99,7 +103,7 @@ fn scenario_markdown(s: &ScenarioComparison, c: &Comparison) -> String {
     match s.status {
         Status::New => {
             out.push_str(&format!(
-                "No baseline yet (`{}`): run with `--bless --reason \"...\"` to record it{}.\n\n",
+                "No baseline yet (`{}`): {NEW_SCENARIO_HINT}{}.\n\n",
                 s.baseline_path,
                 if c.strict {
                     "; this fails under `--strict`"
@@ -242,7 +246,12 @@ fn cells(m: &MetricComparison) -> [String; 6] {
             signed(hi * 100.0, 1)
         ),
     };
-    let mut verdict = format!("{} {}", m.verdict.icon(), m.verdict.label());
+    // An informational metric never fails the job, so it is never called a regression.
+    let mut verdict = match (m.gated, m.verdict) {
+        (false, Verdict::Regression) => "🔸 worse (informational)".to_string(),
+        (false, Verdict::Improvement) => "🔹 better (informational)".to_string(),
+        (_, v) => format!("{} {}", v.icon(), v.label()),
+    };
     if m.low_confidence {
         verdict.push_str(" (low confidence)");
     }

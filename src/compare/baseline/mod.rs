@@ -481,6 +481,7 @@ pub(crate) mod tests {
                 started_at: "2025-01-01T00:00:00Z".into(),
                 ended_at: None,
                 interrupted: false,
+                interrupted_by: None,
                 percentile_method: "linear".into(),
                 environment: None,
             },

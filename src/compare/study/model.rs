@@ -131,6 +131,7 @@ fn manifest(thresholds: &Thresholds) -> Manifest {
             started_at: "2024-01-01T00:00:00Z".into(),
             ended_at: None,
             interrupted: false,
+            interrupted_by: None,
             percentile_method: "linear".into(),
             environment: None,
         },

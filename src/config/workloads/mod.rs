@@ -128,6 +128,27 @@ pub struct Scenario {
     pub thresholds: Thresholds,
 }
 
+/// Most requests one client keeps in flight: each needs a connection of its own,
+/// and one client address reaches one server port through at most 65,535 ports.
+pub const MAX_CONCURRENCY: u32 = 65_535;
+
+/// The in-flight bound a loop actually uses: a scenario that stops after `total`
+/// requests (warm-up included) never has more than that in flight, so a larger
+/// `concurrency` would only open connections nothing uses.
+pub fn usable_concurrency(concurrency: u32, total: Option<u64>) -> u32 {
+    let cap = total.map_or(u32::MAX, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    concurrency.min(cap).max(1)
+}
+
+/// The message for a `concurrency` (or `max_concurrency`) over [`MAX_CONCURRENCY`].
+pub fn too_many_in_flight(concurrency: u32) -> String {
+    format!(
+        "at most {MAX_CONCURRENCY} requests can be in flight (each holds a connection, and \
+         one client address has no more ports than that to reach a server); got \
+         {concurrency}. For more load run several clients"
+    )
+}
+
 /// How load is applied.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Load {
