@@ -20,6 +20,7 @@ use super::h1::{self, BodyError, Endpoint, SendError};
 use super::request::Api;
 use super::sse::{SseEvent, SseParser};
 use crate::record::{ErrorKind, Outcome, RequestTiming};
+use crate::status_hint::status_message;
 
 /// Names each request so it can be found in the server's logs (vLLM, SGLang and most
 /// proxies log or echo it).
@@ -641,20 +642,5 @@ fn excerpt(text: &str) -> String {
     match text.char_indices().nth(ERROR_EXCERPT_CHARS) {
         Some((i, _)) => format!("{}…", &text[..i]),
         None => text.to_string(),
-    }
-}
-
-fn status_message(code: u16, body: &str) -> String {
-    let hint = match code {
-        400 | 422 => " (the server rejected the request body: if it names a field such as `ignore_eos`, remove it from the model's `extra_body` or drop --ignore-eos)",
-        401 | 403 => " (check the API key: targets.yaml `api_key`, OPENAI_API_KEY or --api-key-env)",
-        404 => " (check the base URL: it usually ends in /v1)",
-        429 => " (the server is rate limiting: lower the load)",
-        _ => "",
-    };
-    if body.is_empty() {
-        format!("HTTP {code}{hint}")
-    } else {
-        format!("HTTP {code}{hint}: {body}")
     }
 }

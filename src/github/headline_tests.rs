@@ -30,6 +30,10 @@ fn row(
         p_adjusted: None,
         tolerance,
         min_effect: 0.05,
+        threshold: None,
+        trials_used: None,
+        between_run_sd: None,
+        partial: false,
         verdict,
         note: None,
         forced: false,
@@ -50,6 +54,8 @@ fn scenario(name: &str, status: Status, metrics: Vec<MetricComparison>) -> Scena
         },
         warnings: vec![],
         thresholds: Thresholds::default(),
+        server_state: None,
+        alpha_share: 1.0,
         metrics,
     }
 }
@@ -63,6 +69,7 @@ fn comparison(scenarios: Vec<ScenarioComparison>) -> Comparison {
         baseline_dir: "baselines".into(),
         correction: "holm".into(),
         gated_tests: 0,
+        sequential_looks: 1,
         strict: false,
         totals: Totals::default(),
         outcome: Outcome::Pass,

@@ -159,7 +159,8 @@ pub enum GithubError {
          On a pull request from a fork, GITHUB_TOKEN is read-only whatever `permissions:` says: the \
          report is still in the job summary and the results artifact; to comment on fork pull \
          requests, post it from a separate `workflow_run` workflow, or use `pull_request_target` \
-         only if that workflow never checks out or runs the fork's code (see docs/github-actions.md)"
+         only if that workflow never checks out or runs the fork's code (see {})",
+        crate::docs_url("github-actions.md")
     )]
     Forbidden { message: String },
     #[error(
@@ -442,7 +443,8 @@ pub async fn run_comment(
     };
     let published = publish::compose(options, env)?;
     let verdict = &published.verdict;
-    let content = published.content;
+    // What goes to GitHub passes the process's redactor (src/redact.rs) too.
+    let content = crate::redact::text(&published.content);
     let file_name = options
         .file
         .file_name()

@@ -5,6 +5,7 @@
 
 pub mod cdf_axis;
 pub mod charts;
+pub mod completeness;
 pub mod console;
 pub mod csv;
 pub mod html;
