@@ -17,8 +17,9 @@
 //! * bytes that are not UTF-8 are an error ([`SseError::InvalidUtf8`]) instead of
 //!   being replaced by U+FFFD: a server that sends them is broken, and a benchmark
 //!   should say so rather than count garbled tokens;
-//! * a line, and an event's data, are capped ([`DEFAULT_LIMIT`]) so a broken server
-//!   cannot make the client buffer without bound;
+//! * a line, and an event's data, are capped ([`DEFAULT_LIMIT`], or a run's
+//!   [`super::limits::Limits`]) so a broken server cannot make the client buffer
+//!   without bound; the buffers never grow past the cap;
 //! * at the end of the stream, an event whose lines were all complete but which
 //!   was never followed by a blank line is still dispatched by
 //!   [`SseParser::finish`] (the spec discards it), because some servers close the
@@ -31,6 +32,8 @@
 //! `data:` lines, is copied into a buffer the parser owns and reuses.
 
 use std::fmt;
+
+use super::limits::reserve_within;
 
 /// Default cap on the length of one line, and on the data of one event, in bytes.
 ///
@@ -294,6 +297,7 @@ impl SseParser {
                     if self.line.is_empty() {
                         self.line_start = base + pos as u64;
                     }
+                    self.reserve_line(rest.len());
                     self.line.extend_from_slice(rest);
                 }
                 break Ok(());
@@ -327,6 +331,7 @@ impl SseParser {
         // `bytes` is only lent to us: an event still open at the end of the chunk
         // must keep its data in our own buffer.
         if let Some(data) = borrowed {
+            self.reserve_data(data.len());
             self.data.push_str(data);
         }
         result
@@ -368,6 +373,12 @@ impl SseParser {
         // Taken out (no allocation) so the line can be read while `self` changes,
         // then put back so its capacity is reused.
         let mut raw = std::mem::take(&mut self.line);
+        raw.reserve_exact(reserve_within(
+            raw.len(),
+            raw.capacity(),
+            tail.len(),
+            self.limit,
+        ));
         raw.extend_from_slice(tail);
         let result = match self.decode(&raw, self.line_start) {
             Ok(line) => self.apply(Line::classify(line), borrowed, on_event),
@@ -405,14 +416,19 @@ impl SseParser {
                 // A second data line (or one that spanned chunks): join in our buffer.
                 if self.has_data {
                     if let Some(first) = borrowed.take() {
+                        self.reserve_data(first.len());
                         self.data.push_str(first);
                     }
+                    if self.data.len() + 1 + value.len() > self.limit {
+                        return Err(SseError::EventTooLarge { limit: self.limit });
+                    }
+                    self.reserve_data(1 + value.len());
                     self.data.push('\n');
-                }
-                self.has_data = true;
-                if self.data.len() + value.len() > self.limit {
+                } else if self.data.len() + value.len() > self.limit {
                     return Err(SseError::EventTooLarge { limit: self.limit });
                 }
+                self.has_data = true;
+                self.reserve_data(value.len());
                 self.data.push_str(value);
             }
             Line::Event(kind) => self.error_event = kind == "error",
@@ -435,6 +451,28 @@ impl SseParser {
             });
         }
         self.clear_event();
+    }
+
+    /// Room for `extra` more bytes of line, growing no further than the limit
+    /// (doubling alone would reach twice it).
+    fn reserve_line(&mut self, extra: usize) {
+        let line = &mut self.line;
+        line.reserve_exact(reserve_within(
+            line.len(),
+            line.capacity(),
+            extra,
+            self.limit,
+        ));
+    }
+
+    fn reserve_data(&mut self, extra: usize) {
+        let data = &mut self.data;
+        data.reserve_exact(reserve_within(
+            data.len(),
+            data.capacity(),
+            extra,
+            self.limit,
+        ));
     }
 
     fn clear_event(&mut self) {

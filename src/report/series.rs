@@ -716,6 +716,12 @@ mod tests {
             chunks: 1,
             token_source: TokenSource::Usage,
             in_flight: 1,
+            itl_rest: None,
+            flags: Vec::new(),
+            attempts: 1,
+            first_attempt_error: None,
+            new_connection: None,
+            connect_ms: None,
         }
     }
 
