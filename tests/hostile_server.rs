@@ -415,3 +415,36 @@ fn flags_and_new_kinds_are_counted_in_the_summary() {
         Some(ITL_EXACT_CAP)
     );
 }
+
+// ---- 5. pages that are only probed are capped too ----
+
+#[tokio::test]
+async fn an_endless_answer_to_a_probe_is_cut_at_its_cap() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 1024];
+        let _ = stream.read(&mut request).await;
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                    Transfer-Encoding: chunked\r\n\r\n";
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let piece = format!("{:x}\r\n{}\r\n", 65536, "x".repeat(65536));
+        // Bounded: 256 MiB, far past the cap, then the test is long over.
+        for _ in 0..4096 {
+            if stream.write_all(piece.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    });
+    let started = Instant::now();
+    let response = reqwest::get(format!("http://127.0.0.1:{port}/v1/models"))
+        .await
+        .unwrap();
+    let err = llm_bench::client::limits::read_capped(response, 1 << 20)
+        .await
+        .unwrap_err();
+    assert_eq!(err, "the answer is larger than 1024 KiB");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

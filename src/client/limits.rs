@@ -86,6 +86,31 @@ pub fn grow_within(buf: &mut Vec<u8>, bytes: &[u8], cap: usize) -> bool {
     true
 }
 
+/// Reads a whole body of at most `cap` bytes: for the pages llm-bench only probes
+/// or scrapes (`/models`, `/version`, `/metrics`), whose length a server decides
+/// too. An endless body made one such probe hold 2.5 GB before its timeout.
+///
+/// # Errors
+///
+/// A one-line reason: the body is larger than `cap`, or could not be read.
+pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
+    let too_large = || format!("the answer is larger than {} KiB", cap / 1024);
+    if response.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(bytes) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("cannot read the answer: {}", e.without_url()))?
+    {
+        if !grow_within(&mut body, &bytes, cap) {
+            return Err(too_large());
+        }
+    }
+    Ok(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
