@@ -294,6 +294,50 @@ async fn a_request_the_server_read_is_never_sent_again() {
 }
 
 #[tokio::test]
+async fn a_pooled_connection_that_takes_no_byte_is_replaced_and_recorded() {
+    // The first reply leaves the server asleep on an open connection. The client's
+    // own write half is then shut: the connection still looks open to the check
+    // before sending, and the first write fails before the kernel takes a byte,
+    // which is the one case where the request goes out again.
+    let s = server(vec![
+        Reply::ThenHang(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"),
+        Reply::Pieces(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"]),
+    ])
+    .await;
+    let ep = endpoint(s.port);
+    let (_, _, body) = fetch(&ep).await;
+    let mut conn = body.into_reusable().expect("keep-alive");
+    tokio::io::AsyncWriteExt::shutdown(&mut conn.stream)
+        .await
+        .unwrap();
+    ep.put_back(conn);
+    let before = std::time::Instant::now();
+    let mut attempts = Attempts::default();
+    let (head, mut body) = ep.send(None, b"{}", STALL, &mut attempts).await.unwrap();
+    let mut payload = Vec::new();
+    while body
+        .next(STALL, |b, _| payload.extend_from_slice(b))
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    assert_eq!((head.status, payload.as_slice()), (200, &b"b"[..]));
+    assert_eq!(attempts.count, 2);
+    let first = attempts.first_error.expect("the first attempt's error");
+    assert!(first.contains("(0 of "), "{first}");
+    assert!(
+        attempts.opened_in.is_some(),
+        "the second attempt opened a connection"
+    );
+    assert!(attempts.last_start.unwrap() > before);
+    assert_eq!(
+        s.requests.lock().unwrap().len(),
+        2,
+        "the server saw each request once"
+    );
+}
+
+#[tokio::test]
 async fn a_server_that_accepts_and_says_nothing_costs_the_stall_limit() {
     let s = server(vec![Reply::ThenHang(b"")]).await;
     let stall = Duration::from_millis(150);
