@@ -168,6 +168,17 @@ async fn a_line_over_the_runs_cap_is_too_large_and_says_how_to_raise_it() {
     .await;
     let row = send(&client(&server, 4096), false).await;
     assert_eq!(kind_and_message(&row).0, ErrorKind::TooLarge, "{row:?}");
+    // And a response head has its own cap.
+    let head = format!("HTTP/1.1 200 OK\r\nX-Pad: {}\r\n", "p".repeat(100_000));
+    let server = Server::start(vec![vec![
+        Step::Write(head.into_bytes()),
+        Step::Sleep(Duration::from_secs(1)),
+    ]])
+    .await;
+    let row = send(&client(&server, 1), true).await;
+    let (kind, message) = kind_and_message(&row);
+    assert_eq!(kind, ErrorKind::TooLarge);
+    assert!(message.contains("head is longer than 64 KiB"), "{message}");
 }
 
 // ---- 7. no silent replays; connections are recorded ----

@@ -32,6 +32,7 @@ impl Exchange {
                         ErrorKind::StreamReset
                     }
                     SendError::Protocol(_) => ErrorKind::MalformedEvent,
+                    SendError::HeadTooLarge { .. } => ErrorKind::TooLarge,
                 };
                 self.fail(kind, e.to_string());
                 return None;

@@ -61,10 +61,7 @@ impl Conn {
         loop {
             if filled == self.buf.len() {
                 if self.buf.len() >= MAX_HEAD {
-                    return Err(fail(SendError::Protocol(format!(
-                        "the response head is longer than {} KiB",
-                        MAX_HEAD / 1024
-                    ))));
+                    return Err(fail(SendError::HeadTooLarge { limit: MAX_HEAD }));
                 }
                 self.buf.resize(self.buf.len() * 2, 0);
             }

@@ -118,6 +118,10 @@ pub enum SendError {
     },
     /// The server's answer is not HTTP/1.x.
     Protocol(String),
+    /// The response head is longer than `limit` bytes.
+    HeadTooLarge {
+        limit: usize,
+    },
 }
 
 impl std::fmt::Display for SendError {
@@ -171,6 +175,9 @@ impl std::fmt::Display for SendError {
                 write!(f, "connection error before the response: {error}")
             }
             SendError::Protocol(why) => write!(f, "not an HTTP/1.1 response: {why}"),
+            SendError::HeadTooLarge { limit } => {
+                write!(f, "the response head is longer than {} KiB", limit / 1024)
+            }
         }
     }
 }
