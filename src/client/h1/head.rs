@@ -236,15 +236,19 @@ pub fn parse_head(bytes: &[u8]) -> Result<Option<(Head, usize)>, String> {
 /// escaped, for a message.
 fn quoted(value: &str) -> String {
     let mut out = String::new();
-    for (i, c) in value.chars().enumerate() {
-        if i == MAX_QUOTED_VALUE {
+    let mut len = 0;
+    for c in value.chars() {
+        // Counted as written: an escaped control character is several.
+        let escaped = c.is_control().then(|| c.escape_debug());
+        let width = escaped.as_ref().map_or(1, |e| e.len());
+        if len + width > MAX_QUOTED_VALUE {
             out.push('…');
             break;
         }
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
+        len += width;
+        match escaped {
+            Some(e) => out.extend(e),
+            None => out.push(c),
         }
     }
     out

@@ -484,6 +484,14 @@ fn heads_and_their_framing() {
         "x".repeat(5000)
     );
     assert_eq!(parse(&long).content_type.unwrap().chars().count(), 201);
+    // Escaped control characters count as written (found by fuzzing).
+    let tabs = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: a{}\r\n\r\n",
+        "\tx".repeat(500)
+    );
+    let quoted = parse(&tabs).content_type.unwrap();
+    assert!(quoted.starts_with("a\\tx\\tx"), "{quoted}");
+    assert_eq!(quoted.chars().count(), 200);
     assert!(
         parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n").is_err()
     );
