@@ -415,7 +415,11 @@ fn flags_and_new_kinds_are_counted_in_the_summary() {
     assert!(out.join("summary.json").exists(), "{}", common::stderr(&o));
     let summary = common::validated_summary(&out);
     let m = &summary["scenarios"][0]["metrics"];
-    assert_eq!(m["errors"]["redirect"], 1, "{m:#}");
+    let outcomes: Vec<_> = common::rows(&out)
+        .iter()
+        .map(|r| (r.index, r.error_kind, r.error.clone(), r.chunks))
+        .collect();
+    assert_eq!(m["errors"]["redirect"], 1, "{outcomes:?}");
     assert_eq!(m["flags"]["itl_folded"], 1, "{m:#}");
     assert_eq!(m["flags"]["over_max_tokens"], 1, "{m:#}");
     // Every gap reaches the summary, the folded ones included.

@@ -40,7 +40,8 @@ impl Exchange {
                     ErrorKind::Timeout,
                     format!(
                         "no response head within {head_limit:?} (the connect and stall \
-                         timeouts): the server accepted the request and sent nothing"
+                         timeouts): the server accepted the request and sent nothing; if it \
+                         queues requests for longer before it answers, raise --stall-timeout"
                     ),
                 )
             }

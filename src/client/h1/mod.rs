@@ -129,8 +129,7 @@ impl std::fmt::Display for SendError {
         // Sent whole, then nothing back on a connection that served a response
         // before: the server's keep-alive may have closed it, or it may have read
         // the request and died. Either way the request is not sent again.
-        let unanswered = "the request was sent but may have reached the server, so it was \
-                          not sent again";
+        let unanswered = "the request may have reached the server, so it was not sent again";
         match self {
             SendError::Connect(e) => write!(f, "connect: {e}"),
             SendError::Write {
@@ -144,7 +143,9 @@ impl std::fmt::Display for SendError {
             ),
             SendError::Stalled { limit, waiting_for } => write!(
                 f,
-                "no progress for {limit:?} (the stall timeout) waiting for {waiting_for}"
+                "no progress for {limit:?} (the stall timeout) waiting for {waiting_for}; \
+                 if the server queues requests for longer before it answers, raise \
+                 --stall-timeout"
             ),
             SendError::Closed {
                 reused: true,
