@@ -5,8 +5,8 @@
 #   scripts/fuzz.sh [--seconds N | --runs N] [--minimize] [TARGET...]
 #
 # Each target starts from the committed corpus (fuzz/corpus/TARGET) and writes what
-# it finds to fuzz/corpus-work/TARGET (not committed); --minimize merges that back
-# into fuzz/corpus/TARGET, keeping only inputs that add coverage. A failing input is
+# it finds to fuzz/corpus-work/TARGET (not committed); --minimize merges both into
+# fuzz/corpus/TARGET, keeping only inputs that add edge coverage. A failing input is
 # saved under fuzz/artifacts/TARGET and fails the script. Default: 20 s per target.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
@@ -44,8 +44,12 @@ for target in "${targets[@]}"; do
   fi
   grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|^#[0-9]+ +DONE' "$log" || true
   if $minimize; then
-    cp -n "corpus-work/$target"/* "corpus/$target"/ 2>/dev/null || true
-    cargo +nightly fuzz cmin "${flags[@]}" "$target" "corpus/$target" >>"$log" 2>&1
+    # Kept: the inputs that add edge coverage (hit counts and value profiles
+    # off), so the committed corpus stays small; the working corpus keeps the rest.
+    rm -rf "corpus-min/$target" && mkdir -p "corpus-min/$target"
+    cargo +nightly fuzz run "${flags[@]}" "$target" "corpus-min/$target" "corpus/$target" \
+      "corpus-work/$target" -- -merge=1 -use_counters=0 -use_value_profile=0 >>"$log" 2>&1
+    rm -rf "corpus/$target" && mv "corpus-min/$target" "corpus/$target"
     echo "   corpus/$target: $(ls "corpus/$target" | wc -l) inputs after minimizing"
   fi
 done
