@@ -203,6 +203,7 @@ fn breakdown(results_dir: &Path, baseline_dir: &Path) {
         run_id: manifest.run.id.clone(),
         target: manifest.run.target.clone(),
         baseline_dir: baseline_dir.display().to_string(),
+        looks: 1,
     };
     let judged = compare::judge(&candidates, baseline_dir, false, info, true).expect("compare");
     step("read baselines + verdicts + curves", started);
@@ -292,6 +293,8 @@ fn spec(i: usize) -> ScenarioSpec {
         ignore_eos: true,
         stream: true,
         seed: 42,
+        prefix_cache: Default::default(),
+        max_trials: None,
         trials: TRIALS,
         slo: SloSpec {
             ttft_ms: Some(200.0),
@@ -318,6 +321,7 @@ fn manifest(id: &str) -> Manifest {
             started_at: "2026-11-28T10:00:00+00:00".into(),
             ended_at: None,
             interrupted: false,
+            interrupted_by: None,
             percentile_method: "linear".into(),
             environment: None,
         },
@@ -410,6 +414,8 @@ fn bless_baselines(baseline_dir: &Path) {
             reason: Some("compare_scale bench".into()),
             allow_ci: true,
             scenarios: Vec::new(),
+            append: false,
+            keep_runs: 5,
         },
         &BlessContext {
             ci: false,
@@ -432,7 +438,12 @@ fn write_current_run(dir: &Path) {
     // What run.json says once the run ended, which the candidates are computed from.
     let mut ended = manifest.clone();
     ended.run.ended_at = Some(ENDED_AT.into());
-    let sink = Sink::start(&dir.join(results::REQUESTS), manifest.clone()).expect("sink");
+    let sink = Sink::start(
+        &dir.join(results::REQUESTS),
+        manifest.clone(),
+        llm_bench::runner::Interrupt::new(),
+    )
+    .expect("sink");
     results::start_telemetry(dir, false).expect("no telemetry");
     let mut series = SeriesBuilder::new(&manifest);
     // Per scenario from its rows: what `candidates_from_dir` computes from the whole
@@ -475,7 +486,9 @@ fn write_current_run(dir: &Path) {
         candidates.extend(compare::candidates(&ended, &rows));
     }
     drop(handle);
-    let mut builder = sink.close().expect("rows written");
+    let closed = sink.close().expect("writer thread");
+    assert!(closed.failure.is_none(), "rows written");
+    let mut builder = closed.summary;
     builder.run_meta_mut().ended_at = Some(ENDED_AT.into());
     let summary = builder.finish();
     manifest.run = summary.run.clone();

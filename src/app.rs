@@ -1,39 +1,44 @@
 //! The commands: wires options, the runner, the results folder and the reports.
+//! `run` lives in [`run`]; the messages that explain a failed run in [`health`].
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::time::Duration;
+mod discover;
+mod health;
+mod run;
 
-use anyhow::{anyhow, Context};
+use std::net::SocketAddr;
+
+use anyhow::Context;
 
 use crate::cli::{
-    BaselineArgs, BlessArgs, Cli, Command, CommentArgs, CompareArgs, ReportArgs, RunArgs,
-    ServeSimArgs, ValidateArgs,
+    BaselineArgs, BlessArgs, Cli, Command, CommentArgs, CompareArgs, ReportArgs, ServeSimArgs,
+    ValidateArgs,
 };
-use crate::client::{Client, ClientOptions};
 use crate::compare::verdict::Outcome;
 use crate::compare::{self, BlessContext, BlessOptions, GateOptions};
-use crate::manifest::{Manifest, RunMeta, SCHEMA_VERSION};
-use crate::metrics::Summary;
-use crate::options::{Destination, RunOptions, UsageError};
-use crate::progress::{self, TrialProgress};
-use crate::record::ErrorKind;
-use crate::runner::sink::Sink;
-use crate::runner::{self, Interrupt};
-use crate::sim::SimServer;
-use crate::telemetry::{self, TelemetrySampler};
-use crate::workload::LoadPlan;
+use crate::options::UsageError;
 use crate::{report, results};
+
+pub use run::strip_credentials;
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_REGRESSION: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_NOT_COMPARABLE: u8 = 3;
 pub const EXIT_RUN_FAILED: u8 = 4;
+/// A result file could not be written (disk full, read-only folder).
+pub const EXIT_WRITE_FAILED: u8 = 5;
+/// Ctrl-C (SIGINT): partial results written.
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// SIGTERM (a cancelled CI job, `kill`): partial results written.
+pub const EXIT_TERMINATED: u8 = 143;
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    // Before anything is printed or written: credentials in the environment.
+    let env = std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)));
+    crate::redact::register(crate::redact::env_secrets(env));
     match cli.command {
-        Command::Run(args) => runtime()?.block_on(run_command(&args)),
+        Command::Run(args) => runtime()?.block_on(run::run_command(&args)),
         Command::ServeSim(args) => runtime()?.block_on(serve_sim(args)),
         Command::Validate(args) => validate(&args),
         Command::Report(args) => report_command(&args),
@@ -47,6 +52,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<UsageError>().is_some() {
         EXIT_USAGE
+    } else if crate::write_error::is_write_error(err) {
+        EXIT_WRITE_FAILED
     } else {
         EXIT_RUN_FAILED
     }
@@ -117,7 +124,20 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<u8> {
     if !has(dir, results::MANIFEST) || !has(dir, results::REQUESTS) {
         return Err(not_a_run(dir, results::REQUESTS.to_string()));
     }
-    if let Some(b) = &args.baseline_dir {
+    // `--baseline-dir` means the committed baselines, as everywhere else; a results
+    // folder given there (its meaning before 0.2) is taken as `--overlay`.
+    let run_overlay = match (&args.overlay, &args.baseline_dir) {
+        (Some(run), _) => Some(run),
+        (None, Some(b)) if has(b, results::MANIFEST) => {
+            eprintln!(
+                "warning: --baseline-dir takes the committed baselines (DIR/<target>/<scenario>.json), as for run, compare and bless; {} is a results folder, so it is overlaid as with --overlay {0}",
+                b.display()
+            );
+            Some(b)
+        }
+        _ => None,
+    };
+    if let Some(b) = run_overlay {
         if !has(b, results::MANIFEST) || !(has(b, results::REQUESTS) || has(b, results::CHART_DATA))
         {
             return Err(not_a_run(
@@ -127,9 +147,10 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<u8> {
         }
     }
     let (summary, series) = results::analyse_dir(dir)?;
-    let baseline = match &args.baseline_dir {
-        Some(b) => Some((b.display().to_string(), results::series_of(b)?)),
-        None => None,
+    let baseline = match (run_overlay, &args.baseline_dir) {
+        (Some(b), _) => Some((b.display().to_string(), results::series_of(b)?)),
+        (None, Some(b)) => Some((b.display().to_string(), committed_baselines(dir, b)?)),
+        (None, None) => None,
     };
     let baseline = baseline
         .as_ref()
@@ -140,6 +161,30 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<u8> {
         eprintln!("wrote {}", path.display());
     }
     Ok(EXIT_OK)
+}
+
+/// The latency curves of the committed baselines (`DIR/<target>/<scenario>.json`) of
+/// the run in `dir`; scenarios without a baseline are left out.
+fn committed_baselines(
+    dir: &std::path::Path,
+    baseline_dir: &std::path::Path,
+) -> anyhow::Result<report::series::RunSeries> {
+    let manifest = results::read_manifest(dir)?;
+    let mut found = Vec::new();
+    for scenario in &manifest.scenarios {
+        let path = compare::baseline_path(baseline_dir, &manifest.run.target, &scenario.name)?;
+        if let Some(b) = compare::baseline::read(&path).map_err(|e| UsageError(e.to_string()))? {
+            found.push(b);
+        }
+    }
+    if found.is_empty() {
+        eprintln!(
+            "warning: {} has no baseline for target `{}`; nothing to overlay",
+            baseline_dir.display(),
+            manifest.run.target
+        );
+    }
+    Ok(report::series::from_baselines(&found))
 }
 
 async fn serve_sim(args: ServeSimArgs) -> anyhow::Result<u8> {
@@ -157,206 +202,6 @@ async fn serve_sim(args: ServeSimArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-async fn run_command(args: &RunArgs) -> anyhow::Result<u8> {
-    let options = RunOptions::from_args(args, &env_lookup)?;
-    let sim = match &options.destination {
-        Destination::Sim(config) => {
-            config
-                .validate()
-                .map_err(|e| UsageError(format!("simulated server: {e}")))?;
-            let server =
-                SimServer::start(config.clone(), SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-                    .await
-                    .context("cannot start the built-in simulated server")?;
-            eprintln!("built-in simulated server on {}", server.base_url());
-            Some(server)
-        }
-        Destination::Url(_) => None,
-    };
-    let base_url = match (&options.destination, &sim) {
-        (_, Some(server)) => server.base_url(),
-        (Destination::Url(url), None) => url.clone(),
-        (Destination::Sim(_), None) => unreachable!("the simulated server was started above"),
-    };
-    let gate = gate_options(args.compare, &args.baseline);
-    let outcome = benchmark(&options, &base_url, sim.is_some(), &gate).await;
-    if let Some(server) = sim {
-        server.shutdown().await;
-    }
-    outcome
-}
-
-async fn benchmark(
-    options: &RunOptions,
-    base_url: &str,
-    is_sim: bool,
-    gate: &GateOptions,
-) -> anyhow::Result<u8> {
-    let client = Client::new(ClientOptions {
-        base_url: base_url.to_string(),
-        api: options.api,
-        api_key: options.api_key.clone(),
-        headers: options.headers.clone(),
-        connect_timeout: options.timeouts.connect,
-        request_timeout: options.timeouts.request,
-        stall_timeout: options.timeouts.stall,
-        max_connections: peak_concurrency(options),
-    })
-    .map_err(|e| UsageError(format!("{e:#}")))?;
-    let model = match &options.model {
-        Some(m) => m.clone(),
-        None => discover_model(base_url, options).await?,
-    };
-    // Before the clock starts: NVML, a first scrape and the server's identity.
-    let (sampler, environment) = TelemetrySampler::prepare(
-        &options.telemetry,
-        telemetry::Target {
-            base_url,
-            is_sim,
-            api_key: options.api_key.as_deref(),
-        },
-    )
-    .await;
-    let started = chrono::Utc::now();
-    let run_id = format!(
-        "{}-{}",
-        started.format("%Y%m%d-%H%M%S"),
-        sanitize(&options.target_name)
-    );
-    let out_dir = options
-        .out_dir
-        .clone()
-        .unwrap_or_else(|| options.results_dir.join(&run_id));
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
-    let manifest = Manifest {
-        schema_version: SCHEMA_VERSION,
-        run: RunMeta {
-            id: run_id,
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            git_commit: git_commit(),
-            target: options.target_name.clone(),
-            base_url: if is_sim {
-                "builtin:sim".into()
-            } else {
-                strip_credentials(base_url)
-            },
-            api: options.api.name().to_string(),
-            model: model.clone(),
-            workload_hash: options.workload_hash.clone(),
-            started_at: started.to_rfc3339(),
-            ended_at: None,
-            interrupted: false,
-            percentile_method: "linear".into(),
-            environment: Some(environment),
-        },
-        scenarios: options
-            .scenarios
-            .iter()
-            .map(|(plan, _)| plan.spec.clone())
-            .collect(),
-    };
-    results::write_json_atomic(&out_dir.join(results::MANIFEST), &manifest)?;
-    let sink = Sink::start(&out_dir.join(results::REQUESTS), manifest.clone())?;
-    results::start_telemetry(&out_dir, sampler.is_active())?;
-    let mut telemetry_records = Vec::new();
-    let interrupt = Interrupt::new();
-    let ctrl_c = tokio::spawn(watch_ctrl_c(interrupt.clone(), options.grace));
-
-    let progress_mode = progress::Mode::detect();
-    for (plan, template) in &options.scenarios {
-        let mut body = template.clone();
-        body.model = model.clone();
-        for trial in 0..plan.spec.trials {
-            if interrupt.is_triggered() {
-                break;
-            }
-            eprintln!(
-                "▶ {} ({}{}) trial {}/{}",
-                plan.spec.name,
-                plan.spec.load.describe(),
-                stop_description(plan),
-                trial + 1,
-                plan.spec.trials
-            );
-            let handle = sink.handle();
-            let limit = progress::Limit {
-                requests: plan.total_requests,
-                duration: plan.duration,
-            };
-            let progress = TrialProgress::start(
-                progress_mode,
-                plan.spec.name.clone(),
-                handle.progress.clone(),
-                limit,
-            );
-            let sampling = match sampler.is_active() {
-                true => Some(sampler.start().await),
-                false => None,
-            };
-            // The runner measures request times from its own start, taken a few
-            // microseconds after this one.
-            let trial_start = std::time::Instant::now();
-            let env = runner::RunEnv {
-                client: &client,
-                sink: &handle,
-                interrupt: &interrupt,
-                grace: options.grace,
-                run_id: &manifest.run.id,
-            };
-            runner::run_trial(plan, trial, &body, &env).await;
-            if let Some(sampling) = sampling {
-                let records = sampling.stop(trial_start, &plan.spec.name, trial).await;
-                results::append_telemetry(&out_dir, &records)?;
-                telemetry_records.extend(records);
-            }
-            progress.finish().await;
-        }
-    }
-    ctrl_c.abort();
-    let interrupted = interrupt.is_triggered();
-    let mut builder = sink.close()?;
-    for record in &telemetry_records {
-        builder.add_telemetry(record);
-    }
-    let meta = builder.run_meta_mut();
-    meta.ended_at = Some(chrono::Utc::now().to_rfc3339());
-    meta.interrupted = interrupted;
-    let summary = builder.finish();
-    results::write_json_atomic(
-        &out_dir.join(results::MANIFEST),
-        &Manifest {
-            run: summary.run.clone(),
-            ..manifest
-        },
-    )?;
-    // One pass over the rows for the charts and the candidate baselines.
-    let (series, candidates) = results::analyse_after_run(&out_dir, &summary)?;
-    results::write_outputs_with(&out_dir, &summary, &series, None)?;
-    println!("{}", report::console::table(&summary));
-    eprintln!("results: {}", out_dir.display());
-    compare::write_candidates(&out_dir, &candidates)?;
-    let manifest = results::read_manifest(&out_dir)?;
-    if interrupted {
-        eprintln!("interrupted: partial results written");
-        return Ok(EXIT_INTERRUPTED);
-    }
-    let health = health_verdict(&summary, &out_dir);
-    if !gate.compare && gate.bless.is_none() {
-        return Ok(health);
-    }
-    let judged = compare::gate(&out_dir, gate, &bless_context(), &candidates, &manifest)?;
-    if let Some(judged) = &judged {
-        // report.html was written before the comparison existed; now show its verdict.
-        results::write_html_judged(&out_dir, &summary, &series, judged)?;
-    }
-    Ok(if health == EXIT_OK {
-        outcome_code(judged.map(|j| j.comparison.outcome))
-    } else {
-        health
-    })
-}
-
 /// `run --compare/--bless` and `compare` flags → what to do, field by field so a new
 /// flag cannot be forgotten.
 fn gate_options(compare: bool, args: &BaselineArgs) -> GateOptions {
@@ -366,6 +211,8 @@ fn gate_options(compare: bool, args: &BaselineArgs) -> GateOptions {
         bless,
         reason,
         allow_ci_bless,
+        append,
+        keep_runs,
     } = args;
     GateOptions {
         baseline_dir: baseline_dir.clone(),
@@ -374,6 +221,8 @@ fn gate_options(compare: bool, args: &BaselineArgs) -> GateOptions {
         bless: bless.then(|| BlessOptions {
             reason: reason.clone(),
             allow_ci: *allow_ci_bless,
+            append: *append,
+            keep_runs: *keep_runs as usize,
             scenarios: Vec::new(),
         }),
     }
@@ -432,6 +281,8 @@ fn bless_command(args: &BlessArgs) -> anyhow::Result<u8> {
         scenarios,
         reason,
         allow_ci_bless,
+        append,
+        keep_runs,
     } = args;
     let gate = GateOptions {
         baseline_dir: baseline_dir.clone(),
@@ -440,183 +291,12 @@ fn bless_command(args: &BlessArgs) -> anyhow::Result<u8> {
         bless: Some(BlessOptions {
             reason: reason.clone(),
             allow_ci: *allow_ci_bless,
+            append: *append,
+            keep_runs: *keep_runs as usize,
             scenarios: scenarios.clone(),
         }),
     };
     let (manifest, candidates) = compare::read_candidates(from)?;
     compare::gate(from, &gate, &bless_context(), &candidates, &manifest)?;
     Ok(EXIT_OK)
-}
-
-/// Checks each scenario's error rate against its limit and explains failures.
-fn health_verdict(summary: &Summary, out_dir: &std::path::Path) -> u8 {
-    let mut failed = false;
-    for s in &summary.scenarios {
-        let m = &s.metrics;
-        if m.schedule.reached_target == Some(false) {
-            eprintln!(
-                "warning: scenario `{}` did not reach its target rate: sent {} of the scheduled {} req/s, {} late, {} dropped; its latencies describe a lighter load than asked for",
-                s.name,
-                m.schedule.achieved_rate.map_or("–".into(), |r| format!("{r:.1}")),
-                m.schedule.scheduled_rate.map_or("–".into(), |r| format!("{r:.1}")),
-                m.schedule.late,
-                m.schedule.dropped,
-            );
-        }
-        let sent = m.requests.succeeded + m.requests.failed;
-        let error_rate = if sent > 0 {
-            m.requests.failed as f64 / sent as f64
-        } else {
-            0.0
-        };
-        if m.requests.succeeded > 0 && error_rate <= s.spec.max_error_rate {
-            continue;
-        }
-        failed = true;
-        eprintln!(
-            "error: scenario `{}`: {} of {} requests failed ({:.1}%, limit {:.1}%)",
-            s.name,
-            m.requests.failed,
-            sent,
-            error_rate * 100.0,
-            s.spec.max_error_rate * 100.0
-        );
-        for (kind, count) in &m.errors {
-            let example = m.error_examples.get(kind).map(String::as_str).unwrap_or("");
-            eprintln!("  {count} × {kind}: {example}");
-        }
-        if m.errors.contains_key(&ErrorKind::InvalidRequest) {
-            eprintln!("  this is a configuration problem: the server refused the request body; see the message above");
-        }
-    }
-    if failed {
-        eprintln!(
-            "every request is recorded in {}",
-            out_dir.join(results::REQUESTS).display()
-        );
-        EXIT_RUN_FAILED
-    } else {
-        EXIT_OK
-    }
-}
-
-fn stop_description(plan: &crate::workload::ScenarioPlan) -> String {
-    let mut parts = Vec::new();
-    if let Some(n) = plan.spec.requests {
-        parts.push(format!("{n} requests"));
-    }
-    if let Some(d) = plan.spec.duration_s {
-        parts.push(format!("{d}s"));
-    }
-    if plan.spec.warmup > 0 {
-        parts.push(format!("{} warm-up", plan.spec.warmup));
-    }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!(", {}", parts.join(", "))
-    }
-}
-
-/// First Ctrl-C: stop sending and give in-flight requests the grace time; second:
-/// stop now. Either way the results are written.
-async fn watch_ctrl_c(interrupt: Interrupt, grace: Duration) {
-    if tokio::signal::ctrl_c().await.is_err() {
-        return;
-    }
-    eprintln!("\ninterrupt: no new requests; waiting up to {grace:?} for those in flight (Ctrl-C again to stop now)");
-    interrupt.trigger(grace);
-    if tokio::signal::ctrl_c().await.is_ok() {
-        interrupt.hard.cancel();
-    }
-}
-
-fn peak_concurrency(options: &RunOptions) -> usize {
-    options
-        .scenarios
-        .iter()
-        .map(|(plan, _)| match plan.load {
-            LoadPlan::Closed { concurrency } => concurrency as usize,
-            LoadPlan::Open {
-                max_concurrency, ..
-            } => max_concurrency.map_or(1024, |c| c as usize),
-        })
-        .max()
-        .unwrap_or(1)
-}
-
-/// Asks `/models` for the first model the server serves.
-async fn discover_model(base_url: &str, options: &RunOptions) -> anyhow::Result<String> {
-    let url = format!("{}/models", base_url.trim_end_matches('/'));
-    let mut request = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .no_proxy()
-        .build()?
-        .get(&url);
-    if let Some(key) = &options.api_key {
-        request = request.bearer_auth(key);
-    }
-    let failed = |why: String| {
-        anyhow!(UsageError(format!(
-            "no --model given and {why}; pass --model NAME"
-        )))
-    };
-    let response = request.send().await.map_err(|e| {
-        failed(format!(
-            "{} could not be reached: {}",
-            strip_credentials(&url),
-            e.without_url()
-        ))
-    })?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(failed(format!(
-            "{} answered HTTP {}",
-            strip_credentials(&url),
-            status.as_u16()
-        )));
-    }
-    let body: serde_json::Value = response
-        .json()
-        .await
-        .map_err(|_| failed("its /models answer is not JSON".into()))?;
-    let model = body["data"][0]["id"]
-        .as_str()
-        .ok_or_else(|| failed("its /models list is empty".into()))?;
-    eprintln!("using model `{model}` (the first listed by /models)");
-    Ok(model.to_string())
-}
-
-fn git_commit() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// Removes `user:password@` from a URL before it is written anywhere.
-pub fn strip_credentials(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.to_string().trim_end_matches('/').to_string()
-        }
-        Err(_) => url.to_string(),
-    }
-}
-
-fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

@@ -20,7 +20,8 @@ Quick start: `llm-bench run` benchmarks the built-in simulated server with the w
 benchmarks a real server without any config file.",
     after_help = "Exit codes: 0 success · 1 regression · 2 usage or config error · \
 3 not comparable / no baseline under --strict · 4 run failed (error rate over the limit) · \
-130 interrupted (partial results written)"
+5 results could not be written (disk full, read-only) · 130 interrupted by Ctrl-C · \
+143 terminated by SIGTERM (partial results written for both)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -59,6 +60,12 @@ pub enum ApiArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrefixCacheArg {
+    Avoid,
+    Allow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ArrivalArg {
     Poisson,
     Constant,
@@ -87,11 +94,13 @@ pub struct RunArgs {
     /// API flavour for --url.
     #[arg(long, value_enum, default_value_t = ApiArg::Chat)]
     pub api: ApiArg,
-    /// Environment variable that holds the API key for --url.
-    #[arg(long, default_value = "OPENAI_API_KEY", value_name = "NAME")]
-    pub api_key_env: String,
+    /// Environment variable that holds the API key for --url (default: OPENAI_API_KEY
+    /// when set; a variable named here must be set).
+    #[arg(long, value_name = "NAME")]
+    pub api_key_env: Option<String>,
 
-    /// Closed loop: this many requests in flight at all times.
+    /// Closed loop: this many requests in flight at all times (at most 65,535, and
+    /// never more than the requests sent).
     #[arg(long, short = 'c', conflicts_with = "rate")]
     pub concurrency: Option<u32>,
     /// Open loop: send this many requests per second on a fixed schedule.
@@ -131,13 +140,25 @@ pub struct RunArgs {
     /// Seed for prompts and arrival times.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// `avoid` (default): each prompt starts with a salt of its own (about 5
+    /// tokens, new every run), so no request is served from a prefix cache that
+    /// another request or an earlier run filled; `allow`: send the seeded prompts as
+    /// they are, to measure caching (overrides the prompt's `prefix_cache`).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub prefix_cache: Option<PrefixCacheArg>,
     /// Repeat each scenario this many times (trials are the unit of comparison).
     #[arg(long)]
     pub trials: Option<u32>,
+    /// With --compare: while a gated verdict is inconclusive, run more trials, up to
+    /// this many in all. Each look at the data is judged at α divided by the looks
+    /// the run may take, so the false-alarm rate stays at α.
+    #[arg(long, value_name = "N", requires = "compare")]
+    pub max_trials: Option<u32>,
     /// Fail the run when more than this share of requests fail (0–1).
     #[arg(long)]
     pub max_error_rate: Option<f64>,
-    /// After Ctrl-C or the duration limit, wait this long for in-flight requests.
+    /// After Ctrl-C, SIGTERM or the duration limit, wait this long for in-flight
+    /// requests.
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub grace: String,
     /// Give up on a response that sends nothing for this long (default: targets.yaml
@@ -214,6 +235,15 @@ pub struct BaselineArgs {
     /// Allow --bless when CI=true.
     #[arg(long)]
     pub allow_ci_bless: bool,
+    /// With --bless: add this run, with its trials, to the baseline's runs (a
+    /// rolling window of --keep-runs) instead of replacing them; from 3 runs on,
+    /// comparisons measure how much runs drift. Refused when the run measures
+    /// something else (fingerprint or server state).
+    #[arg(long, requires = "bless")]
+    pub append: bool,
+    /// Runs an appended baseline keeps (the newest).
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep_runs: u32,
 }
 
 #[derive(Debug, Args)]
@@ -242,6 +272,13 @@ pub struct BlessArgs {
     /// Allow blessing when CI=true.
     #[arg(long)]
     pub allow_ci_bless: bool,
+    /// Add the run to the baseline's runs (a rolling window of --keep-runs) instead
+    /// of replacing them.
+    #[arg(long)]
+    pub append: bool,
+    /// Runs an appended baseline keeps (the newest).
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep_runs: u32,
 }
 
 #[derive(Debug, Args)]
@@ -274,6 +311,26 @@ pub struct CommentArgs {
     /// Write the job summary and step outputs and print the comment, but post nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Edit only a comment written by this login, e.g. `my-app[bot]` for a GitHub
+    /// App's token (default: the token's own identity, `github-actions[bot]` for the
+    /// job token). Marked comments by anyone else are never edited.
+    #[arg(long, value_name = "LOGIN")]
+    pub author: Option<String>,
+    /// Show the path FROM as TO in what is published (repeatable), e.g. a scratch copy
+    /// of the base branch's baselines as `baselines`.
+    #[arg(long = "path-alias", value_name = "FROM=TO")]
+    pub path_aliases: Vec<String>,
+    /// The run exited with this code without finishing: publish "⛔ benchmark failed
+    /// (exit N)" for this commit (RESULTS_DIR may be missing or empty).
+    #[arg(long, value_name = "EXIT_CODE", allow_negative_numbers = true)]
+    pub run_failed: Option<i32>,
+    /// With --run-failed: the run's first error line.
+    #[arg(long, value_name = "TEXT", requires = "run_failed")]
+    pub error: Option<String>,
+    /// The workflow file that blesses baselines (in CI a scenario without a baseline
+    /// points there), e.g. bless.yml.
+    #[arg(long, value_name = "FILE")]
+    pub bless_workflow: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -306,7 +363,13 @@ pub struct ReportArgs {
     /// Results folder written by `llm-bench run` (holds run.json and requests.jsonl).
     #[arg(value_name = "RESULTS_DIR")]
     pub results_dir: PathBuf,
-    /// Results folder of an earlier run to overlay on the latency charts.
+    /// Committed baselines, DIR/<target>/<scenario>.json as for run, compare and bless:
+    /// the baselines of this run's target and scenarios are overlaid on the latency
+    /// charts. (An earlier run's results folder here is still taken, with a warning,
+    /// as --overlay.)
     #[arg(long, value_name = "DIR")]
     pub baseline_dir: Option<PathBuf>,
+    /// Results folder of an earlier run to overlay on the latency charts.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "baseline_dir")]
+    pub overlay: Option<PathBuf>,
 }

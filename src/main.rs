@@ -12,7 +12,8 @@ fn main() -> ExitCode {
             if llm_bench::app::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            // The error may quote a server's answer, which may echo the key.
+            eprintln!("error: {}", llm_bench::redact::text(&format!("{err:#}")));
             ExitCode::from(llm_bench::app::exit_code_for(&err))
         }
     }

@@ -33,9 +33,12 @@ pub struct RunMeta {
     pub started_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<String>,
-    /// True when Ctrl-C or a time limit cut the run short.
+    /// True when a signal (Ctrl-C, SIGTERM) cut the run short.
     #[serde(default)]
     pub interrupted: bool,
+    /// The signal that cut it short: `SIGINT` or `SIGTERM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<String>,
     /// How percentiles are computed: `linear` (numpy's default).
     pub percentile_method: String,
     /// GPUs, driver, CUDA and server versions, as far as they could be learnt
@@ -59,7 +62,15 @@ pub struct ScenarioSpec {
     pub ignore_eos: bool,
     pub stream: bool,
     pub seed: u64,
+    /// `allow` when the prompt opted in to sharing cacheable prefixes; absent (the
+    /// default) when every request starts with a salt of its own.
+    #[serde(default, skip_serializing_if = "crate::config::PrefixCache::is_avoid")]
+    pub prefix_cache: crate::config::PrefixCache,
     pub trials: u32,
+    /// `--max-trials`: more trials, up to this many, while a gated verdict is
+    /// inconclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_trials: Option<u32>,
     #[serde(default)]
     pub slo: SloSpec,
     pub max_error_rate: f64,

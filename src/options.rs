@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 
-use crate::cli::{ApiArg, ArrivalArg, RunArgs, TelemetryArgs};
+use crate::cli::{ApiArg, ArrivalArg, PrefixCacheArg, RunArgs, TelemetryArgs};
 use crate::client::{Api, BodyTemplate};
-use crate::config::{self, Config, Endpoint, Load, PromptSource};
+use crate::config::{self, Config, Endpoint, Load, PrefixCache, PromptSource};
 use crate::manifest::{LoadSpec, ScenarioSpec, SloSpec};
 use crate::sim::SimConfig;
 use crate::telemetry::{GpuSelection, TelemetryOptions};
@@ -32,6 +32,9 @@ pub struct RunOptions {
     pub destination: Destination,
     pub api: Api,
     pub api_key: Option<String>,
+    /// Where the key is read from, for messages: "`MY_KEY` (--api-key-env)",
+    /// "targets.yaml `api_key` of target `vllm`".
+    pub key_source: String,
     pub headers: Vec<(String, String)>,
     pub timeouts: config::Timeouts,
     /// `None`: ask the server's `/models` and take the first.
@@ -42,6 +45,23 @@ pub struct RunOptions {
     pub results_dir: PathBuf,
     pub grace: Duration,
     pub telemetry: TelemetryOptions,
+}
+
+impl RunOptions {
+    /// Every credential this run holds, for the redactor: the API key, credential
+    /// headers (and the token after `Bearer `), and a password or key in the URL.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.api_key.iter().cloned().collect();
+        for (name, value) in &self.headers {
+            if crate::redact::is_secret_header(name) {
+                out.extend(crate::redact::header_secrets(value));
+            }
+        }
+        if let Destination::Url(url) = &self.destination {
+            out.extend(crate::redact::url_secrets(url));
+        }
+        out
+    }
 }
 
 /// A mistake in flags or config: exit code 2.
@@ -55,6 +75,9 @@ impl RunOptions {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> anyhow::Result<RunOptions> {
         let grace = parse_flag_duration("--grace", &args.grace)?;
+        if let Some(out) = &args.out {
+            refuse_non_empty_out(out)?;
+        }
         let mut options = if args.url.is_some() {
             Self::adhoc(args, env, grace)?
         } else {
@@ -65,6 +88,19 @@ impl RunOptions {
         }
         if let Some(request) = &args.request_timeout {
             options.timeouts.request = parse_flag_duration("--request-timeout", request)?;
+        }
+        if let Some(max) = args.max_trials {
+            for (plan, _) in &mut options.scenarios {
+                if max < plan.spec.trials {
+                    return Err(UsageError(format!(
+                        "--max-trials {max} is below the {} trials scenario `{}` runs first; \
+                         pass at least --max-trials {} (or fewer --trials)",
+                        plan.spec.trials, plan.spec.name, plan.spec.trials
+                    ))
+                    .into());
+                }
+                plan.spec.max_trials = (max > plan.spec.trials).then_some(max);
+            }
         }
         Ok(options)
     }
@@ -96,11 +132,16 @@ impl RunOptions {
             (r, _) => r,
         };
         let seed = args.seed.unwrap_or(42);
-        let prompt = PromptGenerator::Synthetic {
-            tokens: args.prompt_tokens.unwrap_or(256),
-            spread: 0.0,
-            seed,
-        };
+        let prefix_cache = prefix_cache(args, PrefixCache::Avoid);
+        let prompt = salt_unless_allowed(
+            PromptGenerator::Synthetic {
+                tokens: args.prompt_tokens.unwrap_or(256),
+                spread: 0.0,
+                seed,
+            },
+            prefix_cache,
+            rand::random(),
+        );
         let spec = ScenarioSpec {
             name: "adhoc".into(),
             prompt: format!("synthetic-{}", prompt.approx_tokens()),
@@ -112,12 +153,14 @@ impl RunOptions {
             ignore_eos: args.ignore_eos,
             stream: !args.no_stream,
             seed,
+            prefix_cache,
             trials: crate::compare::default_trials(
                 args.trials,
                 1,
                 args.compare,
                 args.baseline.bless,
             ),
+            max_trials: None,
             slo: SloSpec::default(),
             max_error_rate: args.max_error_rate.unwrap_or(0.05),
             thresholds: Default::default(),
@@ -130,13 +173,14 @@ impl RunOptions {
             stream: spec.stream,
             extra: Default::default(),
         };
-        let plan = plan(spec, &load, prompt, requests, duration);
-        let api_key = env(&args.api_key_env).filter(|k| !k.is_empty());
+        let plan = plan(spec, &load, prompt, requests, duration)?;
+        let (api_key, key_source) = adhoc_key(args.api_key_env.as_deref(), env)?;
         Ok(RunOptions {
             target_name: "adhoc".into(),
             destination: Destination::Url(url),
             api,
             api_key,
+            key_source,
             headers: Vec::new(),
             timeouts: config::Timeouts::default(),
             model: args.model.clone(),
@@ -154,6 +198,12 @@ impl RunOptions {
         env: &dyn Fn(&str) -> Option<String>,
         grace: Duration,
     ) -> anyhow::Result<RunOptions> {
+        if let Some(name) = &args.api_key_env {
+            bail!(UsageError(format!(
+                "--api-key-env {name} applies to --url only; a target of targets.yaml reads its \
+                 key from `api_key:` (e.g. `api_key: ${{{name}}}`)"
+            )));
+        }
         let config: Config = config::load_dir(&args.config_dir, env).map_err(|errors| {
             UsageError(format!(
                 "{errors}\n(check the files with `llm-bench validate --config-dir {}`)",
@@ -225,6 +275,10 @@ impl RunOptions {
             .as_deref()
             .map(|d| parse_flag_duration("--duration", d))
             .transpose()?;
+        // One random number per run, never the seed: a rerun with the same seed
+        // sends other salts, so it cannot be served from the cache the last run
+        // filled.
+        let run_salt: u64 = rand::random();
         let mut scenarios = Vec::new();
         for s in selected {
             let load = load_override.clone().unwrap_or_else(|| s.load.clone());
@@ -254,13 +308,20 @@ impl RunOptions {
                     seed,
                 },
             };
+            let prefix_cache = prefix_cache(args, prompt_spec.prefix_cache);
+            let prompt = salt_unless_allowed(prompt, prefix_cache, run_salt);
             let max_tokens = args
                 .max_tokens
                 .or(s.max_tokens)
                 .unwrap_or_else(|| model.map_or(128, |m| m.max_tokens));
             let spec = ScenarioSpec {
                 name: s.name.clone(),
-                prompt: s.prompt.clone(),
+                // `--prompt-tokens` replaces the named prompt: say so, so that the
+                // workload hash (and a baseline's comparability) follows it.
+                prompt: match args.prompt_tokens {
+                    Some(tokens) => format!("synthetic-{tokens}"),
+                    None => s.prompt.clone(),
+                },
                 load: load_spec(&load),
                 requests,
                 duration_s: duration.map(|d| d.as_secs_f64()),
@@ -269,12 +330,14 @@ impl RunOptions {
                 ignore_eos: args.ignore_eos || s.ignore_eos,
                 stream: s.stream && !args.no_stream,
                 seed,
+                prefix_cache,
                 trials: crate::compare::default_trials(
                     args.trials,
                     s.trials,
                     args.compare,
                     args.baseline.bless,
                 ),
+                max_trials: None,
                 slo: SloSpec {
                     ttft_ms: s.slo.ttft_ms,
                     tpot_ms: s.slo.tpot_ms,
@@ -291,7 +354,7 @@ impl RunOptions {
                 stream: spec.stream,
                 extra: model.map(|m| m.extra_body.clone()).unwrap_or_default(),
             };
-            scenarios.push((plan(spec, &load, prompt, requests, duration), body));
+            scenarios.push((plan(spec, &load, prompt, requests, duration)?, body));
         }
         let destination = match &target.endpoint {
             Endpoint::Url(url) => Destination::Url(url.clone()),
@@ -302,6 +365,11 @@ impl RunOptions {
             destination,
             api,
             api_key: target.api_key.as_ref().map(|k| k.expose().to_string()),
+            key_source: format!(
+                "{}/targets.yaml `api_key` of target `{}`",
+                args.config_dir.display(),
+                target.name
+            ),
             headers: target
                 .headers
                 .iter()
@@ -318,6 +386,56 @@ impl RunOptions {
         })
     }
 }
+
+/// `--out` must be new or empty: what an earlier run left there (`comparison.*`,
+/// `*.baseline.json.new`) would otherwise be published, compared or blessed as this
+/// run's.
+fn refuse_non_empty_out(out: &std::path::Path) -> Result<(), UsageError> {
+    let shown = out.display();
+    match std::fs::read_dir(out).map(|mut entries| entries.next().is_some()) {
+        Ok(true) => Err(UsageError(format!(
+            "--out {shown} is not empty: files of an earlier run there would be taken for this run's. \
+             Pass a new folder, delete this one first, or leave out --out (each run then gets RESULTS_DIR/<run id>)"
+        ))),
+        Ok(false) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(_) if out.exists() && !out.is_dir() => Err(UsageError(format!(
+            "--out {shown} is a file, not a folder; pass a new folder"
+        ))),
+        // Unreadable: creating the folder later reports why.
+        Err(_) => Ok(()),
+    }
+}
+
+/// The key for `--url`: from the variable `--api-key-env` names (which must then be
+/// set), else from OPENAI_API_KEY when set. Returns it and where it comes from.
+fn adhoc_key(
+    named: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<(Option<String>, String)> {
+    let (name, source) = match named {
+        Some(name) => (name, format!("`{name}` (--api-key-env)")),
+        None => (DEFAULT_KEY_VAR, format!("`{DEFAULT_KEY_VAR}`")),
+    };
+    let key = env(name).filter(|k| !k.is_empty());
+    if key.is_none() && named.is_some() {
+        bail!(UsageError(format!(
+            "--api-key-env {name}: the environment variable `{name}` is not set (or is empty); \
+             export it, or leave out --api-key-env to send no key"
+        )));
+    }
+    if let Some(key) = &key {
+        if let Err(problem) = crate::config::check_header_value(key) {
+            bail!(UsageError(format!(
+                "the API key in {source} {problem} (it is sent in the `Authorization` header)"
+            )));
+        }
+    }
+    Ok((key, source))
+}
+
+/// The variable `--url` reads its key from when `--api-key-env` is not given.
+pub const DEFAULT_KEY_VAR: &str = "OPENAI_API_KEY";
 
 /// Telemetry flags (and the target's `metrics:` setting) → what to sample. The
 /// GPUs default to CUDA_VISIBLE_DEVICES, as the server's own processes see them.
@@ -452,16 +570,31 @@ fn arrival_kind(arrival: &config::Arrival) -> ArrivalKind {
     }
 }
 
+/// The plan of one scenario. Its in-flight bound is capped by the requests it sends
+/// (the spec keeps the value asked for), and must then fit
+/// [`config::MAX_CONCURRENCY`].
 fn plan(
     spec: ScenarioSpec,
     load: &Load,
     prompts: PromptGenerator,
     requests: Option<u64>,
     duration: Option<Duration>,
-) -> ScenarioPlan {
+) -> anyhow::Result<ScenarioPlan> {
+    let total_requests = requests.map(|n| n + spec.warmup);
+    let usable = |asked: u32| -> anyhow::Result<u32> {
+        let n = config::usable_concurrency(asked, total_requests);
+        if n > config::MAX_CONCURRENCY {
+            bail!(UsageError(format!(
+                "scenario `{}`: {}",
+                spec.name,
+                config::too_many_in_flight(asked)
+            )));
+        }
+        Ok(n)
+    };
     let load = match load {
         Load::Closed { concurrency } => LoadPlan::Closed {
-            concurrency: *concurrency,
+            concurrency: usable(*concurrency)?,
         },
         Load::Open {
             rate,
@@ -470,16 +603,37 @@ fn plan(
         } => LoadPlan::Open {
             rate: *rate,
             arrival: arrival_kind(arrival),
-            max_concurrency: *max_concurrency,
+            max_concurrency: max_concurrency.map(usable).transpose()?,
         },
     };
-    let total_requests = requests.map(|n| n + spec.warmup);
-    ScenarioPlan {
+    Ok(ScenarioPlan {
         spec,
         load,
         prompts,
         total_requests,
         duration,
+    })
+}
+
+/// `--prefix-cache`, else the prompt's own setting.
+fn prefix_cache(args: &RunArgs, configured: PrefixCache) -> PrefixCache {
+    match args.prefix_cache {
+        Some(PrefixCacheArg::Allow) => PrefixCache::Allow,
+        Some(PrefixCacheArg::Avoid) => PrefixCache::Avoid,
+        None => configured,
+    }
+}
+
+/// The prompts as sent: salted per request unless the prompt allows sharing a
+/// cacheable prefix (see `workload::prompts`).
+fn salt_unless_allowed(
+    prompts: PromptGenerator,
+    prefix_cache: PrefixCache,
+    run_salt: u64,
+) -> PromptGenerator {
+    match prefix_cache {
+        PrefixCache::Avoid => prompts.salted(run_salt),
+        PrefixCache::Allow => prompts,
     }
 }
 

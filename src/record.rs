@@ -207,7 +207,12 @@ impl RequestTiming {
     }
 
     /// Time per output token after the first: (E2E − TTFT) / (output_tokens − 1).
+    /// None when the text came in one piece (`--no-stream`, or a stream with a single
+    /// content chunk): nothing was timed after the first token.
     pub fn tpot(&self, output_tokens: u64) -> Option<Duration> {
+        if self.tokens.count() < 2 {
+            return None;
+        }
         let ttft = self.ttft()?;
         let decode_tokens = u32::try_from(output_tokens.checked_sub(1)?).ok()?;
         if decode_tokens == 0 {
@@ -515,5 +520,10 @@ mod tests {
         // (E2E 61 − TTFT 50) / (12 − 1) tokens = 1 ms.
         assert_eq!(t.tpot(12), Some(ms(1)));
         assert_eq!(t.tpot(1), None);
+        // One chunk (`--no-stream`): nothing was timed after the first token.
+        let mut one = RequestTiming::new(t0, t0 + ms(2));
+        one.tokens.push(t0 + ms(52));
+        one.end = t0 + ms(63);
+        assert_eq!(one.tpot(12), None);
     }
 }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+mod dedup;
+
 use crate::compare::baseline::Baseline;
 use crate::compare::{self, verdict::Comparison, CandidateSamples, Judged};
 use crate::manifest::Manifest;
@@ -19,6 +21,7 @@ use crate::report;
 use crate::report::html::{self, BaselineView};
 use crate::report::series::{self, RunSeries, ScenarioSeries, SeriesBuilder};
 use crate::telemetry::TelemetryRecord;
+use crate::write_error::WriteContext;
 
 pub const MANIFEST: &str = "run.json";
 pub const REQUESTS: &str = "requests.jsonl";
@@ -59,16 +62,19 @@ pub fn write_atomic_with(
         "{}.tmp",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
+    // Every result file passes the redactor: a server's words quoted in a report
+    // may carry the key it was sent.
+    let redactor = crate::redact::global();
     let written = fs::File::create(&tmp).and_then(|file| {
-        let mut out = BufWriter::with_capacity(1 << 16, file);
+        let mut out = redactor.writer(BufWriter::with_capacity(1 << 16, file));
         write(&mut out)?;
-        out.flush()
+        out.finish()?.flush()
     });
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {}", tmp.display()));
+        return Err(e).writing(&tmp).map_err(Into::into);
     }
-    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    fs::rename(&tmp, path).writing(path).map_err(Into::into)
 }
 
 /// Writes `summary.json` and every rendered report into `dir`; returns their paths.
@@ -405,7 +411,7 @@ fn add_client_health(dir: &Path, builder: &mut SummaryBuilder) {
 pub fn start_telemetry(dir: &Path, active: bool) -> anyhow::Result<()> {
     let path = dir.join(TELEMETRY);
     if active {
-        fs::write(&path, b"").with_context(|| format!("cannot create {}", path.display()))
+        Ok(fs::write(&path, b"").writing(&path)?)
     } else {
         match fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -426,12 +432,14 @@ pub fn append_telemetry(dir: &Path, records: &[TelemetryRecord]) -> anyhow::Resu
         serde_json::to_writer(&mut out, r)?;
         out.push(b'\n');
     }
+    let out = crate::redact::global().redact_bytes(&out).into_owned();
     fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&path)
         .and_then(|mut f| f.write_all(&out))
-        .with_context(|| format!("cannot write {}", path.display()))
+        .writing(&path)?;
+    Ok(())
 }
 
 /// Calls `f` with every record of `dir/telemetry.jsonl` (absent in runs without
@@ -465,7 +473,8 @@ pub fn for_each_telemetry(dir: &Path, mut f: impl FnMut(&TelemetryRecord)) -> an
 const ROW_BATCH: usize = 256;
 
 /// Calls `f` with every row of `dir/requests.jsonl`, in file order; unreadable rows
-/// are skipped with a warning.
+/// and repeats of an earlier row (same scenario, trial and index) are skipped with a
+/// warning.
 ///
 /// Parsing is about half the cost of a pass over a large file, so a second thread
 /// reads and parses while this one runs `f`; rows and warnings reach this thread
@@ -517,14 +526,19 @@ pub fn for_each_row(dir: &Path, mut f: impl FnMut(&RequestRow)) -> anyhow::Resul
             let _ = tx.send(batch);
             Ok(())
         });
+        let mut seen = dedup::SeenRows::default();
         for batch in rx {
             for row in &batch {
                 match row {
-                    Ok(row) => f(row),
+                    Ok(row) if seen.first(row) => f(row),
+                    Ok(_) => {}
                     Err(warning) => eprintln!("{warning}"),
                 }
             }
             let _ = used_tx.send(batch);
+        }
+        if let Some(warning) = seen.warning(path) {
+            eprintln!("{warning}");
         }
         parser
             .join()

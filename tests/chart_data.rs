@@ -125,6 +125,8 @@ fn compare_draws_the_same_page_from_saved_chart_data_as_from_the_rows() {
         "its own rows are needed: {}",
         stderr(&o)
     );
+    // `run --out` takes only a new or empty folder.
+    fs::remove_dir_all(&run).unwrap();
     let o = run_against(&server.url(), &run, &load);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = bin()

@@ -320,7 +320,7 @@ fn broken_baselines_are_refused_and_never_overwritten() {
     }
 
     // A newer major version: refused with an upgrade hint.
-    std::fs::write(&file, "{\"schema_version\": \"2.0\"}").unwrap();
+    std::fs::write(&file, "{\"schema_version\": \"3.0\"}").unwrap();
     let o = bench.cli(&["compare", "--baseline-dir", dir, run]);
     assert_eq!(o.status.code(), Some(2), "{}", both(&o));
     assert!(stderr(&o).contains("upgrade llm-bench"), "{}", both(&o));
@@ -335,4 +335,340 @@ fn broken_baselines_are_refused_and_never_overwritten() {
     assert_eq!(o.status.code(), Some(2), "{}", both(&o));
     assert!(stderr(&o).contains("at least 3"), "{}", both(&o));
     assert!(!file.exists());
+}
+
+/// `run --url` against `url` with a 64-token synthetic prompt, three trials and
+/// one seed, into `out` (baselines under `bench`'s folder), with extra flags.
+fn adhoc_run(bench: &Bench, url: &str, out: &str, args: &[&str]) -> (Output, PathBuf) {
+    let out_dir = bench.tmp.path().join(out);
+    let o = run_command(url, &out_dir)
+        .env("LLM_BENCH_BLESSED_BY", "e2e-test")
+        .env_remove("LLM_BENCH_BLESS")
+        .arg("--baseline-dir")
+        .arg(bench.baselines())
+        .args([
+            "--concurrency",
+            "4",
+            "--requests",
+            "16",
+            "--max-tokens",
+            "8",
+        ])
+        .args(["--ignore-eos", "--prompt-tokens", "64", "--seed", "7"])
+        .args(["--trials", "3", "--scrape-interval", "100ms"])
+        .args(args)
+        .output()
+        .unwrap();
+    (o, out_dir)
+}
+
+fn hit_rate(dir: &Path) -> f64 {
+    summary(dir).scenarios[0]
+        .metrics
+        .telemetry
+        .as_ref()
+        .and_then(|t| t.server.as_ref())
+        .and_then(|s| s.prefix_cache_hit_rate)
+        .expect("the simulator reports its prefix cache")
+}
+
+/// The salt: two runs with one seed send different prompts (the simulator's
+/// prefix cache finds nothing of the first in the second), with equal workload
+/// hashes. Without it (`--prefix-cache allow`) the second run is served from the
+/// cache; blessed warm and compared against a restarted (cold) server, the
+/// scenario is not comparable (exit 3) with both hit rates named, never a
+/// regression.
+#[test]
+fn a_prefix_cache_cannot_pass_for_a_regression() {
+    let bench = Bench::new();
+    let config = SimConfig {
+        ttft_ms: 5.0,
+        ttft_per_prompt_token_ms: 0.5,
+        itl_ms: 2.0,
+        prefix_cache: true,
+        ..SimConfig::default()
+    };
+    let server = Sim::start(config.clone());
+    let (o, first) = adhoc_run(&bench, &server.url(), "salted-1", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let after_first = server.stats();
+    let (o, second) = adhoc_run(&bench, &server.url(), "salted-2", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let after_second = server.stats();
+    assert!(after_second.prefix_cache_queries > after_first.prefix_cache_queries);
+    assert_eq!(
+        after_second.prefix_cache_hits, 0,
+        "no request of either run shares a cacheable prefix: {after_second:?}"
+    );
+    assert_eq!(hit_rate(&second), 0.0);
+    let hash = |dir: &Path| {
+        let (_, c) = llm_bench::compare::read_candidates(dir).unwrap();
+        (
+            c[0].fingerprint.must_match.workload_hash.clone(),
+            summary(dir).run.workload_hash,
+        )
+    };
+    assert_eq!(
+        hash(&first),
+        hash(&second),
+        "the salt is not part of the workload"
+    );
+    // The salt is one more word to the simulator (a few tokens to a real tokenizer).
+    let rows = rows(&second);
+    assert!(
+        rows.iter().all(|r| r.prompt_tokens == Some(65)),
+        "{:?}",
+        rows[0]
+    );
+
+    // Unsalted: a warm-up run fills the cache, the blessed run is served from it.
+    let args = ["--prefix-cache", "allow"];
+    let (o, _) = adhoc_run(&bench, &server.url(), "warm", &args);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let bless = [&args[..], &["--bless", "--reason", "warm"]].concat();
+    let (o, blessed) = adhoc_run(&bench, &server.url(), "blessed", &bless);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    assert!(hit_rate(&blessed) > 0.9, "{}", hit_rate(&blessed));
+    drop(server);
+
+    // A restarted server has an empty cache: not comparable, both values named.
+    let restarted = Sim::start(config);
+    let compare = [&args[..], &["--compare"]].concat();
+    let (o, cold) = adhoc_run(&bench, &restarted.url(), "cold", &compare);
+    assert_eq!(o.status.code(), Some(3), "{}", both(&o));
+    let c = comparison(&cold);
+    assert_eq!(c.scenarios[0].status, Status::NotComparable);
+    let why = c.scenarios[0].not_comparable.join("\n");
+    assert!(
+        why.contains("server prefix-cache hit rate: 1.00 in the baseline, 0.00 now"),
+        "{why}"
+    );
+    assert!(
+        stdout(&o).contains("prefix-cache hit rate: 1.00 in the baseline"),
+        "{}",
+        both(&o)
+    );
+    assert_eq!(c.totals.regressions, 0);
+}
+
+/// Reads a baseline (or candidate) file as JSON, lets `edit` change it, writes it
+/// back.
+fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    edit(&mut value);
+    std::fs::write(path, value.to_string()).unwrap();
+}
+
+fn metric<'a>(c: &'a Comparison, key: &str) -> &'a llm_bench::compare::verdict::MetricComparison {
+    c.scenarios[0]
+        .metrics
+        .iter()
+        .find(|m| m.metric.key() == key)
+        .unwrap_or_else(|| panic!("no {key} in {c:?}"))
+}
+
+/// What real runs contain: zero-valued statistics are left out by name with the
+/// real trial count (never "within noise"); an outlier trial on either side is
+/// flagged (which trial, how far out) and left out, so one in the candidate does
+/// not hide a +15% regression; --max-trials adds trials while a gated verdict is
+/// inconclusive, judged at α over its looks.
+#[test]
+fn zeros_outliers_and_more_trials() {
+    let bench = Bench::new();
+    let server = sim(TTFT_MS);
+    let (o, _) = bench.run(
+        &server.url(),
+        "bless",
+        &["--bless", "--reason", "first", "--trials", "5"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let (o, run) = bench.run(&server.url(), "run", &["--trials", "4"]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let file = bench.baseline_file();
+    let original = std::fs::read_to_string(&file).unwrap();
+    let candidate = run.join("chat.baseline.json.new");
+    let original_candidate = std::fs::read_to_string(&candidate).unwrap();
+    let compare = |bench: &Bench| {
+        let dir = bench.baselines();
+        let o = bench.cli(&[
+            "compare",
+            "--baseline-dir",
+            dir.to_str().unwrap(),
+            run.to_str().unwrap(),
+        ]);
+        (o, comparison(&run))
+    };
+
+    // ITL p50 of 0 in three of five baseline trials (several events in one read).
+    edit_json(&file, |b| {
+        for t in [0, 2, 4] {
+            b["trials"][t]["stats"]["itl_ms.p50"] = 0.0.into();
+        }
+    });
+    let (o, c) = compare(&bench);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let itl = metric(&c, "itl_ms.p50");
+    let note = itl.note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("baseline trial 0 is 0 ms (no logarithm)"),
+        "{note}"
+    );
+    assert!(note.contains("2 of 5 baseline trials"), "{note}");
+    assert_ne!(itl.verdict, Verdict::WithinNoise, "{itl:?}");
+    assert!(itl.partial);
+    std::fs::write(&file, &original).unwrap();
+
+    // An outlier trial in the baseline: flagged, left out.
+    edit_json(&file, |b| {
+        let v = b["trials"][2]["stats"]["ttft_ms.p50"].as_f64().unwrap();
+        b["trials"][2]["stats"]["ttft_ms.p50"] = (v * 1.6).into();
+    });
+    let (o, c) = compare(&bench);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let warnings = c.scenarios[0].warnings.join("\n");
+    // The change is measured against the other trials' median, not the trial's own
+    // value before the edit, so it reads 60% ± the trials' spread (a few %).
+    let flagged = "the baseline's trial 2 is an outlier in TTFT p50 (+";
+    let change: f64 = warnings
+        .split(flagged)
+        .nth(1)
+        .and_then(|rest| rest.split('%').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no outlier warning for trial 2: {warnings}"));
+    assert!((50.0..=70.0).contains(&change), "{warnings}");
+    assert_eq!(metric(&c, "ttft_ms.p50").trials_used.unwrap().baseline, 4);
+    std::fs::write(&file, &original).unwrap();
+
+    // The candidate 15% slower in TTFT p50, one of its trials 1.6× slower still:
+    // the outlier is flagged and the regression found.
+    edit_json(&candidate, |b| {
+        for t in 0..4 {
+            let v = b["trials"][t]["stats"]["ttft_ms.p50"].as_f64().unwrap();
+            let factor = if t == 1 { 1.15 * 1.6 } else { 1.15 };
+            b["trials"][t]["stats"]["ttft_ms.p50"] = (v * factor).into();
+        }
+    });
+    let (o, c) = compare(&bench);
+    assert_eq!(o.status.code(), Some(1), "{}", both(&o));
+    assert!(
+        c.scenarios[0]
+            .warnings
+            .join("\n")
+            .contains("this run's trial 1 is an outlier in TTFT p50"),
+        "{:?}",
+        c.scenarios[0].warnings
+    );
+    assert_eq!(metric(&c, "ttft_ms.p50").verdict, Verdict::Regression);
+    std::fs::write(&candidate, &original_candidate).unwrap();
+
+    // --max-trials: a baseline whose recorded TTFT noise is 30% leaves TTFT
+    // inconclusive, so the run goes on to its sixth trial; every look at α / 3.
+    edit_json(&file, |b| b["noise"]["ttft_ms.p50"] = 0.3.into());
+    let (o, more) = bench.run(
+        &server.url(),
+        "more",
+        &["--compare", "--trials", "4", "--max-trials", "6"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    assert!(
+        stderr(&o).contains("trial 5/4 (--max-trials 6: TTFT p50"),
+        "{}",
+        both(&o)
+    );
+    let c = comparison(&more);
+    assert_eq!(c.scenarios[0].current_trials, 6);
+    assert_eq!(c.sequential_looks, 3);
+    let o = bench.cli(&["run", "--url", &server.url(), "--max-trials", "6"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "--max-trials needs --compare: {}",
+        both(&o)
+    );
+}
+
+/// `--bless --append` builds a multi-run baseline (schema 2.0, a rolling window of
+/// --keep-runs), also when two blesses into one folder run at once (the folder is
+/// locked); a comparison then names its runs.
+#[test]
+fn appended_baselines_hold_several_runs() {
+    let bench = Bench::new();
+    let server = sim(TTFT_MS);
+    let (o, first) = bench.run(&server.url(), "r1", &["--bless", "--reason", "first"]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let (o, second) = bench.run(&server.url(), "r2", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let (o, third) = bench.run(&server.url(), "r3", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let dir = bench.baselines();
+    let bless = |from: &Path| {
+        bin()
+            .env("LLM_BENCH_BLESSED_BY", "e2e-test")
+            .args([
+                "bless",
+                "--append",
+                "--keep-runs",
+                "3",
+                "--reason",
+                "nightly",
+                "--from",
+            ])
+            .arg(from)
+            .arg("--baseline-dir")
+            .arg(&dir)
+            .spawn()
+            .unwrap()
+    };
+    // Two at once: both succeed, and neither loses the other's run.
+    let (mut a, mut b) = (bless(&second), bless(&third));
+    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+    let text = std::fs::read_to_string(bench.baseline_file()).unwrap();
+    assert_valid(&text);
+    let joined = baseline::parse(&text, &bench.baseline_file()).unwrap();
+    assert_eq!(joined.schema_version, "2.0");
+    assert_eq!(joined.runs.len(), 3, "{:?}", joined.runs);
+    assert_eq!(joined.trials.len(), 9);
+    // A fourth run pushes the first out of the window.
+    let o = bench.cli(&[
+        "bless",
+        "--append",
+        "--keep-runs",
+        "3",
+        "--reason",
+        "again",
+        "--from",
+        first.to_str().unwrap(),
+        "--baseline-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    assert!(stdout(&o).contains("(9 trials in 3 runs)"), "{}", both(&o));
+    let (o, compared) = bench.run(&server.url(), "cmp", &["--compare"]);
+    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{}", both(&o));
+    let c = comparison(&compared);
+    assert_eq!(c.scenarios[0].baseline.as_ref().unwrap().runs, 3);
+    let md = std::fs::read_to_string(compared.join("comparison.md")).unwrap();
+    assert!(md.contains("Baseline: 3 runs, 9 trial(s)"), "{md}");
+    // Another workload cannot join.
+    let (o, _) = bench.run(
+        &server.url(),
+        "other",
+        &[
+            "--bless",
+            "--append",
+            "--reason",
+            "x",
+            "--max-error-rate",
+            "0.5",
+            "--warmup",
+            "2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", both(&o));
+    assert!(
+        stderr(&o).contains("workload `warmup`: `0` in the baseline, `2` now"),
+        "{}",
+        both(&o)
+    );
 }

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use llm_bench::cli::CommentArgs;
@@ -12,10 +11,11 @@ use llm_bench::config::Secret;
 use llm_bench::github::comment::{marker, CommentClient, Posted, RetryPolicy};
 use llm_bench::github::{run_comment, CommentOptions, GithubEnv, GithubError, Repo};
 use wiremock::matchers::{any, method};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const TOKEN: &str = "ghs_TEST_TOKEN_d0e5c8a1f7b2";
-const PR: u64 = 7;
+#[path = "common/fake_github.rs"]
+mod fake_github;
+use fake_github::{FakeGithub, PR, TOKEN};
 
 /// Fast retries: the tests check behaviour, not GitHub's patience.
 fn fast() -> RetryPolicy {
@@ -29,124 +29,6 @@ fn fast() -> RetryPolicy {
 
 fn repo() -> Repo {
     Repo::parse("acme/serving").unwrap()
-}
-
-/// A stateful stand-in for the issue-comments endpoints of one repository.
-#[derive(Clone, Default)]
-struct FakeGithub {
-    state: Arc<Mutex<State>>,
-    /// Path before `/repos/…`: "" for github.com, "/api/v3" for GitHub Enterprise Server.
-    prefix: String,
-}
-
-#[derive(Default)]
-struct State {
-    comments: Vec<(u64, String)>,
-    requests: Vec<String>,
-    bad_auth: usize,
-}
-
-impl FakeGithub {
-    fn with_comments(prefix: &str, bodies: impl IntoIterator<Item = String>) -> FakeGithub {
-        let fake = FakeGithub {
-            prefix: prefix.into(),
-            ..FakeGithub::default()
-        };
-        {
-            let mut s = fake.state.lock().unwrap();
-            for body in bodies {
-                let id = 1000 + s.comments.len() as u64;
-                s.comments.push((id, body));
-            }
-        }
-        fake
-    }
-
-    async fn mount(&self, server: &MockServer) {
-        Mock::given(any())
-            .respond_with(self.clone())
-            .with_priority(10)
-            .mount(server)
-            .await;
-    }
-
-    fn comments(&self) -> Vec<(u64, String)> {
-        self.state.lock().unwrap().comments.clone()
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.state.lock().unwrap().requests.clone()
-    }
-
-    fn json(id: u64, body: &str) -> serde_json::Value {
-        serde_json::json!({
-            "id": id,
-            "body": body,
-            "html_url": format!("https://github.com/acme/serving/pull/{PR}#issuecomment-{id}"),
-            "user": {"login": "github-actions[bot]"},
-        })
-    }
-}
-
-impl Respond for FakeGithub {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut s = self.state.lock().unwrap();
-        let path = request.url.path().to_string();
-        let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
-        s.requests
-            .push(format!("{} {}", request.method, request.url));
-        let auth = request
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if auth != format!("Bearer {TOKEN}") {
-            s.bad_auth += 1;
-            return ResponseTemplate::new(401)
-                .set_body_json(serde_json::json!({"message": "Bad credentials"}));
-        }
-        let list = format!("{}/repos/acme/serving/issues/{PR}/comments", self.prefix);
-        let one = format!("{}/repos/acme/serving/issues/comments/", self.prefix);
-        match request.method.as_str() {
-            "GET" if path == list => {
-                let per_page: usize = query
-                    .get("per_page")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(30);
-                let page: usize = query.get("page").and_then(|v| v.parse().ok()).unwrap_or(1);
-                let items: Vec<_> = s
-                    .comments
-                    .iter()
-                    .skip((page - 1) * per_page)
-                    .take(per_page)
-                    .map(|(id, body)| Self::json(*id, body))
-                    .collect();
-                ResponseTemplate::new(200).set_body_json(items)
-            }
-            "POST" if path == list => {
-                let body: serde_json::Value = request.body_json().unwrap();
-                let id = 1000 + s.comments.len() as u64;
-                let text = body["body"].as_str().unwrap().to_string();
-                s.comments.push((id, text.clone()));
-                ResponseTemplate::new(201).set_body_json(Self::json(id, &text))
-            }
-            "PATCH" if path.starts_with(&one) => {
-                let id: u64 = path[one.len()..].parse().unwrap();
-                let body: serde_json::Value = request.body_json().unwrap();
-                let text = body["body"].as_str().unwrap().to_string();
-                match s.comments.iter_mut().find(|(c, _)| *c == id) {
-                    Some(c) => {
-                        c.1 = text.clone();
-                        ResponseTemplate::new(200).set_body_json(Self::json(id, &text))
-                    }
-                    None => ResponseTemplate::new(404)
-                        .set_body_json(serde_json::json!({"message": "Not Found"})),
-                }
-            }
-            _ => ResponseTemplate::new(404)
-                .set_body_json(serde_json::json!({"message": "Not Found"})),
-        }
-    }
 }
 
 fn client(server: &MockServer, prefix: &str) -> CommentClient {
@@ -180,11 +62,7 @@ async fn creates_the_comment_when_absent() {
     let comments = fake.comments();
     assert_eq!(comments.len(), 2);
     assert_eq!(comments[1].1, body("default", "report v1"));
-    assert_eq!(
-        fake.state.lock().unwrap().bad_auth,
-        0,
-        "every request carried the token"
-    );
+    assert_eq!(fake.bad_auth(), 0, "every request carried the token");
 }
 
 #[tokio::test]
@@ -389,7 +267,7 @@ async fn github_enterprise_server_base_url() {
     assert!(
         fake.requests()
             .iter()
-            .all(|r| r.contains("/api/v3/repos/acme/serving/")),
+            .all(|r| r.contains("/api/v3/repos/acme/serving/") || r.ends_with("/api/v3/user")),
         "{:?}",
         fake.requests()
     );
@@ -451,6 +329,11 @@ fn options(dir: &Path, strict: bool) -> CommentOptions {
         notes: vec!["This pull request changes `baselines/`.".into()],
         artifact_url: None,
         dry_run: false,
+        author: None,
+        path_aliases: vec![],
+        run_failed: None,
+        error: None,
+        bless_workflow: None,
     };
     CommentOptions::try_from(&args).unwrap()
 }
@@ -779,96 +662,11 @@ async fn no_pull_request_means_summary_and_outputs_only() {
 
 // ---- the action's shell steps (.github/action/run.sh) with a fake Actions environment ----
 
-const CONFIG_TARGETS: &str = "default: sim\ntargets:\n  sim:\n    builtin: sim\n    sim: { ttft_ms: 3, itl_ms: 0.5 }\n    api: chat\n";
-const CONFIG_MODELS: &str = "default: sim-model\nmodels:\n  sim-model:\n    max_tokens: 16\n";
-const CONFIG_WORKLOADS: &str =
-    "defaults:\n  warmup: 2\nprompts:\n  short:\n    text: \"Say hi.\"\nscenarios:\n  smoke:\n    prompt: short\n    concurrency: 2\n    requests: 16\n";
-
-fn git(repo: &Path, args: &[&str]) -> String {
-    let o = std::process::Command::new("git")
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
-
-/// Runs one step of the action, in `repo`, with a clean environment plus `vars`.
-async fn action_step(
-    repo: &Path,
-    step: &str,
-    vars: Vec<(&'static str, String)>,
-) -> std::process::Output {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/action/run.sh");
-    let repo = repo.to_path_buf();
-    let step = step.to_string();
-    tokio::task::spawn_blocking(move || {
-        let home = repo.parent().unwrap().join("home");
-        let runner_temp = repo.parent().unwrap().join("runner-temp");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::create_dir_all(&runner_temp).unwrap();
-        std::process::Command::new("bash")
-            .arg(&script)
-            .arg(&step)
-            .current_dir(&repo)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", &home)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("RUNNER_TEMP", &runner_temp)
-            .env("CI", "true")
-            .env("GITHUB_ACTIONS", "true")
-            .env("LB_BIN", env!("CARGO_BIN_EXE_llm-bench"))
-            .envs(vars)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-/// Step outputs as written to a `$GITHUB_OUTPUT` file (both forms).
-fn read_outputs(path: &Path) -> HashMap<String, String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut out = HashMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if let Some((key, delim)) = line.split_once("<<") {
-            let mut value = Vec::new();
-            for l in lines.by_ref() {
-                if l == delim {
-                    break;
-                }
-                value.push(l);
-            }
-            out.insert(key.to_string(), value.join("\n"));
-        } else if let Some((key, value)) = line.split_once('=') {
-            out.insert(key.to_string(), value.to_string());
-        }
-    }
-    out
-}
-
-fn show(o: &std::process::Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+#[path = "common/action_env.rs"]
+mod action_env;
+use action_env::{
+    action_step, git, read_outputs, show, CONFIG_MODELS, CONFIG_TARGETS, CONFIG_WORKLOADS,
+};
 
 /// The action end to end, as a pull request sees it: bless a baseline on the base
 /// branch, change `baselines/` in the pull request, run, compare (against the base
@@ -963,10 +761,12 @@ async fn the_action_steps_run_end_to_end() {
     let server = MockServer::start().await;
     let fake = FakeGithub::default();
     fake.mount(&server).await;
+    let head_sha = git(&repo, &["rev-parse", "HEAD"]);
     let event = tmp.path().join("event.json");
     std::fs::write(
         &event,
-        serde_json::json!({"pull_request": {"number": PR, "base": {"sha": base_sha}}}).to_string(),
+        serde_json::json!({"pull_request": {"number": PR, "base": {"sha": base_sha}, "head": {"sha": head_sha}}})
+            .to_string(),
     )
     .unwrap();
     let summary = tmp.path().join("step-summary.md");
@@ -985,6 +785,9 @@ async fn the_action_steps_run_end_to_end() {
             ("LB_RUNS", bench["runs"].clone()),
             ("LB_RESULTS_DIR", bench["results-dir"].clone()),
             ("LB_BASELINES_CHANGED", bench["baselines-changed"].clone()),
+            ("LB_ERRORS", bench["errors"].clone()),
+            ("LB_PATH_ALIAS", bench["path-alias"].clone()),
+            ("GITHUB_RUN_NUMBER", "12".to_string()),
             ("LB_BASELINE_DIR", "baselines".to_string()),
             ("LB_COMMENT", "true".to_string()),
             ("LB_COMMENT_KEY", "sim-pr".to_string()),
@@ -996,19 +799,40 @@ async fn the_action_steps_run_end_to_end() {
     };
     let o = action_step(&repo, "publish", publish_env()).await;
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
-    let comparison_md = std::fs::read_to_string(results.join("comparison.md")).unwrap();
     let comments = fake.comments();
     assert_eq!(comments.len(), 1, "{}", show(&o));
     let posted = &comments[0].1;
-    assert!(posted.starts_with("<!-- llm-bench:sim-pr -->\n> [!WARNING]\n> This pull request changes `baselines/` (`baselines/sim/smoke.json`)."), "{posted}");
+    let mut lines = posted.lines();
+    assert_eq!(lines.next(), Some("<!-- llm-bench:sim-pr -->"));
+    let headline = lines.next().unwrap();
     assert!(
-        posted.contains(comparison_md.trim()),
-        "the comment carries comparison.md"
+        (headline.starts_with("✅ No regression in 1 scenario · `")
+            || headline.starts_with("❌ Regression in `smoke`: "))
+            && headline.contains(&format!(" · `{}` · [run #12]", &head_sha[..7])),
+        "the verdict comes first, with the pull request's head commit: {headline}"
+    );
+    assert!(
+        headline.contains(" · [run #12](https://github.com/acme/serving/actions/runs/4242) · [results artifact](https://github.com/acme/serving/actions/runs/4242/artifacts/1)"),
+        "the verdict comes first: {headline}"
+    );
+    assert!(
+        posted.contains(
+            "> [!WARNING]\n> This pull request changes `baselines/` (`baselines/sim/smoke.json`)."
+        ),
+        "{posted}"
+    );
+    assert!(
+        posted.contains("### ") && posted.contains("`smoke`"),
+        "{posted}"
+    );
+    assert!(
+        !posted.contains("runner-temp") && posted.contains("baselines in `baselines`"),
+        "the base commit's baselines are shown under their own name, not the runner's scratch path: {posted}"
     );
     let step_summary = std::fs::read_to_string(&summary).unwrap();
     assert!(
-        step_summary.contains(comparison_md.trim()),
-        "the job summary carries the same Markdown"
+        step_summary.starts_with(&format!("## llm-bench · target `sim`\n\n{headline}\n")),
+        "the job summary has a heading per target: {step_summary}"
     );
     assert!(step_summary.contains("This pull request changes `baselines/`"));
     let outputs = read_outputs(&publish_out);
@@ -1099,7 +923,8 @@ async fn the_action_steps_run_end_to_end() {
     .await;
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("bless is refused on pull requests"),
+        String::from_utf8_lossy(&o.stderr)
+            .contains("bless is refused on pull requests and merge queues"),
         "{}",
         show(&o)
     );
@@ -1188,7 +1013,13 @@ fn action_yml_documents_every_input_and_never_expands_inside_scripts() {
 
 #[test]
 fn workflows_exist_and_keep_expressions_out_of_scripts() {
-    for file in ["ci.yml", "benchmark-pr.yml", "nightly.yml", "bless.yml"] {
+    for file in [
+        "ci.yml",
+        "benchmark-pr.yml",
+        "nightly.yml",
+        "bless.yml",
+        "release.yml",
+    ] {
         let wf = yaml(&format!(".github/workflows/{file}"));
         for (job_name, job) in wf["jobs"].as_mapping().unwrap() {
             for script in run_scripts(&job["steps"]) {
@@ -1219,10 +1050,10 @@ fn workflows_exist_and_keep_expressions_out_of_scripts() {
         pr["on"]["pull_request"]["paths"].is_sequence(),
         "only for paths that affect serving"
     );
-    assert_eq!(pr["permissions"]["contents"], "read");
-    assert_eq!(pr["permissions"]["pull-requests"], "write");
     assert_eq!(pr["concurrency"]["cancel-in-progress"], true);
     let job = &pr["jobs"]["benchmark"];
+    assert_eq!(job["permissions"]["contents"], "read");
+    assert_eq!(job["permissions"]["pull-requests"], "write");
     let labels: Vec<&str> = job["runs-on"]
         .as_sequence()
         .unwrap()

@@ -1,72 +1,27 @@
 #!/usr/bin/env bash
 # The steps of the llm-bench composite action (action.yml), one subcommand each:
 #
-#   run.sh install   build llm-bench from the action's source, or check a prebuilt binary
-#   run.sh bench     run and compare each target (on pull requests: against the base
-#                    branch's baselines), or bless
-#   run.sh publish   `llm-bench comment` for each results folder: sticky PR comment, job
-#                    summary, annotations; then the action's aggregated step outputs
-#   run.sh gate      fail the job on a regression (or, with strict, not comparable)
+#   run.sh guard         refuse a fork's pull request; normalise inputs (install.sh)
+#   run.sh install       the release binary for the action's ref, or plan a source build
+#   run.sh build-source  cargo install from the action's source (cached)
+#   run.sh bench         run and compare each target (on pull requests and merge queues:
+#                        against the base commit's baselines), or bless
+#   run.sh publish       `llm-bench comment` for each results folder: sticky PR comment,
+#                        job summary, annotations; a failed run is published as failed;
+#                        then the action's aggregated step outputs
+#   run.sh gate          fail the job on a regression (or, with strict, not comparable)
 #
 # Inputs arrive as LB_* environment variables set in action.yml's `env:` and are only
 # ever used as data (quoted arguments), never evaluated: no `${{ }}` in any script, so a
 # branch name or input cannot inject code. Keeping the steps here, not inline in YAML,
-# lets tests/github.rs run them with a fake GITHUB_* environment.
+# lets the tests run them with a fake GITHUB_* environment.
 set -euo pipefail
 
-# ---- helpers ------------------------------------------------------------------------
-
-# An annotation; `%`, CR and LF escaped as the runner expects.
-annotate() { # LEVEL MESSAGE
-  local msg=${2//'%'/'%25'}
-  msg=${msg//$'\r'/'%0D'}
-  msg=${msg//$'\n'/'%0A'}
-  # stderr: the runner reads workflow commands from both streams, and stdout may be
-  # captured by a $(…) that called this.
-  printf '::%s title=llm-bench::%s\n' "$1" "$msg" >&2
-}
-
-die() {
-  annotate error "$*"
-  exit 1
-}
-
-# `true`/`false` inputs; anything else is a mistake worth stopping for.
-truthy() { # NAME VALUE
-  case "${2,,}" in
-    true | yes | 1 | on) return 0 ;;
-    false | no | 0 | off | '') return 1 ;;
-    *) die "input $1 must be true or false (got '$2')" ;;
-  esac
-}
-
-# A step output; values with line breaks use the heredoc form.
-set_output() { # KEY VALUE
-  local file=${GITHUB_OUTPUT:-/dev/null}
-  if [[ $2 == *$'\n'* ]]; then
-    local delim="LLM_BENCH_EOF_$RANDOM$RANDOM"
-    printf '%s<<%s\n%s\n%s\n' "$1" "$delim" "$2" "$delim" >>"$file"
-  else
-    printf '%s=%s\n' "$1" "$2" >>"$file"
-  fi
-}
-
-# Splits a space- or comma-separated input into the array named by $1.
-# shellcheck disable=SC2034 # `into` is a nameref: the caller's array is filled
-split_list() { # ARRAY_NAME VALUE
-  local -n into=$1
-  local text=${2//,/ }
-  read -r -a into <<<"$text" || true
-}
-
-# A repository-relative path without a leading ./ (baselines are read from git).
-repo_path() { # NAME VALUE
-  local p=${2#./}
-  p=${p%/}
-  [[ -n $p && $p != /* && $p != ..* && $p != *"/../"* ]] ||
-    die "input $1 must be a path inside the repository (got '$2')"
-  printf '%s' "$p"
-}
+here=$(dirname "${BASH_SOURCE[0]}")
+# shellcheck source=.github/action/lib.sh
+source "$here/lib.sh"
+# shellcheck source=.github/action/install.sh
+source "$here/install.sh"
 
 # Extracts folder DIR as it is at commit SHA into a scratch folder; prints its path.
 base_baselines() { # SHA DIR
@@ -84,24 +39,25 @@ base_baselines() { # SHA DIR
   printf '%s' "$dest/$dir"
 }
 
-# ---- install ------------------------------------------------------------------------
-
-cmd_install() {
-  local bin
-  if [[ -n ${LB_BINARY:-} ]]; then
-    [[ -f $LB_BINARY && -x $LB_BINARY ]] || die "input binary: '$LB_BINARY' is not an executable file"
-    bin="$(cd "$(dirname "$LB_BINARY")" && pwd)/$(basename "$LB_BINARY")"
-  else
-    command -v cargo >/dev/null ||
-      die "cargo is not installed on this runner: add a Rust setup step (e.g. dtolnay/rust-toolchain@stable) before this action, or pass a prebuilt binary with the 'binary' input"
-    local root="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/llm-bench-install"
-    echo "::group::cargo install llm-bench"
-    cargo install --locked --path "${GITHUB_ACTION_PATH:?}" --root "$root"
-    echo "::endgroup::"
-    bin="$root/bin/llm-bench"
+# Empties the results folder the action owns; refuses a folder git tracks.
+clean_results() { # DIR
+  local dir=$1
+  [[ -e $dir ]] || return 0
+  [[ $dir != . && $dir != .. && $dir != / ]] || die "input results-dir must be a folder of its own (got '$dir')"
+  if git rev-parse --git-dir >/dev/null 2>&1 && [[ -n $(git ls-files -- "$dir" | head -n1) ]]; then
+    die "input results-dir '$dir' holds files tracked by git; the action empties it before each run, so give it a folder of its own (e.g. llm-bench-results)"
   fi
-  "$bin" --version
-  set_output bin "$bin"
+  rm -rf -- "$dir"
+}
+
+# The first error line a run printed (its message, without the `error: ` prefix), else
+# its last line.
+first_error() { # LOG
+  local line
+  line=$(grep -m1 '^error: ' "$1" 2>/dev/null || true)
+  [[ -n $line ]] || line=$(grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n1 || true)
+  line=${line#error: }
+  printf '%s' "${line//$'\r'/}"
 }
 
 # ---- bench --------------------------------------------------------------------------
@@ -125,17 +81,17 @@ cmd_bench() {
     args+=(--scenario "$w")
   done
 
-  local changed=""
+  local changed="" compare_dir=$baselines
   if $bless; then
     [[ -z ${LB_BASE_SHA:-} ]] ||
-      die "bless is refused on pull requests: a pull request must not bless its own numbers. Run the bless workflow (workflow_dispatch) instead; it opens a pull request with the new baselines"
+      die "bless is refused on pull requests and merge queues: a change must not bless its own numbers. Run the bless workflow (workflow_dispatch) instead; it opens a pull request with the new baselines"
     [[ -n ${LB_BLESS_REASON:-} ]] || die "bless needs bless-reason: say why the numbers change (it is stored in the baselines)"
     export LLM_BENCH_BLESSED_BY="${LLM_BENCH_BLESSED_BY:-${LB_BLESSED_BY:-}}"
     args+=(--compare --baseline-dir "$baselines" --bless --reason "$LB_BLESS_REASON" --allow-ci-bless)
   else
-    local compare_dir=$baselines
     if [[ -n ${LB_BASE_SHA:-} ]]; then
-      # A pull request is judged by the base branch's baselines, never its own.
+      # A pull request (or a merge queue's group) is judged by the base commit's
+      # baselines, never by its own working tree.
       compare_dir=$(base_baselines "$LB_BASE_SHA" "$baselines")
       changed=$(git diff --name-only "$LB_BASE_SHA" HEAD -- "$baselines" || true)
       echo "comparing against $baselines as of the base commit $LB_BASE_SHA"
@@ -152,8 +108,16 @@ cmd_bench() {
   if ((${#targets[@]} == 0)); then
     targets=("")
   fi
-  local runs="" t dir code
+  # A fresh results folder: nothing an earlier run left there (comparison.*, candidate
+  # baselines) may be published or blessed as this run's.
+  clean_results "$results"
+  local logs="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/llm-bench-logs"
+  rm -rf "$logs"
+  mkdir -p "$logs"
+
+  local runs="" errors="" t dir code n=0
   for t in "${targets[@]}"; do
+    n=$((n + 1))
     dir=$results
     if ((${#targets[@]} > 1)); then
       dir="$results/$t"
@@ -162,17 +126,25 @@ cmd_bench() {
     [[ -z $t ]] || target_args=(--target "$t")
     echo "::group::llm-bench run ${t:-(default target)}"
     set +e
-    "$bin" run "${args[@]}" "${target_args[@]+"${target_args[@]}"}" --out "$dir" "${extra[@]+"${extra[@]}"}"
+    "$bin" run "${args[@]}" "${target_args[@]+"${target_args[@]}"}" --out "$dir" "${extra[@]+"${extra[@]}"}" \
+      2> >(tee "$logs/$n.log" >&2)
     code=$?
     set -e
+    wait # for tee
     echo "::endgroup::"
     echo "llm-bench run ${t:-(default target)}: exit code $code ($dir)"
     runs+="$code $dir"$'\n'
+    errors+="$(first_error "$logs/$n.log")"$'\n'
   done
 
   set_output results-dir "$results"
   set_output runs "${runs%$'\n'}"
+  set_output errors "${errors%$'\n'}"
   set_output baselines-changed "$changed"
+  # The scratch copy of the base commit's baselines is shown under the input's name.
+  if [[ ${compare_dir:-$baselines} != "$baselines" ]]; then
+    set_output path-alias "$compare_dir=$baselines"
+  fi
 }
 
 # ---- publish ------------------------------------------------------------------------
@@ -180,7 +152,7 @@ cmd_bench() {
 # Worst first: the aggregated verdict is the worst of the targets'.
 rank() {
   case "$1" in
-    error) echo 5 ;; regression) echo 4 ;; not-comparable) echo 3 ;; unknown) echo 2 ;; pass) echo 1 ;; *) echo 0 ;;
+    error) echo 6 ;; regression) echo 5 ;; not-comparable) echo 4 ;; unknown) echo 3 ;; new) echo 2 ;; pass) echo 1 ;; *) echo 0 ;;
   esac
 }
 
@@ -190,6 +162,9 @@ cmd_publish() {
   local -a common=()
   truthy comment "${LB_COMMENT:-true}" || common+=(--dry-run)
   [[ -z ${LB_ARTIFACT_URL:-} ]] || common+=(--artifact-url "$LB_ARTIFACT_URL")
+  [[ -z ${LB_PATH_ALIAS:-} ]] || common+=(--path-alias "$LB_PATH_ALIAS")
+  [[ -z ${LB_COMMENT_AUTHOR:-} ]] || common+=(--author "$LB_COMMENT_AUTHOR")
+  [[ -z ${LB_BLESS_WORKFLOW:-} ]] || common+=(--bless-workflow "$LB_BLESS_WORKFLOW")
   if [[ -n ${LB_BASELINES_CHANGED:-} ]]; then
     local files
     # shellcheck disable=SC2016 # the backticks are Markdown, not a command
@@ -197,8 +172,9 @@ cmd_publish() {
     common+=(--note "This pull request changes \`${LB_BASELINE_DIR:-baselines}/\` ($files). The comparison below uses the baselines of the base branch, so a pull request cannot bless its own numbers; review the new baselines separately.")
   fi
 
-  local -a lines
+  local -a lines errors
   mapfile -t lines <<<"${LB_RUNS:-}"
+  mapfile -t errors <<<"${LB_ERRORS:-}"
   local count=0 line
   for line in "${lines[@]}"; do
     [[ -n $line ]] && count=$((count + 1))
@@ -206,28 +182,34 @@ cmd_publish() {
 
   local verdict=none regressions=0 reports="" urls="" scratch
   scratch=$(mktemp -d)
+  local i=-1
   for line in "${lines[@]}"; do
+    i=$((i + 1))
     [[ -n $line ]] || continue
     local code=${line%% *} dir=${line#* }
     local this_key=$key
     ((count == 1)) || this_key="$key-$(basename "$dir")"
     local v=unknown n=0 report="" url=""
-    if [[ -f $dir/comparison.md || -f $dir/report.md ]]; then
+    local -a this=()
+    case "$code" in
+      0 | 1 | 3) ;;
+      *)
+        # Published as failed for this commit, never the report of an earlier run.
+        this=(--run-failed "$code" --error "${errors[i]:-}")
+        annotate error "llm-bench run failed for $dir (exit code $code): ${errors[i]:-see the 'llm-bench run' log group}"
+        ;;
+    esac
+    if ((${#this[@]} > 0)) || [[ -f $dir/comparison.md || -f $dir/report.md ]]; then
       : >"$scratch/out"
-      GITHUB_OUTPUT="$scratch/out" "$bin" comment "$dir" --key "$this_key" "${common[@]+"${common[@]}"}" ||
+      GITHUB_OUTPUT="$scratch/out" "$bin" comment "$dir" --key "$this_key" \
+        "${this[@]+"${this[@]}"}" "${common[@]+"${common[@]}"}" ||
         annotate warning "llm-bench comment failed for $dir"
       v=$(sed -n 's/^verdict=//p' "$scratch/out" | tail -n1)
       n=$(sed -n 's/^regressions=//p' "$scratch/out" | tail -n1)
       report=$(sed -n 's/^report=//p' "$scratch/out" | tail -n1)
       url=$(sed -n 's/^comment-url=//p' "$scratch/out" | tail -n1)
     fi
-    case "$code" in
-      0 | 1 | 3) ;;
-      *)
-        v=error
-        annotate error "llm-bench run failed for $dir (exit code $code); see the 'llm-bench run' log group"
-        ;;
-    esac
+    ((${#this[@]} == 0)) || v=error
     v=${v:-unknown}
     if (($(rank "$v") > $(rank "$verdict"))); then
       verdict=$v
@@ -265,6 +247,9 @@ cmd_gate() {
         annotate warning "${LB_REGRESSIONS:-?} regression(s), not failing (fail-on-regression: false)"
       fi
       ;;
+    new)
+      echo "no scenario had a baseline, so nothing was compared; bless baselines to start gating"
+      ;;
     not-comparable)
       if truthy strict "${LB_STRICT:-false}" && ! $bless; then
         die "a scenario is not comparable with its baseline or has none (strict: true); bless new baselines if the change is intended"
@@ -275,12 +260,14 @@ cmd_gate() {
 }
 
 case "${1:-}" in
+  guard) cmd_guard ;;
   install) cmd_install ;;
+  build-source) cmd_build_source ;;
   bench) cmd_bench ;;
   publish) cmd_publish ;;
   gate) cmd_gate ;;
   *)
-    echo "usage: $0 install|bench|publish|gate" >&2
+    echo "usage: $0 guard|install|build-source|bench|publish|gate" >&2
     exit 2
     ;;
 esac

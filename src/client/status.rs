@@ -5,6 +5,7 @@
 //! Pure: the transports collect the bytes, this module turns them into messages.
 
 use crate::record::ErrorKind;
+use crate::status_hint::hint;
 
 /// Longest excerpt of a server's error body kept in a record.
 pub const ERROR_EXCERPT_CHARS: usize = 300;
@@ -41,10 +42,15 @@ impl ErrorBody {
         self.cut = Some(why.into());
     }
 
+    /// The start of the body as text (what a hint reads), without the note on a cut.
+    fn text(&self) -> String {
+        decode_prefix(&self.bytes)
+    }
+
     /// The body as quoted in a message: at most [`ERROR_EXCERPT_CHARS`]
     /// characters, and a note when the connection cut it short.
     pub fn quote(&self) -> String {
-        let mut text = excerpt(&decode_prefix(&self.bytes));
+        let mut text = excerpt(&self.text());
         if let Some(why) = &self.cut {
             if !text.is_empty() {
                 text.push(' ');
@@ -99,13 +105,12 @@ pub fn excerpt(text: &str) -> String {
     }
 }
 
-/// The message of a response whose status is not a success.
+/// The message of a response whose status is not a success. Statuses HTTP
+/// defines for errors get the hint that their body points to
+/// ([`crate::status_hint`]); redirects and statuses outside 2xx–5xx say what they
+/// mean here.
 pub fn status_message(code: u16, location: Option<&str>, body: &ErrorBody) -> String {
     let hint = match (ErrorKind::from_status(code), code) {
-        (_, 400 | 422) => " (the server rejected the request body: if it names a field such as `ignore_eos`, remove it from the model's `extra_body` or drop --ignore-eos)".to_string(),
-        (_, 401 | 403) => " (check the API key: targets.yaml `api_key`, OPENAI_API_KEY or --api-key-env)".to_string(),
-        (_, 404) => " (check the base URL: it usually ends in /v1)".to_string(),
-        (_, 429) => " (the server is rate limiting: lower the load)".to_string(),
         (ErrorKind::Redirect, _) => format!(
             " redirect to {}: llm-bench does not follow redirects (a request is never sent \
              twice unasked); use the address it points to as the base URL",
@@ -115,7 +120,9 @@ pub fn status_message(code: u16, location: Option<&str>, body: &ErrorBody) -> St
                      address is not an HTTP API (a WebSocket or other endpoint?)"
             .to_string(),
         (ErrorKind::UnexpectedStatus, _) => " (a status HTTP does not define)".to_string(),
-        _ => String::new(),
+        _ => hint(code, &body.text())
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default(),
     };
     let quote = body.quote();
     if quote.is_empty() {

@@ -7,7 +7,10 @@
 //! Fields that are unknown (`None`) on either side are not compared; one known on only
 //! one side is a warning, since something changed in how the run was described.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::hash::sha256_hex;
 use crate::manifest::{RunMeta, ScenarioSpec};
@@ -48,13 +51,75 @@ pub struct ShouldMatch {
     pub cuda_version: Option<String>,
 }
 
+/// The spec keys that only judge a result: left out of [`workload_hash`].
+const JUDGE_ONLY: [&str; 5] = [
+    "trials",
+    "max_trials",
+    "slo",
+    "max_error_rate",
+    "thresholds",
+];
+
+/// Each workload setting that differs between two specs, as
+/// "workload `load.concurrency`: `4` in the baseline, `8` now", nested keys joined
+/// with dots; the keys [`workload_hash`] leaves out are not compared.
+pub fn spec_differences(baseline: &ScenarioSpec, current: &ScenarioSpec) -> Vec<String> {
+    let flat = |spec: &ScenarioSpec| {
+        let mut out = BTreeMap::new();
+        let mut value = serde_json::to_value(spec).unwrap_or_default();
+        if let Some(object) = value.as_object_mut() {
+            for key in JUDGE_ONLY {
+                object.remove(key);
+            }
+        }
+        flatten("", &value, &mut out);
+        out
+    };
+    let (old, new) = (flat(baseline), flat(current));
+    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    keys.into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .map(|k| {
+            let show = |v: Option<&String>| v.map_or("unset".to_string(), |v| format!("`{v}`"));
+            format!(
+                "workload `{k}`: {} in the baseline, {} now",
+                show(old.get(k)),
+                show(new.get(k))
+            )
+        })
+        .collect()
+}
+
+/// Leaves of a JSON value by dotted path; strings unquoted.
+fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        Value::Null => {}
+        Value::String(s) => {
+            out.insert(prefix.to_string(), s.clone());
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
+}
+
 /// SHA-256 of what a scenario sends and how: its spec without the settings that only
 /// judge the result (`trials`, `slo`, `max_error_rate`, `thresholds`), as canonical
 /// JSON (sorted keys), so more trials or a stricter SLO keep a baseline usable.
 pub fn workload_hash(spec: &ScenarioSpec) -> String {
     let mut value = serde_json::to_value(spec).unwrap_or_default();
     if let Some(object) = value.as_object_mut() {
-        for key in ["trials", "slo", "max_error_rate", "thresholds"] {
+        for key in JUDGE_ONLY {
             object.remove(key);
         }
     }
@@ -215,5 +280,28 @@ mod tests {
         let (must, should) = other.differences(&base);
         assert_eq!(must, vec!["model: `m` in the baseline, `m2` now"]);
         assert_eq!(should.len(), 2, "{should:?}");
+    }
+
+    /// A changed `--prompt-tokens` (the ad hoc prompt's name) or concurrency is
+    /// named with both values; settings that only judge the result are not.
+    #[test]
+    fn spec_differences_name_each_setting_with_both_values() {
+        let old = crate::compare::baseline::tests::tiny_manifest().scenarios[0].clone();
+        let mut new = old.clone();
+        assert!(spec_differences(&old, &new).is_empty());
+        new.prompt = "synthetic-64".into();
+        new.load = crate::manifest::LoadSpec::Closed { concurrency: 8 };
+        new.trials = 9;
+        new.max_error_rate = 0.5;
+        new.duration_s = Some(30.0);
+        assert_eq!(
+            spec_differences(&old, &new),
+            [
+                "workload `duration_s`: unset in the baseline, `30.0` now",
+                "workload `load.concurrency`: `4` in the baseline, `8` now",
+                "workload `prompt`: `short` in the baseline, `synthetic-64` now",
+            ]
+        );
+        assert_ne!(workload_hash(&old), workload_hash(&new));
     }
 }

@@ -263,6 +263,69 @@ impl MetricId {
     }
 }
 
+/// Which part of a tolerance sets a metric's minimum effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Applies {
+    Relative,
+    /// The absolute floor is larger than the relative share of the baseline value
+    /// (e.g. 0.5 ms of a 2 ms TPOT is 25%).
+    Absolute,
+}
+
+/// The minimum effect that counts for one comparison, in the metric's own units:
+/// what a threshold column must show (a "±5%" with a 0.5 ms floor on a 2 ms TPOT
+/// is really ±25%).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EffectiveThreshold {
+    /// In the metric's unit (ms, tok/s, J/token; a share of requests for the
+    /// success rate).
+    pub value: f64,
+    /// As a fraction of the baseline value (not for the success rate).
+    pub relative: f64,
+    pub applies: Applies,
+}
+
+impl EffectiveThreshold {
+    /// For a tolerance and a baseline value.
+    pub fn of(metric: MetricId, tolerance: Tolerance, base: f64) -> EffectiveThreshold {
+        if metric.kind() == Kind::SuccessRate {
+            return EffectiveThreshold {
+                value: tolerance.absolute,
+                relative: 0.0,
+                applies: Applies::Absolute,
+            };
+        }
+        let floor = if base > 0.0 {
+            tolerance.absolute / base
+        } else {
+            0.0
+        };
+        let (relative, applies) = if floor > tolerance.relative {
+            (floor, Applies::Absolute)
+        } else {
+            (tolerance.relative, Applies::Relative)
+        };
+        EffectiveThreshold {
+            value: relative * base,
+            relative,
+            applies,
+        }
+    }
+
+    /// δ on the scale of a comparison's Δ (oriented so that positive is worse):
+    /// ln(1 + r) for a metric where higher is worse; for one where lower is worse
+    /// (throughput), a drop by r: −ln(1 − r), so "5%" means a 5% drop, not the
+    /// 4.76% that ln(1.05) would allow. The success rate's δ is in points.
+    pub fn delta(&self, metric: MetricId) -> f64 {
+        match metric.kind() {
+            Kind::SuccessRate => self.value,
+            _ if metric.orientation() < 0.0 => -(1.0 - self.relative.min(0.99)).ln(),
+            _ => self.relative.ln_1p(),
+        }
+    }
+}
+
 /// The pinned percentile method (linear interpolation, numpy's default) applied to an
 /// unsorted buffer, for the bootstrap.
 pub fn percentile_of(values: &mut [f64], p: f64) -> Option<f64> {
@@ -281,6 +344,25 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", m.key()));
             assert_eq!(serde_json::from_str::<MetricId>(&json).unwrap(), m);
         }
+    }
+
+    /// TPOT at 2 ms: the 0.5 ms floor is 25%, not 5%; throughput: 5% means a 5%
+    /// drop (−4.8% is inside it).
+    #[test]
+    fn effective_thresholds_say_which_part_applies() {
+        let t = Thresholds::default();
+        let tpot = EffectiveThreshold::of(MetricId::TpotP50, t.tpot, 2.0);
+        assert_eq!(tpot.applies, Applies::Absolute);
+        assert!((tpot.relative - 0.25).abs() < 1e-12 && (tpot.value - 0.5).abs() < 1e-12);
+        let ttft = EffectiveThreshold::of(MetricId::TtftP50, t.ttft, 100.0);
+        assert_eq!(ttft.applies, Applies::Relative);
+        assert!((ttft.value - 5.0).abs() < 1e-12);
+        assert!((ttft.delta(MetricId::TtftP50) - 1.05f64.ln()).abs() < 1e-12);
+        let tput = EffectiveThreshold::of(MetricId::OutputTokensPerS, t.throughput, 1000.0);
+        let delta = tput.delta(MetricId::OutputTokensPerS);
+        assert!((delta - -(0.95f64.ln())).abs() < 1e-12);
+        // A 4.8% drop, oriented so positive is worse, is inside δ.
+        assert!(-(1.0f64 - 0.048).ln() < delta);
     }
 
     #[test]

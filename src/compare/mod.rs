@@ -7,25 +7,38 @@
 //! `benches/verdict_study.rs` and `tests/verdict_study.rs` measure the false-alarm
 //! rate and power instead of assuming them.
 //!
-//! Layout: [`stats`] (pure statistics), [`metric`] (what is compared), [`baseline`]
-//! (the file format), [`fingerprint`] (what must match), [`verdict`] (the decision),
-//! [`render`] (Markdown and console). This file is the edge: it reads a results
-//! folder and baseline files, writes `comparison.{json,md}` and blessed baselines.
+//! Layout: [`stats`] (pure statistics), [`drift`] (the within- and between-run
+//! variance model), [`trials`] (which trials a test uses: zeros and outliers),
+//! [`metric`] (what is compared, effective thresholds), [`baseline`] (the file
+//! format), [`fingerprint`] and [`server_state`] (what must match), [`verdict`]
+//! (the decision), [`render`] (Markdown and console), [`append`] (multi-run
+//! baselines), [`sequential`] (`--max-trials`), [`study`] (the verdict study). This
+//! file is the edge: it reads a results folder and baseline files, writes
+//! `comparison.{json,md}`; `bless` writes blessed baselines.
 
+pub mod append;
 pub mod baseline;
+mod bless;
+pub mod drift;
 pub mod fingerprint;
+mod log_metric;
 pub mod metric;
 pub mod render;
+pub mod sequential;
+pub mod server_state;
 pub mod stats;
 pub mod study;
+mod success;
+pub mod trials;
 pub mod verdict;
+
+pub use bless::{bless, bless_refusals, blessed_by, is_ci, BlessContext, BlessOptions};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use self::baseline::{Baseline, SamplesBuilder, TrialRecord};
 use self::fingerprint::Fingerprint;
-use self::metric::{Gate, MetricId};
 use self::verdict::{Comparison, RunInfo};
 use crate::manifest::Manifest;
 use crate::metrics::summary::SummaryBuilder;
@@ -65,6 +78,22 @@ pub fn default_trials(flag: Option<u32>, configured: u32, compare: bool, bless: 
     flag.unwrap_or(configured.max(floor)).max(1)
 }
 
+/// Looks at the data a run's comparison may take: with `--max-trials N`, one after
+/// each trial from the planned count to N (the most over its scenarios); else 1.
+/// For the report; each scenario's share of α is [`sequential::alpha_share`].
+pub fn sequential_looks(manifest: &Manifest) -> u32 {
+    manifest
+        .scenarios
+        .iter()
+        .map(|s| {
+            s.max_trials
+                .map_or(1, |max| max.saturating_sub(s.trials) + 1)
+        })
+        .max()
+        .unwrap_or(1)
+        .max(1)
+}
+
 /// What `run`, `compare` and `bless` were asked to do with baselines.
 #[derive(Debug, Clone)]
 pub struct GateOptions {
@@ -73,23 +102,6 @@ pub struct GateOptions {
     /// A scenario without a baseline fails (exit 3) instead of being reported as new.
     pub strict: bool,
     pub bless: Option<BlessOptions>,
-}
-
-#[derive(Debug, Clone)]
-pub struct BlessOptions {
-    pub reason: Option<String>,
-    pub allow_ci: bool,
-    /// Only these scenarios (all when empty).
-    pub scenarios: Vec<String>,
-}
-
-/// The environment a bless depends on, read by the caller.
-#[derive(Debug, Clone)]
-pub struct BlessContext {
-    /// `CI` is set to a true value.
-    pub ci: bool,
-    pub blessed_by: String,
-    pub now: String,
 }
 
 /// One candidate baseline per scenario of a run, from its manifest and rows: the
@@ -213,8 +225,9 @@ impl CandidateSamples {
                     percentile_method: run.percentile_method.clone(),
                     fingerprint: Fingerprint::of(run, &s.spec),
                     spec: s.spec.clone(),
-                    noise: baseline::noise(&trials),
+                    noise: baseline::noise(&trials, s.spec.thresholds.noise_floor),
                     trials,
+                    runs: Vec::new(),
                 }
             })
             .collect()
@@ -357,166 +370,6 @@ pub fn write_comparison(dir: &Path, comparison: &Comparison) -> anyhow::Result<[
     Ok([json, md])
 }
 
-/// Every reason a bless must not happen; empty when it may.
-pub fn bless_refusals(
-    candidates: &[Baseline],
-    options: &BlessOptions,
-    context: &BlessContext,
-    interrupted: bool,
-) -> Vec<String> {
-    let mut refusals = Vec::new();
-    if context.ci && !options.allow_ci {
-        refusals.push(
-            "CI=true: baselines are blessed deliberately, not by a pipeline; bless locally, \
-             or pass --allow-ci-bless if this job exists to bless"
-                .to_string(),
-        );
-    }
-    if options
-        .reason
-        .as_deref()
-        .is_none_or(|r| r.trim().is_empty())
-    {
-        refusals.push("say why the numbers may change: --reason \"upgraded vLLM to 0.6.3\"".into());
-    }
-    if interrupted {
-        refusals.push("the run was interrupted: its trials are incomplete; run again".into());
-    }
-    if candidates.is_empty() {
-        refusals.push("the run has no scenario with measured requests".into());
-    }
-    for c in candidates {
-        if c.trials.len() < BLESS_MIN_TRIALS {
-            refusals.push(format!(
-                "scenario `{}` has {} trial(s); a baseline needs at least {BLESS_MIN_TRIALS} \
-                 (run with --trials {BLESS_DEFAULT_TRIALS})",
-                c.scenario,
-                c.trials.len()
-            ));
-        }
-        let (failed, ok) = c
-            .trials
-            .iter()
-            .fold((0, 0), |(f, s), t| (f + t.failed, s + t.succeeded));
-        let rate = if failed + ok > 0 {
-            failed as f64 / (failed + ok) as f64
-        } else {
-            1.0
-        };
-        if ok == 0 || rate > c.spec.max_error_rate {
-            refusals.push(format!(
-                "scenario `{}`: {failed} of {} requests failed ({:.1}%, limit {:.1}%): a failing run \
-                 is not a baseline; fix the errors and run again",
-                c.scenario,
-                failed + ok,
-                rate * 100.0,
-                c.spec.max_error_rate * 100.0
-            ));
-        }
-    }
-    refusals
-}
-
-/// Blesses candidates into `baseline_dir`: checks every refusal and reads every old
-/// baseline before writing anything, then writes each file atomically. Returns the
-/// "old → new" report.
-pub fn bless(
-    candidates: &[Baseline],
-    baseline_dir: &Path,
-    options: &BlessOptions,
-    context: &BlessContext,
-    interrupted: bool,
-) -> anyhow::Result<String> {
-    let selected: Vec<&Baseline> = candidates
-        .iter()
-        .filter(|c| options.scenarios.is_empty() || options.scenarios.contains(&c.scenario))
-        .collect();
-    for name in &options.scenarios {
-        if !candidates.iter().any(|c| &c.scenario == name) {
-            return Err(UsageError(format!(
-                "no scenario `{name}` in this run; it has: {}",
-                candidates
-                    .iter()
-                    .map(|c| c.scenario.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-            .into());
-        }
-    }
-    let owned: Vec<Baseline> = selected.iter().map(|c| (*c).clone()).collect();
-    let refusals = bless_refusals(&owned, options, context, interrupted);
-    if !refusals.is_empty() {
-        return Err(UsageError(format!(
-            "refusing to bless:\n  - {}",
-            refusals.join("\n  - ")
-        ))
-        .into());
-    }
-    let mut plan = Vec::new();
-    for c in owned {
-        let path = baseline_path(baseline_dir, &c.target, &c.scenario)?;
-        let old =
-            baseline::read(&path).map_err(|e| UsageError(format!("{e}; nothing was blessed")))?;
-        let mut new = c;
-        new.blessed_by = Some(context.blessed_by.clone());
-        new.reason = options.reason.clone();
-        new.created_at = context.now.clone();
-        new.tool_version = env!("CARGO_PKG_VERSION").to_string();
-        plan.push((path, old, new));
-    }
-    let mut report = String::new();
-    for (path, old, new) in &plan {
-        baseline::write(path, new)?;
-        report.push_str(&old_to_new(path, old.as_ref(), new));
-    }
-    Ok(report)
-}
-
-/// "TTFT p50: 40.1 ms → 48.2 ms (+20.2%)" for each gated metric.
-fn old_to_new(path: &Path, old: Option<&Baseline>, new: &Baseline) -> String {
-    let mut out = format!(
-        "blessed {} ({} trials{})\n",
-        path.display(),
-        new.trials.len(),
-        if old.is_none() { ", new" } else { "" }
-    );
-    for metric in MetricId::ALL
-        .into_iter()
-        .filter(|m| m.gate() != Gate::Never)
-    {
-        let value = |b: &Baseline| -> Option<f64> {
-            let v: Vec<f64> = b
-                .trials
-                .iter()
-                .filter_map(|t| t.stats.get(&metric))
-                .copied()
-                .filter(|v| *v > 0.0)
-                .collect();
-            (!v.is_empty())
-                .then(|| stats::mean(&v.iter().map(|x| x.ln()).collect::<Vec<_>>()).exp())
-        };
-        let Some(now) = value(new) else { continue };
-        let unit = metric.unit();
-        let fmt = |v: f64| match metric.kind() {
-            metric::Kind::SuccessRate => format!("{:.2}%", v * 100.0),
-            metric::Kind::Energy => format!("{} {unit}", crate::report::fmt_energy(v)),
-            _ => format!("{} {unit}", crate::report::fmt_ms(v)),
-        };
-        match old.and_then(value) {
-            Some(before) => out.push_str(&format!(
-                "  {:<16} {} → {} ({:+.1}%)\n",
-                metric.label(),
-                fmt(before),
-                fmt(now),
-                (now / before - 1.0) * 100.0
-            )),
-            None => out.push_str(&format!("  {:<16} {}\n", metric.label(), fmt(now))),
-        }
-    }
-    out
-}
-
 /// After a run (or for `compare`/`bless` on a results folder): compares and/or
 /// blesses the candidates as asked. Returns the comparison, with the baselines'
 /// curves for `report.html`, when one was made.
@@ -533,6 +386,7 @@ pub fn gate(
             run_id: manifest.run.id.clone(),
             target: manifest.run.target.clone(),
             baseline_dir: options.baseline_dir.display().to_string(),
+            looks: sequential_looks(manifest),
         };
         let j = judge(
             candidates,
@@ -557,32 +411,6 @@ pub fn gate(
         print!("{report}");
     }
     Ok(judged)
-}
-
-/// Who is blessing: `LLM_BENCH_BLESSED_BY`, else git's `user.name`, else `USER`.
-pub fn blessed_by(env: &dyn Fn(&str) -> Option<String>) -> String {
-    if let Some(who) = env("LLM_BENCH_BLESSED_BY").filter(|w| !w.trim().is_empty()) {
-        return who;
-    }
-    let git = std::process::Command::new("git")
-        .args(["config", "user.name"])
-        .output()
-        .ok();
-    if let Some(out) = git.filter(|o| o.status.success()) {
-        let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if !name.is_empty() {
-            return name;
-        }
-    }
-    env("USER")
-        .or_else(|| env("USERNAME"))
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// Whether `CI` says this is a CI job (`true`, `1`, `yes`).
-pub fn is_ci(env: &dyn Fn(&str) -> Option<String>) -> bool {
-    env("CI")
-        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
 }
 
 #[cfg(test)]
@@ -610,12 +438,5 @@ mod tests {
             baseline_path(Path::new("b"), "t", "s").unwrap(),
             Path::new("b/t/s.json")
         );
-    }
-
-    #[test]
-    fn ci_detection() {
-        assert!(is_ci(&|k| (k == "CI").then(|| "true".to_string())));
-        assert!(!is_ci(&|k| (k == "CI").then(|| "false".to_string())));
-        assert!(!is_ci(&|_| None));
     }
 }

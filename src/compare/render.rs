@@ -8,10 +8,19 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 
-use super::metric::{Kind, MetricId};
+use super::metric::{Applies, Kind, MetricId};
 use super::verdict::{Comparison, MetricComparison, ScenarioComparison, Status, Totals, Verdict};
 use crate::config::thresholds::Thresholds;
 use crate::report::{fmt_energy, fmt_ms, fmt_rate};
+
+/// What "(low confidence)" means, said once per scenario wherever it appears.
+const LOW_CONFIDENCE: &str = "low confidence: a side has a single trial, so the spread \
+    between trials is assumed (the noise floor or the baseline's recorded noise), not \
+    measured; run more trials (--trials 4)";
+
+/// How a new scenario's section says to record its baseline; `llm-bench comment`
+/// replaces it in CI with a pointer to the bless workflow.
+pub const NEW_SCENARIO_HINT: &str = "run with `--bless --reason \"...\"` to record it";
 
 /// The first line of every comparison.
 pub fn headline(t: &Totals) -> String {
@@ -50,14 +59,22 @@ pub fn markdown(c: &Comparison) -> String {
     }
     out.push_str(&format!(
         "<sub>llm-bench {} · run {} · target {} · baselines in `{}` · Δ: relative change of each trial statistic \
-         (geometric means shown), {}% confidence · Holm correction over {} gated tests · percentiles: linear \
-         interpolation</sub>\n",
+         (geometric means shown), {}% confidence · a regression is a change beyond its threshold (H0: Δ ≤ δ \
+         rejected), Holm correction over {} gated tests{} · percentiles: linear interpolation</sub>\n",
         c.tool_version,
         c.run_id,
         c.target,
         c.baseline_dir,
         confidence_percent(c),
-        c.gated_tests
+        c.gated_tests,
+        if c.sequential_looks > 1 {
+            format!(
+                " and up to {} sequential looks (α/2 at the planned trials, the rest shared by the later looks)",
+                c.sequential_looks
+            )
+        } else {
+            String::new()
+        }
     ));
     out
 }
@@ -86,7 +103,7 @@ fn scenario_markdown(s: &ScenarioComparison, c: &Comparison) -> String {
     match s.status {
         Status::New => {
             out.push_str(&format!(
-                "No baseline yet (`{}`): run with `--bless --reason \"...\"` to record it{}.\n\n",
+                "No baseline yet (`{}`): {NEW_SCENARIO_HINT}{}.\n\n",
                 s.baseline_path,
                 if c.strict {
                     "; this fails under `--strict`"
@@ -114,9 +131,15 @@ fn scenario_markdown(s: &ScenarioComparison, c: &Comparison) -> String {
         Status::Compared => {}
     }
     if let Some(b) = &s.baseline {
+        let runs = if b.runs > 1 {
+            format!("{} runs, ", b.runs)
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "Baseline: {} trial(s), blessed {}{}{}{} · this run: {} trial(s)\n\n",
+            "Baseline: {runs}{} trial(s), {}blessed {}{}{}{} · this run: {} trial(s){}\n\n",
             b.trials,
+            if b.runs > 1 { "newest " } else { "" },
             b.created_at.get(..10).unwrap_or(&b.created_at),
             b.blessed_by
                 .as_deref()
@@ -130,7 +153,18 @@ fn scenario_markdown(s: &ScenarioComparison, c: &Comparison) -> String {
                 .as_deref()
                 .map(|g| format!(" at `{}`", g.get(..12).unwrap_or(g)))
                 .unwrap_or_default(),
-            s.current_trials
+            s.current_trials,
+            if s.current_trials == 1 {
+                " (low confidence)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if let Some(state) = &s.server_state {
+        out.push_str(&format!(
+            "Server state (baseline → this run): {}\n\n",
+            state.describe()
         ));
     }
     let gated: Vec<&MetricComparison> = s.metrics.iter().filter(|m| m.gated).collect();
@@ -147,8 +181,8 @@ fn scenario_markdown(s: &ScenarioComparison, c: &Comparison) -> String {
             m.note.as_deref().unwrap_or_default()
         ));
     }
-    if gated.iter().any(|m| m.low_confidence) {
-        out.push_str("- ⚠️ low confidence: one trial on a side, so the between-trial spread is assumed (the noise floor), not measured; run more trials\n");
+    if s.metrics.iter().any(|m| m.low_confidence) {
+        out.push_str(&format!("- ⚠️ {LOW_CONFIDENCE}\n"));
     }
     out.push_str("\n<details><summary>Informational metrics, tests and thresholds</summary>\n\n");
     if !info.is_empty() {
@@ -212,9 +246,17 @@ fn cells(m: &MetricComparison) -> [String; 6] {
             signed(hi * 100.0, 1)
         ),
     };
-    let mut verdict = format!("{} {}", m.verdict.icon(), m.verdict.label());
+    // An informational metric never fails the job, so it is never called a regression.
+    let mut verdict = match (m.gated, m.verdict) {
+        (false, Verdict::Regression) => "🔸 worse (informational)".to_string(),
+        (false, Verdict::Improvement) => "🔹 better (informational)".to_string(),
+        (_, v) => format!("{} {}", v.icon(), v.label()),
+    };
     if m.low_confidence {
         verdict.push_str(" (low confidence)");
+    }
+    if m.partial {
+        verdict.push_str(" (trials left out)");
     }
     if m.forced {
         verdict.push_str(" (SLO floor)");
@@ -238,7 +280,28 @@ fn fmt_value(metric: MetricId, v: f64) -> String {
     }
 }
 
+/// The threshold in force: the effective one where known ("±5% (2.5 ms)",
+/// "±0.5 ms (25%, absolute floor)"), else the configured tolerance.
 fn threshold(m: &MetricComparison) -> String {
+    if let Some(e) = m.threshold {
+        let units = |v: f64| match m.metric.kind() {
+            Kind::Latency(..) => format!("{} ms", fmt_ms(v)),
+            Kind::Throughput => format!("{} {}", fmt_rate(v), m.metric.unit()),
+            Kind::Energy => format!("{} {}", fmt_energy(v), m.metric.unit()),
+            Kind::SuccessRate => format!("{} pt", trim(v * 100.0)),
+        };
+        return match (m.metric.kind(), e.applies) {
+            (Kind::SuccessRate, _) => format!("±{:.1} pt", e.value * 100.0),
+            (_, Applies::Relative) => {
+                format!("±{}% ({})", trim(e.relative * 100.0), units(e.value))
+            }
+            (_, Applies::Absolute) => format!(
+                "±{} ({}%, absolute floor)",
+                units(e.value),
+                trim(e.relative * 100.0)
+            ),
+        };
+    }
     let t = m.tolerance;
     match m.metric.kind() {
         Kind::SuccessRate => format!("±{:.1} pt", t.absolute * 100.0),
@@ -286,22 +349,33 @@ fn fmt_p(p: f64) -> String {
     }
 }
 
-fn method_label(m: &MetricComparison) -> &'static str {
+fn method_label(m: &MetricComparison) -> String {
     use super::verdict::Method;
+    let drift = m
+        .between_run_sd
+        .map(|sd| format!(" + between-run SD {}%", trim(sd * 100.0)))
+        .unwrap_or_default();
+    let runs = m
+        .trials_used
+        .filter(|u| u.baseline_runs > 1)
+        .map(|u| format!(" ({} baseline runs)", u.baseline_runs))
+        .unwrap_or_default();
     match m.method {
-        Method::Welch => "Welch t on trial logs",
-        Method::Prediction => "prediction interval (1 trial)",
-        Method::Bootstrap => "request bootstrap (low confidence)",
-        Method::Fisher => "Fisher exact, Newcombe CI",
-        Method::None => "none",
+        Method::Welch => format!("t on trial logs{drift}{runs}, H0: Δ ≤ δ"),
+        Method::Prediction => {
+            format!("prediction interval (1 trial, low confidence){drift}{runs}, H0: Δ ≤ δ")
+        }
+        Method::Bootstrap => format!("request bootstrap (low confidence){drift}, H0: Δ ≤ δ"),
+        Method::Fisher => "Fisher exact on trial-clustered counts, Newcombe CI".into(),
+        Method::None => "none".into(),
     }
 }
 
 fn thresholds_line(t: &Thresholds) -> String {
     format!(
         "Thresholds: α = {} (family-wise) · TTFT ±{}% (≥ {} ms) · TPOT ±{}% (≥ {} ms) · ITL ±{}% (≥ {} ms) · \
-         E2E ±{}% (≥ {} ms) · throughput ±{}% · success rate ±{} pt · noise floor {}% · output-length drift \
-         limit {}% · p99 gated from {} requests per trial\n",
+         E2E ±{}% (≥ {} ms) · throughput ±{}% · success rate ±{} pt · noise floor {}% · between-run SD \
+         (prior) {}% · output-length drift limit {}% · p99 gated from {} requests per trial\n",
         t.alpha,
         trim(t.ttft.relative * 100.0),
         trim(t.ttft.absolute),
@@ -314,6 +388,7 @@ fn thresholds_line(t: &Thresholds) -> String {
         trim(t.throughput.relative * 100.0),
         trim(t.success_rate * 100.0),
         trim(t.noise_floor * 100.0),
+        trim(t.between_run_sd * 100.0),
         trim(t.output_tokens_drift * 100.0),
         t.p99_min_requests
     )
@@ -341,6 +416,12 @@ pub fn console(c: &Comparison) -> String {
             }
             Status::Compared => {}
         }
+        if let Some(state) = &s.server_state {
+            out.push_str(&format!(
+                "\nserver state (baseline → this run): {}",
+                state.describe()
+            ));
+        }
         let mut table = Table::new();
         table
             .load_preset(UTF8_FULL_CONDENSED)
@@ -366,6 +447,14 @@ pub fn console(c: &Comparison) -> String {
         for w in &s.warnings {
             out.push_str(&format!("\n⚠ {w}"));
         }
+        for m in s.metrics.iter().filter(|m| m.gated) {
+            if let Some(note) = &m.note {
+                out.push_str(&format!("\n  {}: {note}", m.metric.label()));
+            }
+        }
+        if s.metrics.iter().any(|m| m.gated && m.low_confidence) {
+            out.push_str(&format!("\n⚠ {LOW_CONFIDENCE}"));
+        }
     }
     out
 }
@@ -373,6 +462,7 @@ pub fn console(c: &Comparison) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compare::metric::EffectiveThreshold;
     use crate::compare::verdict::{BaselineInfo, Method, Outcome};
     use crate::config::thresholds::Tolerance;
 
@@ -408,7 +498,11 @@ mod tests {
             p_better: Some(if delta > 0.0 { 0.9996 } else { 0.0004 }),
             p_adjusted: Some(0.002),
             tolerance,
-            min_effect: tolerance.log_delta(base),
+            min_effect: EffectiveThreshold::of(metric, tolerance, base).delta(metric),
+            threshold: Some(EffectiveThreshold::of(metric, tolerance, base)),
+            trials_used: None,
+            between_run_sd: Some(0.01),
+            partial: false,
             verdict,
             note: None,
             forced: false,
@@ -428,12 +522,29 @@ mod tests {
                 run_id: "20250101-120000-sim".into(),
                 trials: 5,
                 tool_version: "0.1.0".into(),
+                runs: 1,
             }),
             current_trials: 4,
             not_comparable: vec![],
             warnings: vec![
                 "new error kind `timeout` (2 requests): never seen in the baseline".into(),
             ],
+            server_state: Some(crate::compare::server_state::StateComparison {
+                baseline: crate::compare::server_state::SideState {
+                    prefix_cache_hit_rate: Some(0.0),
+                    requests_running_at_start: Some(0.0),
+                    server: Some("vllm 0.6.3".into()),
+                    ..Default::default()
+                },
+                current: crate::compare::server_state::SideState {
+                    prefix_cache_hit_rate: Some(0.01),
+                    requests_running_at_start: Some(0.0),
+                    server: Some("vllm 0.6.3".into()),
+                    ..Default::default()
+                },
+                mismatches: vec![],
+            }),
+            alpha_share: 1.0,
             thresholds: Thresholds::default(),
             metrics: vec![
                 row(
@@ -499,6 +610,8 @@ mod tests {
             current_trials: 4,
             not_comparable: vec![],
             warnings: vec![],
+            server_state: None,
+            alpha_share: 1.0,
             thresholds: Thresholds::default(),
             metrics: vec![],
         };
@@ -518,6 +631,7 @@ mod tests {
             correction: "holm".into(),
             gated_tests: 4,
             strict: false,
+            sequential_looks: 1,
             totals: Totals {
                 regressions: 1,
                 improvements: 1,

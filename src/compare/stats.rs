@@ -48,6 +48,10 @@ pub fn sample_sd(x: &[f64]) -> f64 {
 
 /// Two-sided interval and p-value for `estimate` with standard error `se` under a t
 /// distribution with `df` degrees of freedom (`None`: the standard normal).
+pub fn t_interval(estimate: f64, se: f64, df: Option<f64>, confidence: f64) -> Estimate {
+    interval(estimate, se, df, confidence)
+}
+
 fn interval(estimate: f64, se: f64, df: Option<f64>, confidence: f64) -> Estimate {
     let tail = (1.0 - confidence) / 2.0;
     let (critical, p_value) = if se > 0.0 && se.is_finite() {

@@ -1,34 +1,30 @@
-//! A run's trials against a baseline's trials → one verdict per metric.
+//! A run's trials against a baseline's runs and trials → one verdict per metric.
 //!
-//! Trials, not requests, are the unit of replication: requests within a trial share
-//! the server's state of the moment (its clocks, caches, neighbours), so a thousand
-//! requests of one trial are not a thousand independent observations of the server,
-//! and a request-level test calls every between-run wobble a regression. Each metric
-//! is therefore compared on its per-trial statistics, as Δ = ln(current / baseline)
-//! oriented so that positive means worse:
+//! Trials, not requests, are the unit of replication within a run, and runs drift
+//! from one to the next: each metric is compared on its per-trial log statistics,
+//! Δ = ln(current / baseline) oriented so that positive means worse, with a variance
+//! that includes the between-run component ([`super::drift`]), after zero-valued
+//! and outlier trials are left out by name ([`super::trials`]); see
+//! [`super::log_metric`]. The success rate is tested on trial-clustered counts
+//! ([`super::success`]) and against the SLO's hard floor. A scenario whose
+//! fingerprint or server state ([`super::server_state`]) differs is not comparable.
 //!
-//! * ≥ 2 trials on both sides: Welch's t on the per-trial logs;
-//! * 1 current trial against ≥ 3 baseline trials: a prediction interval;
-//! * otherwise (one trial on a side): a seeded request-level bootstrap, marked low
-//!   confidence;
-//!
-//! never assuming a between-trial spread below the baseline's recorded noise or the
-//! configured floor. The success rate is tested on counts (one-sided Fisher exact,
-//! Newcombe interval) and also against the SLO's hard floor.
-//!
-//! Verdicts, with δ the metric's minimum effect (relative, with an absolute floor):
-//! **regression** when the Holm-adjusted p < α and Δ ≥ δ; **improvement** its
-//! mirror; **within noise** when the whole 1 − α interval lies inside ±δ;
-//! **inconclusive** otherwise. Holm runs over every gated test of the run; the rest
-//! are information and never fail a job.
+//! Verdicts, with δ the metric's minimum effect in its units
+//! ([`super::metric::EffectiveThreshold`]): **regression** when H0: Δ ≤ δ is
+//! rejected at the Holm-adjusted α (a `--max-trials` run's looks share it);
+//! **improvement** its mirror; **within noise** when the whole 1 − α interval lies
+//! inside ±δ and no trial was left out for a missing value; **inconclusive**
+//! otherwise. Holm runs over every gated test of the run; the rest are information
+//! and never fail a job.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
 use super::baseline::{Baseline, TrialRecord};
-use super::metric::{percentile_of, Gate, Kind, Latency, MetricId};
-use super::stats::{self, Estimate};
+use super::metric::{EffectiveThreshold, Gate, Kind, MetricId};
+use super::server_state::StateComparison;
+use super::{log_metric, stats, success, trials};
 use crate::config::thresholds::{Thresholds, Tolerance};
 
 /// Bootstrap resamples per metric: enough for a stable standard error.
@@ -119,6 +115,22 @@ pub struct MetricComparison {
     pub tolerance: Tolerance,
     /// δ on the scale of `delta`, from the tolerance and the baseline value.
     pub min_effect: f64,
+    /// δ in the metric's units, and whether the relative or the absolute part of
+    /// the tolerance sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<EffectiveThreshold>,
+    /// Trials the test used on each side, of how many (zero-valued and outlier
+    /// trials are left out, by name, in `note`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trials_used: Option<TrialsUsed>,
+    /// The between-run SD (log scale) in the test's variance: the prior, or pooled
+    /// with what a multi-run baseline's runs show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub between_run_sd: Option<f64>,
+    /// Some trials had no usable value (0 or missing): the verdict is never
+    /// "within noise".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
     pub verdict: Verdict,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -141,6 +153,30 @@ impl MetricComparison {
                 (f(d), a.min(b), a.max(b))
             }
         })
+    }
+}
+
+/// How many trials a metric's test used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrialsUsed {
+    pub current: usize,
+    pub current_of: usize,
+    pub baseline: usize,
+    pub baseline_of: usize,
+    /// Baseline runs the baseline trials came from.
+    pub baseline_runs: usize,
+}
+
+impl TrialsUsed {
+    /// Every trial of both sides.
+    pub fn all(current: &Baseline, baseline: &Baseline) -> TrialsUsed {
+        TrialsUsed {
+            current: current.trials.len(),
+            current_of: current.trials.len(),
+            baseline: baseline.trials.len(),
+            baseline_of: baseline.trials.len(),
+            baseline_runs: baseline.run_count(),
+        }
     }
 }
 
@@ -168,11 +204,19 @@ pub struct BaselineInfo {
     pub run_id: String,
     pub trials: usize,
     pub tool_version: String,
+    /// Runs the baseline holds (`--bless --append`); 1 for an ordinary baseline.
+    #[serde(default = "one")]
+    pub runs: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl BaselineInfo {
     pub fn of(b: &Baseline) -> BaselineInfo {
         BaselineInfo {
+            runs: b.run_count(),
             created_at: b.created_at.clone(),
             blessed_by: b.blessed_by.clone(),
             reason: b.reason.clone(),
@@ -200,6 +244,14 @@ pub struct ScenarioComparison {
     /// Should-match differences, new error kinds, output-length drift.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The server's state on both sides (prefix-cache hit rate, KV cache and
+    /// requests at trial start, version), when either side recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_state: Option<StateComparison>,
+    /// The share of α this comparison may spend: below 1 for a look of a
+    /// `--max-trials` run ([`super::sequential::alpha_share`]).
+    #[serde(default = "full_share", skip_serializing_if = "is_full_share")]
+    pub alpha_share: f64,
     pub thresholds: Thresholds,
     pub metrics: Vec<MetricComparison>,
 }
@@ -239,9 +291,29 @@ pub struct Comparison {
     pub correction: String,
     pub gated_tests: usize,
     pub strict: bool,
+    /// Looks at the data a sequential run (`--max-trials`) may take; α is split
+    /// evenly over them. 1 for an ordinary comparison.
+    #[serde(default = "one_look", skip_serializing_if = "is_one_look")]
+    pub sequential_looks: u32,
     pub totals: Totals,
     pub outcome: Outcome,
     pub scenarios: Vec<ScenarioComparison>,
+}
+
+fn full_share() -> f64 {
+    1.0
+}
+
+fn is_full_share(share: &f64) -> bool {
+    *share == 1.0
+}
+
+fn one_look() -> u32 {
+    1
+}
+
+fn is_one_look(n: &u32) -> bool {
+    *n == 1
 }
 
 /// Version of `comparison.json`.
@@ -257,6 +329,8 @@ pub fn new_scenario(current: &Baseline, baseline_path: String) -> ScenarioCompar
         current_trials: current.trials.len(),
         not_comparable: Vec::new(),
         warnings: Vec::new(),
+        server_state: None,
+        alpha_share: 1.0,
         thresholds: current.spec.thresholds.clone(),
         metrics: Vec::new(),
     }
@@ -279,9 +353,15 @@ pub fn compare_scenario(
         current_trials: current.trials.len(),
         not_comparable: Vec::new(),
         warnings: Vec::new(),
+        server_state: StateComparison::of(current, baseline),
+        alpha_share: super::sequential::alpha_share(&current.spec, current.trials.len()),
         thresholds: thresholds.clone(),
         metrics: Vec::new(),
     };
+    let mut must = name_workload_changes(must, current, baseline);
+    if let Some(state) = &out.server_state {
+        must.extend(state.mismatches.iter().cloned());
+    }
     if !must.is_empty() {
         out.status = Status::NotComparable;
         out.not_comparable = must;
@@ -291,6 +371,7 @@ pub fn compare_scenario(
     let drift = output_drift(current, baseline, thresholds.output_tokens_drift);
     warnings.extend(drift.clone());
     warnings.extend(new_error_kinds(current, baseline));
+    warnings.extend(outliers(current, baseline, &thresholds));
     let large = |trials: &[TrialRecord]| {
         trials
             .iter()
@@ -304,8 +385,8 @@ pub fn compare_scenario(
             Gate::Never => false,
         };
         let row = match metric.kind() {
-            Kind::SuccessRate => Some(success_rate(current, baseline, &thresholds)),
-            _ => log_metric(metric, current, baseline, &thresholds),
+            Kind::SuccessRate => Some(success::compare(current, baseline, &thresholds)),
+            _ => log_metric::compare(metric, current, baseline, &thresholds),
         };
         let Some(mut row) = row else { continue };
         row.gated = gated && row.verdict != Verdict::NotComparable;
@@ -318,6 +399,26 @@ pub fn compare_scenario(
     }
     out.warnings = warnings;
     out
+}
+
+/// The fingerprint's "workload: `<hash>` ..." line replaced by the settings that
+/// changed, each with both values; kept as it is when no setting differs (a
+/// baseline hashed by another version).
+fn name_workload_changes(
+    must: Vec<String>,
+    current: &Baseline,
+    baseline: &Baseline,
+) -> Vec<String> {
+    let settings = super::fingerprint::spec_differences(&baseline.spec, &current.spec);
+    must.into_iter()
+        .flat_map(|line| {
+            if line.starts_with("workload:") && !settings.is_empty() {
+                settings.clone()
+            } else {
+                vec![line]
+            }
+        })
+        .collect()
 }
 
 /// Whether a gated test can reject at all. A success rate with no failure on either
@@ -364,7 +465,7 @@ pub fn finish(mut scenarios: Vec<ScenarioComparison>, strict: bool, meta: RunInf
     }
     let mut totals = Totals::default();
     for scenario in &mut scenarios {
-        let alpha = scenario.thresholds.alpha;
+        let alpha = scenario.thresholds.alpha * scenario.alpha_share;
         for row in &mut scenario.metrics {
             if !in_family(row) {
                 row.p_adjusted = if row.delta.unwrap_or(0.0) < 0.0 {
@@ -410,6 +511,7 @@ pub fn finish(mut scenarios: Vec<ScenarioComparison>, strict: bool, meta: RunInf
         correction: "holm".into(),
         gated_tests: family.len(),
         strict,
+        sequential_looks: meta.looks.max(1),
         totals,
         outcome,
         scenarios,
@@ -422,6 +524,9 @@ pub struct RunInfo {
     pub run_id: String,
     pub target: String,
     pub baseline_dir: String,
+    /// Looks at the data the run may take (`--max-trials`), for the report; each
+    /// scenario's share of α is in [`ScenarioComparison::alpha_share`].
+    pub looks: u32,
 }
 
 fn classify(row: &MetricComparison, alpha: f64) -> Verdict {
@@ -435,259 +540,34 @@ fn classify(row: &MetricComparison, alpha: f64) -> Verdict {
         Verdict::Regression
     } else if p < alpha && d <= -delta && hi < 0.0 {
         Verdict::Improvement
-    } else if lo > -delta && hi < delta {
+    } else if lo > -delta && hi < delta && !row.partial {
         Verdict::WithinNoise
     } else {
         Verdict::Inconclusive
     }
 }
 
-fn geometric_mean(values: &[f64]) -> f64 {
-    stats::mean(&values.iter().map(|v| v.ln()).collect::<Vec<_>>()).exp()
-}
-
-/// A stable seed per scenario and metric (FNV-1a), so a bootstrap gives the same
-/// answer on every machine and every rerun.
-fn seed(scenario: &str, metric: MetricId) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in scenario.bytes().chain([0]).chain(metric.key().bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
-fn empty_row(metric: MetricId, tolerance: Tolerance, note: &str) -> MetricComparison {
-    MetricComparison {
-        metric,
-        gated: false,
-        method: Method::None,
-        low_confidence: false,
-        baseline: None,
-        current: None,
-        delta: None,
-        ci_low: None,
-        ci_high: None,
-        p_worse: None,
-        p_better: None,
-        p_adjusted: None,
-        tolerance,
-        min_effect: 0.0,
-        verdict: Verdict::NotComparable,
-        note: Some(note.into()),
-        forced: false,
-    }
-}
-
-/// A latency or throughput statistic, compared on the log scale.
-fn log_metric(
-    metric: MetricId,
-    current: &Baseline,
-    baseline: &Baseline,
-    t: &Thresholds,
-) -> Option<MetricComparison> {
-    let values = |b: &Baseline| -> Vec<f64> {
-        b.trials
-            .iter()
-            .filter_map(|tr| tr.stats.get(&metric).copied())
-            .filter(|v| *v > 0.0)
-            .collect()
+/// One line per outlier trial of either side, naming the metrics it is far out
+/// in; those metrics' tests leave it out ([`trials`]).
+fn outliers(current: &Baseline, baseline: &Baseline, t: &Thresholds) -> Vec<String> {
+    // The scale each metric's test judges outliers on (see `log_metric`).
+    let floor = |m| {
+        baseline
+            .noise
+            .get(&m)
+            .copied()
+            .unwrap_or(0.0)
+            .max(t.noise_floor)
     };
-    let (cur, base) = (values(current), values(baseline));
-    let tolerance = metric.tolerance(t);
-    match (cur.is_empty(), base.is_empty()) {
-        (true, true) => return None,
-        (true, false) => return Some(empty_row(metric, tolerance, "no data in this run")),
-        (false, true) => return Some(empty_row(metric, tolerance, "no data in the baseline")),
-        _ => {}
-    }
-    let (base_value, cur_value) = (geometric_mean(&base), geometric_mean(&cur));
-    let floor = baseline
-        .noise
-        .get(&metric)
-        .copied()
-        .unwrap_or(0.0)
-        .max(t.noise_floor);
-    let confidence = 1.0 - t.alpha;
-    let log = |v: &[f64]| v.iter().map(|x| x.ln()).collect::<Vec<_>>();
-    let (method, estimate) = if cur.len() >= 2 && base.len() >= 2 {
-        (
-            Method::Welch,
-            stats::welch(&log(&cur), &log(&base), floor, confidence),
-        )
-    } else if cur.len() == 1 && base.len() >= 3 {
-        (
-            Method::Prediction,
-            stats::prediction(cur[0].ln(), &log(&base), floor, confidence),
-        )
-    } else {
-        let (c, b) = (
-            bootstrap_samples(metric, current),
-            bootstrap_samples(metric, baseline),
-        );
-        let statistic = |v: &mut [f64]| -> Option<f64> {
-            match metric.kind() {
-                Kind::Latency(_, p) => percentile_of(v, p),
-                _ => Some(v.iter().sum()),
-            }
-        };
-        let e = stats::bootstrap_log_ratio(
-            &c,
-            &b,
-            &statistic,
-            BOOTSTRAP_REPLICATES,
-            seed(&current.scenario, metric),
-            floor,
-            confidence,
-        );
-        (Method::Bootstrap, e)
-    };
-    let Some(Estimate {
-        estimate,
-        low,
-        high,
-        p_value,
-        ..
-    }) = estimate
-    else {
-        return Some(empty_row(metric, tolerance, "too few samples to estimate"));
-    };
-    let o = metric.orientation();
-    let (lo, hi) = if o > 0.0 { (low, high) } else { (-high, -low) };
-    let delta = o * estimate;
-    // t and normal are symmetric: the one-sided p in the observed direction is half
-    // the two-sided one.
-    let (p_worse, p_better) = if delta > 0.0 {
-        (p_value / 2.0, 1.0 - p_value / 2.0)
-    } else if delta < 0.0 {
-        (1.0 - p_value / 2.0, p_value / 2.0)
-    } else {
-        (
-            0.5_f64.max(1.0 - p_value / 2.0),
-            0.5_f64.max(1.0 - p_value / 2.0),
-        )
-    };
-    Some(MetricComparison {
-        metric,
-        gated: false,
-        method,
-        low_confidence: method == Method::Bootstrap,
-        baseline: Some(base_value),
-        current: Some(cur_value),
-        delta: Some(delta),
-        ci_low: Some(lo),
-        ci_high: Some(hi),
-        p_worse: Some(p_worse),
-        p_better: Some(p_better),
-        p_adjusted: None,
-        tolerance,
-        min_effect: tolerance.log_delta(base_value),
-        verdict: Verdict::Inconclusive,
-        note: None,
-        forced: false,
-    })
-}
-
-/// Request-level values for the bootstrap, pooled over a side's trials. For a
-/// throughput each request contributes its share of the rate (tokens or 1, divided
-/// by the summed trial windows), so the statistic is their sum. A trial that kept
-/// only a sample of its requests ([`TrialRecord::sample_weight`]) scales each share
-/// by the requests it stands for, so the sum is still the trial's whole rate; its
-/// resampled sums then vary by about √weight more than every request's would, so
-/// the interval errs wide.
-fn bootstrap_samples(metric: MetricId, side: &Baseline) -> Vec<f64> {
-    let duration: f64 = side.trials.iter().map(|t| t.duration_s).sum();
-    side.trials
-        .iter()
-        .flat_map(|t| {
-            let s = &t.samples;
-            let weight = t.sample_weight();
-            match metric.kind() {
-                Kind::Latency(Latency::Ttft, _) => s.ttft(),
-                Kind::Latency(Latency::Tpot, _) => s.tpot(),
-                Kind::Latency(Latency::Itl, _) => s.itl(),
-                Kind::Latency(Latency::E2e, _) => s.e2e(),
-                Kind::Throughput if duration <= 0.0 => Vec::new(),
-                Kind::Throughput if metric == MetricId::OutputTokensPerS => s
-                    .output_tokens()
-                    .into_iter()
-                    .map(|n| match weight {
-                        Some(w) => n * w / duration,
-                        None => n / duration,
-                    })
-                    .collect(),
-                Kind::Throughput => {
-                    let share = match weight {
-                        Some(w) => w / duration,
-                        None => 1.0 / duration,
-                    };
-                    s.e2e().iter().map(|_| share).collect()
-                }
-                // No per-request energy: trials are the only replicates.
-                Kind::SuccessRate | Kind::Energy => Vec::new(),
-            }
-        })
-        .collect()
-}
-
-fn counts(b: &Baseline) -> (u64, u64) {
-    b.trials
-        .iter()
-        .fold((0, 0), |(f, s), t| (f + t.failed, s + t.succeeded))
-}
-
-/// The success rate: counts pooled over trials; Fisher's exact test one-sided in the
-/// direction observed, Newcombe's interval, and the SLO's hard floor.
-fn success_rate(current: &Baseline, baseline: &Baseline, t: &Thresholds) -> MetricComparison {
-    let (cur_failed, cur_ok) = counts(current);
-    let (base_failed, base_ok) = counts(baseline);
-    let share = |ok: u64, failed: u64| {
-        if ok + failed > 0 {
-            ok as f64 / (ok + failed) as f64
-        } else {
-            0.0
-        }
-    };
-    let (cur, base) = (share(cur_ok, cur_failed), share(base_ok, base_failed));
-    let delta = base - cur;
-    let p_worse = stats::fisher_failures((cur_failed, cur_ok), (base_failed, base_ok), true);
-    let p_better = stats::fisher_failures((cur_failed, cur_ok), (base_failed, base_ok), false);
-    let (lo, hi) = stats::newcombe(
-        base_ok,
-        base_ok + base_failed,
-        cur_ok,
-        cur_ok + cur_failed,
-        1.0 - t.alpha,
-    );
-    let floor = 1.0 - current.spec.max_error_rate;
-    let below_floor = cur < floor;
-    let tolerance = MetricId::SuccessRate.tolerance(t);
-    MetricComparison {
-        metric: MetricId::SuccessRate,
-        gated: true,
-        method: Method::Fisher,
-        low_confidence: false,
-        baseline: Some(base),
-        current: Some(cur),
-        delta: Some(delta),
-        ci_low: Some(lo),
-        ci_high: Some(hi),
-        p_worse: Some(p_worse),
-        p_better: Some(p_better),
-        p_adjusted: None,
-        tolerance,
-        min_effect: tolerance.absolute,
-        verdict: if below_floor { Verdict::Regression } else { Verdict::Inconclusive },
-        note: below_floor.then(|| {
-            format!(
-                "below the SLO floor: {:.1}% succeeded, at least {:.1}% required (max_error_rate {})",
-                cur * 100.0,
-                floor * 100.0,
-                current.spec.max_error_rate
-            )
-        }),
-        forced: below_floor,
-    }
+    let this_run = trials::outlier_lines(current, &floor)
+        .into_iter()
+        .map(|l| format!("this run's {l}: left out of those metrics"));
+    let blessed = trials::outlier_lines(baseline, &floor)
+        .into_iter()
+        .map(|l| {
+            format!("the baseline's {l}: left out of those metrics and of its recorded noise")
+        });
+    this_run.chain(blessed).collect()
 }
 
 /// Mean output tokens per successful request, pooled over trials.

@@ -17,6 +17,7 @@ mod duration;
 mod entries;
 mod env;
 mod error;
+mod limits;
 mod locate;
 mod models;
 mod references;
@@ -37,8 +38,11 @@ pub use duration::{parse_duration, DurationError};
 pub use error::{ConfigError, ConfigErrors};
 pub use models::{Model, DEFAULT_MAX_TOKENS};
 pub use secret::Secret;
-pub use targets::{ApiFlavor, Endpoint, MetricsSource, Target, Timeouts};
-pub use workloads::{Arrival, Load, PromptSource, PromptSpec, Scenario, Slo, Stop, Workloads};
+pub use targets::{check_header_value, ApiFlavor, Endpoint, MetricsSource, Target, Timeouts};
+pub use workloads::{
+    too_many_in_flight, usable_concurrency, Arrival, Load, PrefixCache, PromptSource, PromptSpec,
+    Scenario, Slo, Stop, Workloads, MAX_CONCURRENCY,
+};
 
 use references::unknown_name;
 use source::Source;

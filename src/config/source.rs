@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use super::error::ConfigError;
+use super::limits;
 use super::locate::{entry_spans, lookup, Position};
 use super::yaml_error::{from_yaml_error, is_syntax_error};
 
@@ -21,14 +22,47 @@ pub(crate) struct Source {
     pub text: String,
 }
 
+/// Bytes of YAML parsed at most while looking for the shape errors of each entry.
+const ENTRY_PARSE_BUDGET: usize = 16 << 20;
+
+/// The file's bytes, or its size when it is over [`limits::MAX_FILE_BYTES`] (read no
+/// further than one byte past the limit).
+fn read_bounded(file: &Path) -> std::io::Result<Result<Vec<u8>, u64>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)?
+        .take(limits::MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limits::MAX_FILE_BYTES {
+        let size = std::fs::metadata(file).map_or(bytes.len() as u64, |m| m.len());
+        return Ok(Err(size));
+    }
+    Ok(Ok(bytes))
+}
+
 impl Source {
     /// Reads `dir/name`; a missing file gets an error that says how to point elsewhere.
     pub fn read(dir: &Path, name: &str) -> Result<Source, ConfigError> {
         let file = dir.join(name);
         let fail = |message: String| Err(ConfigError::new(&file, None, "", message));
-        match std::fs::read(&file) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => Ok(Source::new(file.clone(), text)),
+        match read_bounded(&file) {
+            Ok(Err(bytes)) => fail(limits::too_large(bytes)),
+            Ok(Ok(bytes)) => match String::from_utf8(bytes) {
+                Ok(text) => {
+                    let source = Source::new(file.clone(), text);
+                    match limits::check_depth(&source.text) {
+                        Ok(()) => Ok(source),
+                        Err(at) => Err(ConfigError::new(
+                            &file,
+                            Some(Position {
+                                line: at.line,
+                                column: at.column,
+                            }),
+                            "",
+                            limits::too_deep_message(),
+                        )),
+                    }
+                }
                 Err(e) => fail(format!(
                     "not UTF-8 text (invalid byte at offset {}); save the file as UTF-8",
                     e.utf8_error().valid_up_to()
@@ -89,7 +123,9 @@ impl Source {
 
     /// Shape errors found by parsing the file once with every entry of `sections`
     /// blanked out, then once per entry with all but that entry blanked out. Blanking
-    /// keeps line numbers, so positions stay exact.
+    /// keeps line numbers, so positions stay exact. serde stops at the first unknown
+    /// key, so each unknown key found is blanked too and the text parsed again: every
+    /// unknown key is reported, and the problems behind them as well.
     fn entry_errors<T: DeserializeOwned>(
         &self,
         expected: &str,
@@ -100,32 +136,55 @@ impl Source {
             .flat_map(|path| entry_spans(&self.text, path))
             .collect();
         let lines: Vec<&str> = self.text.lines().collect();
+        // The entry each line belongs to, if any: blanking is then one pass per parse.
+        let mut owner: Vec<Option<usize>> = vec![None; lines.len()];
+        for (k, span) in spans.iter().enumerate() {
+            for slot in owner.iter_mut().take(span.end).skip(span.start) {
+                *slot = Some(k);
+            }
+        }
         let keeping = |keep: Option<usize>| -> String {
-            let blank = |i: usize| {
-                spans
-                    .iter()
-                    .enumerate()
-                    .any(|(k, span)| Some(k) != keep && span.contains(&i))
-            };
             let kept: Vec<&str> = lines
                 .iter()
-                .enumerate()
-                .map(|(i, line)| if blank(i) { "" } else { line })
+                .zip(&owner)
+                .map(|(line, k)| match k {
+                    Some(k) if Some(*k) != keep => "",
+                    _ => line,
+                })
                 .collect();
             kept.join("\n")
         };
+        // Each parse reads the whole file: a large file with many entries gets its
+        // first errors, not one parse per entry (quadratic in its size).
+        let parses = (ENTRY_PARSE_BUDGET / self.text.len().max(1)).max(1);
         let mut errors: Vec<ConfigError> = Vec::new();
+        let mut budget = parses;
         for keep in std::iter::once(None).chain((0..spans.len()).map(Some)) {
-            let Err(e) = serde_yaml::from_str::<T>(&keeping(keep)) else {
-                continue;
-            };
-            // An alias into a blanked entry is an artefact of blanking, not a problem.
-            if is_syntax_error(&e) || e.to_string().contains("unknown anchor") {
-                continue;
+            if budget == 0 {
+                break;
             }
-            let error = from_yaml_error(self, &e, expected);
-            if !errors.contains(&error) {
-                errors.push(error);
+            let mut text = keeping(keep);
+            for _ in 0..MAX_UNKNOWN_KEYS {
+                if budget == 0 {
+                    break;
+                }
+                budget -= 1;
+                let Err(e) = serde_yaml::from_str::<T>(&text) else {
+                    break;
+                };
+                // An alias into a blanked entry is an artefact of blanking, not a problem.
+                if is_syntax_error(&e) || e.to_string().contains("unknown anchor") {
+                    break;
+                }
+                let error = from_yaml_error(self, &e, expected);
+                let next = unknown_key_lines(&text, &error).map(|lines| blank_lines(&text, lines));
+                if !errors.contains(&error) {
+                    errors.push(error);
+                }
+                match next {
+                    Some(blanked) => text = blanked,
+                    None => break,
+                }
             }
         }
         errors
@@ -161,4 +220,36 @@ impl Source {
     ) -> ConfigError {
         ConfigError::new(&self.file, position, path.join("."), message)
     }
+}
+
+/// How many unknown keys one pass of [`Source::entry_errors`] reports before it stops
+/// (a bound on re-parsing a file that is mostly unknown keys).
+const MAX_UNKNOWN_KEYS: usize = 100;
+
+/// The 0-based lines of the unknown key `error` reports (the key and what is nested
+/// under it), or `None` when `error` is about something else or the key cannot be
+/// found on a line of its own.
+fn unknown_key_lines(text: &str, error: &ConfigError) -> Option<Range<usize>> {
+    if !error.message.starts_with("unknown key `") {
+        return None;
+    }
+    let path: Vec<&str> = error.path.split('.').collect();
+    let (_, parent) = path.split_last()?;
+    let found = lookup(text, &path);
+    if found.depth != path.len() {
+        return None;
+    }
+    let line = found.found?.key.line.checked_sub(1)?;
+    entry_spans(text, parent)
+        .into_iter()
+        .find(|span| span.start == line)
+}
+
+/// `text` with `lines` (0-based) emptied; line numbers stay as they were.
+fn blank_lines(text: &str, lines: Range<usize>) -> String {
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| if lines.contains(&i) { "" } else { line })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -48,6 +48,9 @@ impl Tolerance {
     }
 }
 
+/// The default prior between-run SD; docs/comparing.md gives the study behind it.
+pub const DEFAULT_BETWEEN_RUN_SD: f64 = 0.01;
+
 /// Validated thresholds of one scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -67,7 +70,13 @@ pub struct Thresholds {
     pub success_rate: f64,
     /// Smallest between-trial standard deviation of a log statistic ever assumed
     /// (0.01 ≈ 1%), whatever the trials or the baseline's recorded noise say.
+    /// Must be above 0: with no floor, three nearly equal trials claim no noise.
     pub noise_floor: f64,
+    /// The assumed standard deviation of a run's speed from one run (day, boot,
+    /// neighbour) to the next, as a log ratio (0.01 ≈ 1%): the prior for the
+    /// between-run variance, which one-run baselines cannot measure; with 3 or
+    /// more runs (`--bless --append`) it is pooled with what the runs show.
+    pub between_run_sd: f64,
     /// Relative change of the mean output length beyond which E2E and throughput are
     /// not comparable (0.02 = 2%).
     pub output_tokens_drift: f64,
@@ -105,6 +114,7 @@ impl Default for Thresholds {
             },
             success_rate: 0.02,
             noise_floor: 0.01,
+            between_run_sd: DEFAULT_BETWEEN_RUN_SD,
             output_tokens_drift: 0.02,
             p99_min_requests: 1000,
         }
@@ -115,7 +125,7 @@ impl Default for Thresholds {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `alpha`, `ttft`, `tpot`, `itl`, `e2e`, `throughput`, `energy`, `success_rate`, `noise_floor`, `output_tokens_drift` and/or `p99_min_requests`"
+    expecting = "a mapping with `alpha`, `ttft`, `tpot`, `itl`, `e2e`, `throughput`, `energy`, `success_rate`, `noise_floor`, `between_run_sd`, `output_tokens_drift` and/or `p99_min_requests`"
 )]
 pub(crate) struct RawThresholds {
     pub alpha: Option<f64>,
@@ -127,6 +137,7 @@ pub(crate) struct RawThresholds {
     pub energy: Option<RawEnergyTolerance>,
     pub success_rate: Option<RawSuccessTolerance>,
     pub noise_floor: Option<f64>,
+    pub between_run_sd: Option<f64>,
     pub output_tokens_drift: Option<f64>,
     pub p99_min_requests: Option<u64>,
 }
@@ -214,6 +225,7 @@ impl RawThresholds {
                 (a, b) => a.or(b),
             },
             noise_floor: self.noise_floor.or(fallback.noise_floor),
+            between_run_sd: self.between_run_sd.or(fallback.between_run_sd),
             output_tokens_drift: self.output_tokens_drift.or(fallback.output_tokens_drift),
             p99_min_requests: self.p99_min_requests.or(fallback.p99_min_requests),
         }
@@ -317,6 +329,13 @@ pub(crate) fn validate(raw: &RawThresholds) -> Result<Thresholds, Vec<ThresholdP
         1.0,
         "a relative spread: 0.01 is 1%",
     );
+    let between_run_sd = fraction(
+        vec!["between_run_sd"],
+        raw.between_run_sd,
+        d.between_run_sd,
+        0.5,
+        "the assumed run-to-run spread in speed: 0.01 is 1%, 0 trusts that runs never drift",
+    );
     let output_tokens_drift = fraction(
         vec!["output_tokens_drift"],
         raw.output_tokens_drift,
@@ -337,6 +356,15 @@ pub(crate) fn validate(raw: &RawThresholds) -> Result<Thresholds, Vec<ThresholdP
         a => a.unwrap_or(d.alpha),
     };
     let p99_min_requests = raw.p99_min_requests.unwrap_or(d.p99_min_requests);
+    if noise_floor == 0.0 {
+        problems.push(ThresholdProblem {
+            path: vec!["noise_floor"],
+            message: "must be above 0: with no floor, a few nearly equal trials claim no \
+                      noise at all and a 0.1% difference reads as certain; use e.g. 0.005 \
+                      (0.5%) or the default 0.01"
+                .into(),
+        });
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -350,6 +378,7 @@ pub(crate) fn validate(raw: &RawThresholds) -> Result<Thresholds, Vec<ThresholdP
         energy,
         success_rate,
         noise_floor,
+        between_run_sd,
         output_tokens_drift,
         p99_min_requests,
     })
@@ -421,6 +450,21 @@ mod tests {
             problems[0].message
         );
         assert_eq!(problems[1].path, vec!["alpha"]);
+    }
+
+    #[test]
+    fn noise_floor_zero_is_refused_and_between_run_sd_is_a_fraction() {
+        let problems = validate(&raw("noise_floor: 0\nbetween_run_sd: 0.7\n")).unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems[0].path, vec!["between_run_sd"]);
+        assert_eq!(problems[1].path, vec!["noise_floor"]);
+        assert!(
+            problems[1].message.contains("above 0"),
+            "{}",
+            problems[1].message
+        );
+        let t = validate(&raw("between_run_sd: 0\nnoise_floor: 0.005\n")).unwrap();
+        assert_eq!((t.between_run_sd, t.noise_floor), (0.0, 0.005));
     }
 
     #[test]

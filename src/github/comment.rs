@@ -5,6 +5,14 @@
 //! creates one when none exists. KEY keeps several benchmark jobs in one repository
 //! apart.
 //!
+//! "Its own" means the marker *and* the author: anyone can write the marker into a
+//! comment, so a comment is edited only when GitHub says the token's own identity wrote
+//! it. The identity is `GET /user` for a personal token; the job token and other
+//! installation tokens cannot call that endpoint, and the job token's comments are by
+//! `github-actions[bot]`; a GitHub App's token names its bot with `--author`. A marked
+//! comment by anyone else is left alone (and reported), so it can neither receive the
+//! results nor block them.
+//!
 //! Requests go through octocrab's raw `_get`/`_post`/`_patch` so that the status and
 //! headers of a failure stay visible: GitHub's secondary rate limit answers 403 or 429
 //! with `Retry-After`, a proxy in front of GitHub Enterprise may answer 502 with an
@@ -20,6 +28,9 @@ use serde::Deserialize;
 
 use super::{GithubError, Repo};
 use crate::config::Secret;
+
+/// The author of comments written with a workflow's job token (`GITHUB_TOKEN`).
+pub const ACTIONS_BOT_LOGIN: &str = "github-actions[bot]";
 
 /// Comments per page when listing (GitHub's maximum).
 const PER_PAGE: usize = 100;
@@ -110,6 +121,25 @@ struct Comment {
     body: Option<String>,
     #[serde(default)]
     html_url: String,
+    /// Null for a deleted ("ghost") account.
+    #[serde(default)]
+    user: Option<Account>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Account {
+    login: String,
+}
+
+impl Comment {
+    fn author(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.login.as_str())
+    }
+}
+
+/// Whether two GitHub logins name the same account (logins are case-insensitive).
+fn same_login(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
 }
 
 /// Why one attempt failed.
@@ -136,6 +166,8 @@ pub struct CommentClient {
     repo: Repo,
     token: Secret,
     policy: RetryPolicy,
+    /// The login whose comments this client may edit; `None`: ask GitHub.
+    author: Option<String>,
 }
 
 impl CommentClient {
@@ -171,17 +203,47 @@ impl CommentClient {
             repo,
             token: token.clone(),
             policy,
+            author: None,
         })
+    }
+
+    /// Edits only comments by `login` (e.g. `my-app[bot]` for a GitHub App's token)
+    /// instead of asking GitHub who the token is.
+    pub fn with_author(mut self, login: Option<String>) -> CommentClient {
+        self.author = login.filter(|l| !l.trim().is_empty());
+        self
+    }
+
+    /// Who the token is: `GET /user` answers for a personal token; the job token (an
+    /// installation token) is refused there (403), and its comments are by
+    /// `github-actions[bot]`.
+    async fn identity(&self) -> Result<String, Failure> {
+        if let Some(login) = &self.author {
+            return Ok(login.clone());
+        }
+        match self.send(Method::Get, "/user", None).await {
+            Ok(answer) => {
+                let me: Account = self.parse(&answer)?;
+                Ok(me.login)
+            }
+            // 403 "Resource not accessible by integration"; some GitHub Enterprise
+            // proxies answer 404.
+            Err(Failure::Fatal(GithubError::Forbidden { .. } | GithubError::NotFound { .. })) => {
+                Ok(ACTIONS_BOT_LOGIN.to_string())
+            }
+            Err(other) => Err(other),
+        }
     }
 
     /// Edits this job's comment on issue or pull request `number` to `body`, or creates
     /// it. `body` should already start with [`marker`]`(key)`.
     pub async fn upsert(&self, number: u64, key: &str, body: &str) -> Result<Posted, GithubError> {
         let marker = marker(key);
+        let mut me: Option<String> = None;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.try_upsert(number, &marker, body).await {
+            match self.try_upsert(number, &marker, body, &mut me).await {
                 Ok(posted) => return Ok(posted),
                 Err(Failure::Fatal(e)) => return Err(e),
                 Err(Failure::Transient { why, wait }) => {
@@ -210,8 +272,18 @@ impl CommentClient {
         }
     }
 
-    async fn try_upsert(&self, number: u64, marker: &str, body: &str) -> Result<Posted, Failure> {
-        match self.find(number, marker).await? {
+    async fn try_upsert(
+        &self,
+        number: u64,
+        marker: &str,
+        body: &str,
+        me: &mut Option<String>,
+    ) -> Result<Posted, Failure> {
+        let author = match me {
+            Some(login) => login.clone(),
+            None => me.insert(self.identity().await?).clone(),
+        };
+        match self.find(number, marker, &author).await? {
             Some(existing) if existing.body.as_deref() == Some(body) => Ok(Posted::Unchanged {
                 id: existing.id,
                 url: existing.html_url,
@@ -243,8 +315,16 @@ impl CommentClient {
         }
     }
 
-    /// Pages through every comment (oldest first) for the first that starts with `marker`.
-    async fn find(&self, number: u64, marker: &str) -> Result<Option<Comment>, Failure> {
+    /// Pages through every comment (oldest first) for the first by `author` that starts
+    /// with `marker`. Marked comments by anyone else are reported and skipped.
+    async fn find(
+        &self,
+        number: u64,
+        marker: &str,
+        author: &str,
+    ) -> Result<Option<Comment>, Failure> {
+        let mut foreign: Vec<String> = Vec::new();
+        let mut found = None;
         for page in 1..=MAX_PAGES {
             let route = format!(
                 "/repos/{}/{}/issues/{number}/comments?per_page={PER_PAGE}&page={page}",
@@ -252,18 +332,34 @@ impl CommentClient {
             );
             let answer = self.send(Method::Get, &route, None).await?;
             let comments: Vec<Comment> = self.parse(&answer)?;
-            if let Some(c) = comments.iter().find(|c| {
+            for c in comments.iter().filter(|c| {
                 c.body
                     .as_deref()
                     .is_some_and(|b| b.trim_start().starts_with(marker))
             }) {
-                return Ok(Some(c.clone()));
+                match c.author() {
+                    Some(login) if same_login(login, author) => {
+                        found = Some(c.clone());
+                        break;
+                    }
+                    other => foreign.push(other.unwrap_or("(deleted account)").to_string()),
+                }
             }
-            if comments.len() < PER_PAGE {
-                return Ok(None);
+            if found.is_some() || comments.len() < PER_PAGE {
+                break;
             }
         }
-        Ok(None)
+        if !foreign.is_empty() {
+            foreign.dedup();
+            eprintln!(
+                "left alone {} comment(s) with this job's marker written by {} (not by @{author}, this token's identity); \
+                 {}. If that author is this job (a GitHub App's token), pass --author LOGIN",
+                foreign.len(),
+                foreign.iter().map(|l| format!("@{l}")).collect::<Vec<_>>().join(", "),
+                if found.is_some() { "editing this token's own comment" } else { "posting a new comment" },
+            );
+        }
+        Ok(found)
     }
 
     async fn send(

@@ -9,6 +9,8 @@
 //! turns that into a failure.
 
 pub mod comment;
+pub mod headline;
+pub mod publish;
 pub mod summary;
 pub mod truncate;
 
@@ -46,6 +48,12 @@ pub struct GithubEnv {
     /// `GITHUB_SERVER_URL` and `GITHUB_RUN_ID`: the run's page, where its artifacts are.
     pub server_url: Option<String>,
     pub run_id: Option<String>,
+    /// `GITHUB_RUN_NUMBER`: "run #123".
+    pub run_number: Option<String>,
+    /// `GITHUB_SHA`: on a pull request, the merge commit; see [`GithubEnv::commit`].
+    pub sha: Option<String>,
+    /// The pull request's (or merge group's) head commit, from the event file.
+    pub head_sha: Option<String>,
     pub step_summary: Option<PathBuf>,
     pub output: Option<PathBuf>,
 }
@@ -59,6 +67,11 @@ impl GithubEnv {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
+        let event_path = get("GITHUB_EVENT_PATH").map(PathBuf::from);
+        let head_sha = event_path
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|text| head_sha_from_event(&text));
         GithubEnv {
             actions: get("GITHUB_ACTIONS").as_deref() == Some("true"),
             token: lookup("GITHUB_TOKEN")
@@ -66,13 +79,22 @@ impl GithubEnv {
                 .map(|t| Secret::new(t.trim())),
             repository: get("GITHUB_REPOSITORY"),
             event_name: get("GITHUB_EVENT_NAME"),
-            event_path: get("GITHUB_EVENT_PATH").map(PathBuf::from),
+            event_path,
+            head_sha,
             api_url: get("GITHUB_API_URL").unwrap_or_else(|| DEFAULT_API_URL.to_string()),
             server_url: get("GITHUB_SERVER_URL"),
             run_id: get("GITHUB_RUN_ID"),
+            run_number: get("GITHUB_RUN_NUMBER"),
+            sha: get("GITHUB_SHA"),
             step_summary: get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             output: get("GITHUB_OUTPUT").map(PathBuf::from),
         }
+    }
+
+    /// The commit a reviewer knows: a pull request's (or merge group's) head from the
+    /// event, else `GITHUB_SHA`.
+    pub fn commit(&self) -> Option<&str> {
+        self.head_sha.as_deref().or(self.sha.as_deref())
     }
 
     /// The workflow run's page, where its artifacts are listed.
@@ -137,7 +159,8 @@ pub enum GithubError {
          On a pull request from a fork, GITHUB_TOKEN is read-only whatever `permissions:` says: the \
          report is still in the job summary and the results artifact; to comment on fork pull \
          requests, post it from a separate `workflow_run` workflow, or use `pull_request_target` \
-         only if that workflow never checks out or runs the fork's code (see docs/github-actions.md)"
+         only if that workflow never checks out or runs the fork's code (see {})",
+        crate::docs_url("github-actions.md")
     )]
     Forbidden { message: String },
     #[error(
@@ -169,6 +192,13 @@ pub struct CommentOptions {
     pub notes: Vec<String>,
     pub artifact_url: Option<String>,
     pub dry_run: bool,
+    /// Edit only comments by this login (default: the token's own identity).
+    pub author: Option<String>,
+    pub path_aliases: Vec<publish::PathAlias>,
+    /// The run did not finish: publish that instead of a report.
+    pub failure: Option<publish::RunFailure>,
+    /// The workflow file that blesses baselines, for the hint on new scenarios.
+    pub bless_workflow: Option<String>,
 }
 
 /// The report `llm-bench comment` publishes when `comparison.md` is absent.
@@ -187,16 +217,53 @@ impl TryFrom<&CommentArgs> for CommentOptions {
             notes,
             artifact_url,
             dry_run,
+            author,
+            path_aliases,
+            run_failed,
+            error,
+            bless_workflow,
         } = args;
+        let path_aliases = path_aliases
+            .iter()
+            .map(|a| {
+                publish::PathAlias::parse(a).ok_or_else(|| {
+                    UsageError(format!(
+                        "--path-alias `{a}`: write FROM=TO, e.g. --path-alias /tmp/base/baselines=baselines"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let failure = run_failed.map(|exit_code| publish::RunFailure {
+            exit_code,
+            first_error: error.clone().unwrap_or_default(),
+        });
+        let common = |file: PathBuf| CommentOptions {
+            results_dir: results_dir.clone(),
+            key: key.clone(),
+            pr: *pr,
+            strict: *strict,
+            file,
+            notes: notes.clone(),
+            artifact_url: artifact_url.clone(),
+            dry_run: *dry_run,
+            author: author.clone(),
+            path_aliases: path_aliases.clone(),
+            failure: failure.clone(),
+            bless_workflow: bless_workflow.clone(),
+        };
+        if !comment::valid_key(key) {
+            return Err(UsageError(format!(
+                "--key `{key}`: use letters, digits, `.`, `_`, `-` or `/` (at most 100, no `--`), e.g. --key vllm-h100"
+            )));
+        }
+        if failure.is_some() {
+            // A run that failed early may have written nothing at all.
+            return Ok(common(results_dir.join(REPORT_MD)));
+        }
         if !results_dir.is_dir() {
             return Err(UsageError(format!(
                 "{} is not a folder; pass the results folder that `llm-bench run --out DIR` wrote",
                 results_dir.display()
-            )));
-        }
-        if !comment::valid_key(key) {
-            return Err(UsageError(format!(
-                "--key `{key}`: use letters, digits, `.`, `_`, `-` or `/` (at most 100, no `--`), e.g. --key vllm-h100"
             )));
         }
         let file = match file {
@@ -211,24 +278,17 @@ impl TryFrom<&CommentArgs> for CommentOptions {
                 file.display()
             )));
         }
-        Ok(CommentOptions {
-            results_dir: results_dir.clone(),
-            key: key.clone(),
-            pr: *pr,
-            strict: *strict,
-            file,
-            notes: notes.clone(),
-            artifact_url: artifact_url.clone(),
-            dry_run: *dry_run,
-        })
+        Ok(common(file))
     }
 }
 
 /// The gate's result as read from `comparison.json`, for outputs and annotations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
-    /// `pass`, `regression` or `not-comparable` (the comparison's outcome); `none`
-    /// when the folder has no comparison, `unknown` when it cannot be read.
+    /// `pass`, `regression` or `not-comparable` (the comparison's outcome); `new` when
+    /// it passed without comparing anything (no scenario had a baseline); `none` when
+    /// the folder has no comparison, `unknown` when it cannot be read, `error` when the
+    /// run failed.
     pub verdict: String,
     /// Gated metrics judged a regression.
     pub regressions: usize,
@@ -236,38 +296,52 @@ pub struct Verdict {
     pub annotations: Vec<(Level, String, String)>,
 }
 
-/// Reads the verdict from `comparison.json`, if the folder has one.
-pub fn read_verdict(dir: &Path) -> Verdict {
+fn no_comparison() -> Verdict {
+    Verdict {
+        verdict: "none".into(),
+        regressions: 0,
+        annotations: Vec::new(),
+    }
+}
+
+fn unknown_verdict() -> Verdict {
+    Verdict {
+        verdict: "unknown".into(),
+        regressions: 0,
+        annotations: Vec::new(),
+    }
+}
+
+/// `comparison.json` of a results folder; `None` when there is none.
+pub fn read_comparison(dir: &Path) -> anyhow::Result<Option<Comparison>> {
     let path = dir.join(COMPARISON_JSON);
     if !path.is_file() {
-        return Verdict {
-            verdict: "none".into(),
-            regressions: 0,
-            annotations: Vec::new(),
-        };
+        return Ok(None);
     }
-    let parsed = std::fs::read_to_string(&path)
-        .map_err(anyhow::Error::from)
-        .and_then(|text| Ok(serde_json::from_str::<Comparison>(&text)?));
-    match parsed {
-        Ok(comparison) => verdict_of(&comparison),
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let comparison = serde_json::from_str(&text)
+        .with_context(|| format!("{} cannot be parsed", path.display()))?;
+    Ok(Some(comparison))
+}
+
+/// Reads the verdict from `comparison.json`, if the folder has one.
+pub fn read_verdict(dir: &Path) -> Verdict {
+    match read_comparison(dir) {
+        Ok(Some(comparison)) => verdict_of(&comparison),
+        Ok(None) => no_comparison(),
         Err(e) => {
-            eprintln!(
-                "warning: {} cannot be read ({e}); the verdict output is `unknown`",
-                path.display()
-            );
-            Verdict {
-                verdict: "unknown".into(),
-                regressions: 0,
-                annotations: Vec::new(),
-            }
+            eprintln!("warning: {e:#}; the verdict output is `unknown`");
+            unknown_verdict()
         }
     }
 }
 
 /// The outputs and annotations of a comparison.
 pub fn verdict_of(c: &Comparison) -> Verdict {
+    let compared_any = c.scenarios.iter().any(|s| s.status == Status::Compared);
     let verdict = match c.outcome {
+        Outcome::Pass if !compared_any && c.totals.new > 0 => "new",
         Outcome::Pass => "pass",
         Outcome::Regression => "regression",
         Outcome::NotComparable => "not-comparable",
@@ -285,15 +359,19 @@ pub fn verdict_of(c: &Comparison) -> Verdict {
                     s.not_comparable.join("; ")
                 ),
             )),
-            Status::New if c.strict => annotations.push((
+            // Every new scenario is worth a look: a renamed scenario or target has no
+            // baseline and would otherwise pass unnoticed for ever.
+            Status::New => annotations.push((
                 Level::Warning,
                 "llm-bench: no baseline".to_string(),
                 format!(
-                    "{}: no baseline at {} (fails under --strict)",
-                    s.scenario, s.baseline_path
+                    "{}: no baseline at {}, so nothing was compared{}; record one with the bless workflow",
+                    s.scenario,
+                    s.baseline_path,
+                    if c.strict { " (fails under strict)" } else { "" }
                 ),
             )),
-            _ => {}
+            Status::Compared => {}
         }
         for m in s
             .metrics
@@ -329,6 +407,15 @@ pub fn verdict_of(c: &Comparison) -> Verdict {
     }
 }
 
+/// The head commit of a `pull_request*` or `merge_group` event.
+pub fn head_sha_from_event(event_json: &str) -> Option<String> {
+    let event: serde_json::Value = serde_json::from_str(event_json).ok()?;
+    event["pull_request"]["head"]["sha"]
+        .as_str()
+        .or_else(|| event["merge_group"]["head_sha"].as_str())
+        .map(str::to_string)
+}
+
 /// The pull-request (or issue) number of the event that started the workflow.
 pub fn pr_number_from_event(event_json: &str) -> Option<u64> {
     let event: serde_json::Value = serde_json::from_str(event_json).ok()?;
@@ -354,18 +441,10 @@ pub async fn run_comment(
         Some(token) => comment::redact(token, text),
         None => text.to_string(),
     };
-    let markdown = std::fs::read_to_string(&options.file)
-        .with_context(|| format!("cannot read {}", options.file.display()))?;
-    let verdict = read_verdict(&options.results_dir);
-    let mut content = String::new();
-    for note in &options.notes {
-        content.push_str("> [!WARNING]\n");
-        for line in note.lines() {
-            content.push_str(&format!("> {line}\n"));
-        }
-        content.push('\n');
-    }
-    content.push_str(&markdown);
+    let published = publish::compose(options, env)?;
+    let verdict = &published.verdict;
+    // What goes to GitHub passes the process's redactor (src/redact.rs) too.
+    let content = crate::redact::text(&published.content);
     let file_name = options
         .file
         .file_name()
@@ -377,7 +456,7 @@ pub async fn run_comment(
 
     if let Some(path) = &env.step_summary {
         let shortened = truncate::shorten(
-            &content,
+            &published.summary,
             STEP_SUMMARY_LIMIT_BYTES,
             Unit::Bytes,
             &full_report,
@@ -394,7 +473,15 @@ pub async fn run_comment(
         ("verdict", verdict.verdict.clone()),
         ("regressions", verdict.regressions.to_string()),
         ("results-dir", options.results_dir.display().to_string()),
-        ("report", options.file.display().to_string()),
+        // Empty when a failed run wrote no report.
+        (
+            "report",
+            if options.file.is_file() {
+                options.file.display().to_string()
+            } else {
+                String::new()
+            },
+        ),
     ];
 
     let marker = comment::marker(&options.key);
@@ -505,7 +592,8 @@ async fn post(
             })?
         }
     };
-    let client = CommentClient::new(&env.api_url, token, repo, policy)?;
+    let client =
+        CommentClient::new(&env.api_url, token, repo, policy)?.with_author(options.author.clone());
     client.upsert(number, &options.key, body).await
 }
 

@@ -55,10 +55,29 @@ pub struct ClientHealth {
 impl ClientHealth {
     /// Sets `client_limited` and `reasons` from the measurements.
     pub fn judge(mut self) -> ClientHealth {
+        let symptoms = self.symptoms();
+        self.describe(symptoms);
+        self
+    }
+
+    /// Which symptoms crossed their limits.
+    fn symptoms(&self) -> Symptoms {
+        let dispatch = match (self.dispatch_lag_p99_ms, self.dispatch_lag_over_limit) {
+            (Some(p99), Some(over)) => over >= MIN_LATE_SAMPLES && p99 > DISPATCH_LAG_LIMIT_MS,
+            _ => false,
+        };
+        Symptoms {
+            sched_lag: self.sched_lag_over_limit >= MIN_LATE_SAMPLES
+                && self.sched_lag_p99_ms > SCHED_LAG_LIMIT_MS,
+            cpu: self.cpu_utilisation > CPU_UTILISATION_LIMIT,
+            dispatch,
+        }
+    }
+
+    /// Sets `client_limited` and one reason per symptom, worded from these numbers.
+    fn describe(&mut self, symptoms: Symptoms) {
         let mut reasons = Vec::new();
-        if self.sched_lag_over_limit >= MIN_LATE_SAMPLES
-            && self.sched_lag_p99_ms > SCHED_LAG_LIMIT_MS
-        {
+        if symptoms.sched_lag {
             let cause = if self.machine_stalled() {
                 format!(
                     " while it used only {:.0}% of its CPU(s): the machine held it back (other processes, or CPU steal on a virtual machine)",
@@ -72,39 +91,43 @@ impl ClientHealth {
                 self.sched_lag_max_ms, self.sched_lag_p99_ms
             ));
         }
-        if self.cpu_utilisation > CPU_UTILISATION_LIMIT {
+        if symptoms.cpu {
             reasons.push(format!(
                 "the client process used {:.0}% of its {} CPU(s)",
                 self.cpu_utilisation * 100.0,
                 self.cpus
             ));
         }
-        if let (Some(p99), Some(over)) = (self.dispatch_lag_p99_ms, self.dispatch_lag_over_limit) {
-            if over >= MIN_LATE_SAMPLES && p99 > DISPATCH_LAG_LIMIT_MS {
-                reasons.push(format!(
-                    "the open-loop dispatcher sent late (p99 {p99:.1} ms > {DISPATCH_LAG_LIMIT_MS} ms) before any concurrency cap"
-                ));
-            }
+        if symptoms.dispatch {
+            reasons.push(format!(
+                "the open-loop dispatcher sent late (p99 {:.1} ms > {DISPATCH_LAG_LIMIT_MS} ms) before any concurrency cap",
+                self.dispatch_lag_p99_ms.unwrap_or(0.0)
+            ));
         }
         self.client_limited = !reasons.is_empty();
         self.reasons = reasons;
-        self
     }
 
     /// The worst of several trials: a scenario is client-limited if any trial was.
+    /// Each symptom is said once, worded from the pooled (worst) numbers: one
+    /// clause per trial on one line read as noise.
     pub fn pool<'a>(trials: impl IntoIterator<Item = &'a ClientHealth>) -> Option<ClientHealth> {
         let mut pooled: Option<ClientHealth> = None;
+        let mut symptoms = Symptoms::default();
+        let mut limited = false;
+        let mut reasons: Vec<String> = Vec::new();
         for h in trials {
+            symptoms = symptoms.or(h.symptoms());
+            limited |= h.client_limited;
+            for r in &h.reasons {
+                if !reasons.contains(r) {
+                    reasons.push(r.clone());
+                }
+            }
             let Some(p) = pooled.as_mut() else {
                 pooled = Some(h.clone());
                 continue;
             };
-            p.client_limited |= h.client_limited;
-            for r in &h.reasons {
-                if !p.reasons.contains(r) {
-                    p.reasons.push(r.clone());
-                }
-            }
             p.sched_lag_samples += h.sched_lag_samples;
             p.sched_lag_p50_ms = p.sched_lag_p50_ms.max(h.sched_lag_p50_ms);
             p.sched_lag_p99_ms = p.sched_lag_p99_ms.max(h.sched_lag_p99_ms);
@@ -121,7 +144,14 @@ impl ClientHealth {
                 (a, b) => a.or(b),
             };
         }
-        pooled
+        let mut pooled = pooled?;
+        pooled.describe(symptoms);
+        if limited && !pooled.client_limited {
+            // Trials judged under other limits (an older file) keep their words.
+            pooled.client_limited = true;
+            pooled.reasons = reasons;
+        }
+        Some(pooled)
     }
 
     /// Lag with an idle client: the operating system or hypervisor, not llm-bench's
@@ -141,6 +171,24 @@ impl ClientHealth {
             "scenario `{scenario}` is client-limited: {}; its timings include the client's own delays, not only the server's ({remedy})",
             self.reasons.join("; ")
         )
+    }
+}
+
+/// The symptoms of a client that limited its own measurements.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Symptoms {
+    sched_lag: bool,
+    cpu: bool,
+    dispatch: bool,
+}
+
+impl Symptoms {
+    fn or(self, other: Symptoms) -> Symptoms {
+        Symptoms {
+            sched_lag: self.sched_lag || other.sched_lag,
+            cpu: self.cpu || other.cpu,
+            dispatch: self.dispatch || other.dispatch,
+        }
     }
 }
 
@@ -208,6 +256,31 @@ mod tests {
         }
         .judge();
         assert!(dispatch.client_limited && dispatch.reasons[0].contains("dispatcher"));
+    }
+
+    /// Three trials held back by a busy machine: the warning says so once, with the
+    /// worst numbers, not once per trial on one line.
+    #[test]
+    fn pooling_says_each_symptom_once() {
+        let trial = |p99: f64, max: f64| {
+            ClientHealth {
+                sched_lag_p99_ms: p99,
+                sched_lag_max_ms: max,
+                sched_lag_over_limit: 5,
+                ..healthy()
+            }
+            .judge()
+        };
+        let trials = [trial(8.0, 11.0), trial(12.5, 30.2), trial(4.0, 9.0)];
+        let pooled = ClientHealth::pool(&trials).unwrap();
+        assert_eq!(pooled.reasons.len(), 1, "{:?}", pooled.reasons);
+        assert!(
+            pooled.reasons[0].contains("up to 30.2 ms late (p99 12.5 ms"),
+            "{:?}",
+            pooled.reasons
+        );
+        let warning = pooled.warning("s");
+        assert_eq!(warning.matches("held it back").count(), 1, "{warning}");
     }
 
     #[test]

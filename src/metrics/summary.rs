@@ -250,7 +250,10 @@ impl Accumulator {
         self.ttft.extend(row.ttft_ms);
         self.response_ttft.extend(row.response_ttft_ms);
         self.ttfr.extend(row.ttfr_ms);
-        self.tpot.extend(row.tpot_ms);
+        // Rows written before TPOT needed two chunks carry one for `--no-stream`.
+        if row.chunks >= 2 {
+            self.tpot.extend(row.tpot_ms);
+        }
         self.itl.extend(row.itl_ms.iter().copied());
         if let Some(rest) = &row.itl_rest {
             self.itl.merge_folded(

@@ -263,11 +263,23 @@ pub fn cdf_chart(metric: &str, run: &[(f64, f64)], baseline: Option<&[(f64, f64)
     if run.is_empty() && baseline.is_none_or(|b| b.is_empty()) {
         return message_chart(&format!("no successful requests: no {metric} to plot"));
     }
-    let xs = run.iter().chain(baseline.unwrap_or_default()).map(|p| p.0);
+    let curves: Vec<&[(f64, f64)]> = std::iter::once(run).chain(baseline).collect();
+    let (x, cut) = super::cdf_axis::x_range(&curves, |xs| padded_range(xs, false));
+    let (run, baseline) = (
+        super::cdf_axis::clip(run, x.end),
+        baseline.map(|b| super::cdf_axis::clip(b, x.end)),
+    );
+    let (run, baseline) = (run.as_slice(), baseline.as_deref());
     let axes = Axes {
-        x_desc: format!("{metric} (ms)"),
+        x_desc: match cut {
+            Some(slowest) => format!(
+                "{metric} (ms; axis ends past p99.5, slowest {})",
+                tick(&slowest)
+            ),
+            None => format!("{metric} (ms)"),
+        },
         y_desc: "requests at or below (%)".into(),
-        x: padded_range(xs, false),
+        x,
         y: 0.0..1.0,
         y_percent: true,
         legend: baseline

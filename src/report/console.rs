@@ -3,7 +3,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 
-use super::{fmt_percent, fmt_rate, stat};
+use super::{completeness, fmt_percent, fmt_rate, stat};
 use crate::metrics::Summary;
 
 pub fn table(summary: &Summary) -> String {
@@ -21,9 +21,10 @@ pub fn table(summary: &Summary) -> String {
             s.name.clone(),
             s.spec.load.describe(),
             format!(
-                "{}/{}",
+                "{}/{}{}",
                 m.requests.succeeded,
-                m.requests.succeeded + m.requests.failed
+                m.requests.succeeded + m.requests.failed,
+                completeness::planned_suffix(summary, s)
             ),
             fmt_percent(m.success_rate),
             fmt_rate(m.requests_per_s),
@@ -45,7 +46,19 @@ pub fn table(summary: &Summary) -> String {
             col.set_cell_alignment(CellAlignment::Right);
         }
     }
-    let mut out = format!("{table}\n(latencies in ms)");
+    // A comparison (and a baseline) shows each metric as the geometric mean of the
+    // trials' values, which differs from the percentile of all requests pooled:
+    // say which one this is.
+    let pooled = if summary.scenarios.iter().any(|s| s.trials.len() > 1) {
+        "; percentiles of all trials' requests pooled (comparisons show the geometric mean of per-trial values)"
+    } else {
+        ""
+    };
+    let mut out = format!("{table}\n(latencies in ms{pooled})");
+    if let Some(headline) = completeness::headline(summary) {
+        out.push_str("\nwarning: ");
+        out.push_str(&headline);
+    }
     for s in &summary.scenarios {
         if let Some(h) = s
             .metrics

@@ -169,11 +169,9 @@ fn header(out: &mut String, summary: &Summary, baseline: Option<&BaselineView<'_
     } else {
         format!("{n} scenarios")
     };
-    let interrupted = if run.interrupted {
-        " · <b>interrupted: partial results</b>"
-    } else {
-        ""
-    };
+    let interrupted = super::completeness::headline(summary)
+        .map(|h| format!(" · <b>{}</b>", esc(&h)))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
         "<p class=\"health {class}\">{scenarios} · {ok} requests succeeded · {failed} failed{interrupted}</p>",

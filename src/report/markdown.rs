@@ -19,7 +19,7 @@ impl Renderer for Markdown {
         let mut out = verdict_line(summary);
         out.push_str("\n\n");
         for scenario in &summary.scenarios {
-            out.push_str(&scenario_block(scenario));
+            out.push_str(&scenario_block(summary, scenario));
         }
         let commit = run
             .git_commit
@@ -56,8 +56,8 @@ pub fn verdict_line(summary: &Summary) -> String {
     // Failures are what makes the run exit non-zero; warnings qualify the numbers.
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
-    if summary.run.interrupted {
-        problems.push("interrupted: partial results".to_string());
+    if let Some(headline) = super::completeness::headline(summary) {
+        problems.push(headline);
     }
     let over_limit: Vec<&str> = summary
         .scenarios
@@ -128,7 +128,7 @@ fn code_list(names: &[&str]) -> String {
         .join(", ")
 }
 
-fn scenario_block(s: &ScenarioSummary) -> String {
+fn scenario_block(summary: &Summary, s: &ScenarioSummary) -> String {
     let m = &s.metrics;
     let trials = if s.trials.len() == 1 {
         String::new()
@@ -138,7 +138,10 @@ fn scenario_block(s: &ScenarioSummary) -> String {
     let mut out = format!("#### `{}` · {}{trials}\n\n", s.name, s.spec.load.describe());
     out.push_str(&latency_table(m));
     out.push('\n');
-    out.push_str(&throughput_line(m));
+    out.push_str(&throughput_line(
+        m,
+        &super::completeness::planned_suffix(summary, s),
+    ));
     out.push_str("\n\n");
     if let Some(line) = energy_line(m) {
         out.push_str(&line);
@@ -181,11 +184,12 @@ fn latency_table(m: &Metrics) -> String {
     )
 }
 
-fn throughput_line(m: &Metrics) -> String {
+/// `planned`: " of N planned" when the run stopped short of its plan.
+fn throughput_line(m: &Metrics, planned: &str) -> String {
     let sent = m.requests.succeeded + m.requests.failed;
     let mut parts = vec![
         format!(
-            "**{} / {sent} ok** ({})",
+            "**{} / {sent} ok**{planned} ({})",
             m.requests.succeeded,
             fmt_percent(m.success_rate)
         ),

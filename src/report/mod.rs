@@ -3,7 +3,9 @@
 //! `report.html` also needs chart data the summary does not hold; [`series`] builds it
 //! from the same rows and [`html`] renders both (see `results::write_outputs`).
 
+pub mod cdf_axis;
 pub mod charts;
+pub mod completeness;
 pub mod console;
 pub mod csv;
 pub mod html;

@@ -26,6 +26,7 @@ fn run_meta() -> RunMeta {
         started_at: "2025-01-01T12:00:00+00:00".into(),
         ended_at: Some("2025-01-01T12:01:00+00:00".into()),
         interrupted: false,
+        interrupted_by: None,
         percentile_method: "linear".into(),
         environment: None,
     }
@@ -43,6 +44,8 @@ fn spec(name: &str, load: LoadSpec, requests: u64, trials: u32, slo: SloSpec) ->
         ignore_eos: true,
         stream: true,
         seed: 42,
+        prefix_cache: Default::default(),
+        max_trials: None,
         trials,
         slo,
         max_error_rate: 0.05,
@@ -473,4 +476,41 @@ fn md_table_pads_and_aligns() {
         &[vec!["x|y".into(), "1.5".into()]],
     );
     assert_eq!(t, "| a    |   b |\n|:-----|----:|\n| x\\|y | 1.5 |\n");
+}
+
+/// A run stopped by a signal reads as such in every renderer, with how much of the
+/// plan it sent; one killed outright (no end time in run.json) too.
+#[test]
+fn an_interrupted_run_says_so_in_every_report() {
+    let (mut summary, series) = fixture();
+    summary.run.interrupted = true;
+    summary.run.interrupted_by = Some("SIGTERM".into());
+    summary.scenarios[0].spec.requests = Some(1000);
+    let sent: u64 = summary
+        .scenarios
+        .iter()
+        .map(|s| s.metrics.requests.succeeded + s.metrics.requests.failed)
+        .sum();
+    let headline = format!("interrupted by SIGTERM after {sent} of 2080 planned requests");
+    let md = Markdown.render(&summary);
+    let first = md.lines().next().unwrap();
+    assert!(
+        first.starts_with("❌") && first.contains(&headline),
+        "{first}"
+    );
+    assert!(md.contains(" ok** of 2000 planned ("), "{md}");
+    let console = crate::report::console::table(&summary);
+    assert!(console.contains(&headline), "{console}");
+    assert!(console.contains(" of 2000 planned"), "{console}");
+    let page = html::render(&summary, &series, None);
+    assert!(page.contains(&headline), "html");
+
+    summary.run.interrupted = false;
+    summary.run.interrupted_by = None;
+    summary.run.ended_at = None;
+    let md = Markdown.render(&summary);
+    assert!(
+        md.lines().next().unwrap().contains("did not finish"),
+        "{md}"
+    );
 }

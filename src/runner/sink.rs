@@ -10,8 +10,8 @@
 //! and is appended to `client_health.jsonl` so `llm-bench report` sees it too.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
@@ -23,6 +23,10 @@ use crate::manifest::Manifest;
 use crate::metrics::summary::SummaryBuilder;
 use crate::metrics::ClientHealth;
 use crate::record::RequestRow;
+use crate::redact::Redactor;
+use crate::write_error::{WriteContext, WriteError};
+
+use super::{Interrupt, StopCause};
 
 /// Next to `requests.jsonl`: one [`TrialHealth`] per line.
 pub const HEALTH_FILE: &str = "client_health.jsonl";
@@ -44,6 +48,8 @@ pub struct TrialHealth {
 enum Message {
     Row(RequestRow),
     Health(TrialHealth),
+    /// Answered once every row sent before it is on disk.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// TTFTs kept for the live median: the most recent this many.
@@ -125,21 +131,37 @@ impl SinkHandle {
     pub fn send_health(&self, health: TrialHealth) {
         let _ = self.tx.send(Message::Health(health));
     }
+
+    /// Resolves once every row sent so far is written and flushed to
+    /// `requests.jsonl` (for `--max-trials`, which reads the run so far).
+    pub async fn flushed(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(Message::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
 }
 
 /// The writer thread; [`Sink::close`] waits for it and returns the summary builder.
 pub struct Sink {
     handle: SinkHandle,
-    thread: JoinHandle<anyhow::Result<SummaryBuilder>>,
+    thread: JoinHandle<Closed>,
+}
+
+/// What the writer thread leaves: the summary of every row it was given, and the
+/// first write that failed, after which it wrote nothing more.
+pub struct Closed {
+    pub summary: SummaryBuilder,
+    pub failure: Option<WriteError>,
 }
 
 impl Sink {
-    pub fn start(path: &Path, manifest: Manifest) -> anyhow::Result<Sink> {
-        let file =
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let health_path = path.with_file_name(HEALTH_FILE);
-        let health = File::create(&health_path)
-            .with_context(|| format!("cannot create {}", health_path.display()))?;
+    /// Starts writing `path` (requests.jsonl) and [`HEALTH_FILE`] beside it. The
+    /// first write that fails stops `interrupt` at once: nothing more can be
+    /// recorded, so nothing more should be sent.
+    pub fn start(path: &Path, manifest: Manifest, interrupt: Interrupt) -> anyhow::Result<Sink> {
+        let rows = JsonlFile::create(path)?;
+        let health = JsonlFile::create(&path.with_file_name(HEALTH_FILE))?;
         let (tx, rx) = channel();
         let progress = Arc::<Progress>::default();
         let sent = Arc::clone(&progress);
@@ -147,13 +169,13 @@ impl Sink {
             .name("llm-bench-sink".into())
             .spawn(move || {
                 lower_priority();
-                write_rows(
-                    rx,
-                    BufWriter::with_capacity(1 << 16, file),
-                    health,
-                    manifest,
-                    &sent,
-                )
+                let mut summary = SummaryBuilder::new(manifest);
+                let redactor = crate::redact::global();
+                let failure = write_rows(rx, rows, health, &mut summary, &sent, &redactor).err();
+                if failure.is_some() {
+                    interrupt.stop_now(StopCause::WriteFailed);
+                }
+                Closed { summary, failure }
             })
             .context("cannot start the writer thread")?;
         Ok(Sink {
@@ -166,15 +188,69 @@ impl Sink {
         self.handle.clone()
     }
 
-    /// Waits until every row sent so far is on disk. All other handles must have
-    /// been dropped, or this waits for them.
-    pub fn close(self) -> anyhow::Result<SummaryBuilder> {
+    /// Waits until every row sent so far is on disk (or the first write failed).
+    /// All other handles must have been dropped, or this waits for them.
+    pub fn close(self) -> anyhow::Result<Closed> {
         drop(self.handle);
         self.thread
             .join()
-            .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?
+            .map_err(|_| anyhow::anyhow!("the writer thread panicked"))
     }
 }
+
+/// A JSON-lines file that only ever holds whole lines: lines are buffered, written
+/// in batches, and after a failed write the file is cut back to the last line
+/// known to be complete (a full disk takes part of a batch).
+struct JsonlFile {
+    path: PathBuf,
+    file: File,
+    buffer: Vec<u8>,
+    /// Bytes on disk that are whole lines.
+    committed: u64,
+}
+
+impl JsonlFile {
+    fn create(path: &Path) -> Result<JsonlFile, WriteError> {
+        Ok(JsonlFile {
+            path: path.to_path_buf(),
+            file: File::create(path).writing(path)?,
+            buffer: Vec::with_capacity(BATCH_BYTES),
+            committed: 0,
+        })
+    }
+
+    /// Buffers one line (with its newline); writes the batch once it is large.
+    fn push(&mut self, line: &[u8]) -> Result<(), WriteError> {
+        self.buffer.extend_from_slice(line);
+        if self.buffer.len() >= BATCH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), WriteError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        match self.file.write_all(&self.buffer) {
+            Ok(()) => {
+                self.committed += self.buffer.len() as u64;
+                self.buffer.clear();
+                Ok(())
+            }
+            Err(e) => {
+                // Keep what is valid: drop a partly written batch (a no-op where
+                // the file cannot be cut, such as /dev/full).
+                let _ = self.file.set_len(self.committed);
+                Err(WriteError::new(&self.path, e))
+            }
+        }
+    }
+}
+
+/// Rows are written in batches of about this many bytes, or sooner when no row
+/// is waiting.
+const BATCH_BYTES: usize = 1 << 16;
 
 /// Linux gives each thread its own nice value: at +10 the writer gets a small share
 /// of a core the runtime needs, and all of it while the runtime is idle. A lower
@@ -201,12 +277,12 @@ const YIELD_BELOW_BACKLOG: u64 = 4096;
 
 fn write_rows(
     rx: Receiver<Message>,
-    mut out: BufWriter<File>,
-    mut health_out: File,
-    manifest: Manifest,
+    mut out: JsonlFile,
+    mut health_out: JsonlFile,
+    summary: &mut SummaryBuilder,
     progress: &Progress,
-) -> anyhow::Result<SummaryBuilder> {
-    let mut summary = SummaryBuilder::new(manifest);
+    redactor: &Redactor,
+) -> Result<(), WriteError> {
     let mut line = Vec::with_capacity(4096);
     let mut written: u64 = 0;
     loop {
@@ -214,7 +290,7 @@ fn write_rows(
             Ok(row) => row,
             Err(TryRecvError::Empty) => {
                 // Nothing waiting: put what we have on disk (a no-op when empty).
-                out.flush().context("cannot write requests.jsonl")?;
+                out.flush()?;
                 match rx.recv() {
                     Ok(row) => row,
                     Err(_) => break,
@@ -222,24 +298,31 @@ fn write_rows(
             }
             Err(TryRecvError::Disconnected) => break,
         };
+        line.clear();
         let row = match row {
             Message::Row(row) => row,
+            Message::Flush(done) => {
+                out.flush()?;
+                let _ = done.send(());
+                continue;
+            }
             Message::Health(h) => {
-                line.clear();
-                serde_json::to_writer(&mut line, &h)?;
+                serde_json::to_writer(&mut line, &h)
+                    .map_err(std::io::Error::from)
+                    .writing(&health_out.path)?;
                 line.push(b'\n');
-                health_out
-                    .write_all(&line)
-                    .context("cannot write client_health.jsonl")?;
+                health_out.push(&redactor.redact_bytes(&line))?;
+                health_out.flush()?;
                 summary.add_health(&h.scenario, h.trial, h.health);
                 continue;
             }
         };
-        line.clear();
-        serde_json::to_writer(&mut line, &row)?;
+        serde_json::to_writer(&mut line, &row)
+            .map_err(std::io::Error::from)
+            .writing(&out.path)?;
         line.push(b'\n');
-        out.write_all(&line)
-            .context("cannot write requests.jsonl")?;
+        // A server's error text in a row may echo the key it was sent.
+        out.push(&redactor.redact_bytes(&line))?;
         summary.add(&row);
         written += 1;
         let sent = progress.done.load(Ordering::Relaxed);
@@ -247,8 +330,7 @@ fn write_rows(
             std::thread::yield_now();
         }
     }
-    out.flush().context("cannot write requests.jsonl")?;
-    Ok(summary)
+    out.flush()
 }
 
 #[cfg(test)]

@@ -96,6 +96,11 @@ pub struct SimConfig {
     /// Seed of the fault-injection draws (same seed, same faulty requests).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Keep a prefix cache as vLLM does: prompt tokens in blocks an earlier request
+    /// computed skip their prefill cost, and /metrics reports
+    /// `vllm:prefix_cache_queries_total` and `vllm:prefix_cache_hits_total`.
+    #[arg(long)]
+    pub prefix_cache: bool,
 }
 
 impl Default for SimConfig {
@@ -121,6 +126,7 @@ impl Default for SimConfig {
             stall_ms: 2000,
             malformed_rate: 0.0,
             seed: 0,
+            prefix_cache: false,
         }
     }
 }
@@ -149,6 +155,7 @@ impl fmt::Debug for SimConfig {
             .field("stall_ms", &self.stall_ms)
             .field("malformed_rate", &self.malformed_rate)
             .field("seed", &self.seed)
+            .field("prefix_cache", &self.prefix_cache)
             .finish()
     }
 }

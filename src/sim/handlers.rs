@@ -134,7 +134,12 @@ async fn complete(
         }
     };
     let config = &shared.config;
-    let request = match CompletionRequest::parse(api, &body, config.strict_fields) {
+    let request = match CompletionRequest::parse(
+        api,
+        &body,
+        config.strict_fields,
+        shared.prefix_cache.is_some(),
+    ) {
         Ok(request) => request,
         Err(error) => return error.into_response(),
     };
@@ -178,9 +183,14 @@ async fn complete(
         .counters
         .prompt_tokens_total
         .fetch_add(request.prompt_tokens, Relaxed);
+    // Tokens served from the prefix cache skip their prefill cost.
+    let cached_tokens = shared.prefix_cache.as_ref().map_or(0, |cache| {
+        cache.serve(request.prompt_tokens, &request.prefix_blocks)
+    });
     let pace = Pace::new(config);
     let (active, load) = ActiveGuard::enter(Arc::clone(&shared));
-    let mut first_deadline = arrival + pace.ttft(request.prompt_tokens, load);
+    let mut first_deadline =
+        arrival + pace.ttft(request.prompt_tokens.saturating_sub(cached_tokens), load);
     if faults.stall && plan.midpoint() == 0 {
         first_deadline += plan.stall;
     }

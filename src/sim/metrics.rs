@@ -51,6 +51,20 @@ pub(crate) fn render(shared: &Shared) -> String {
         "Count of successfully processed requests.",
         c.requests_ok.load(Relaxed).to_string(),
     );
+    if let Some(cache) = &shared.prefix_cache {
+        metric(
+            "vllm:prefix_cache_queries_total",
+            "counter",
+            "Prompt tokens looked up in the prefix cache.",
+            cache.queries.load(Relaxed).to_string(),
+        );
+        metric(
+            "vllm:prefix_cache_hits_total",
+            "counter",
+            "Prompt tokens found in the prefix cache.",
+            cache.hits.load(Relaxed).to_string(),
+        );
+    }
     let sum_s = c.lateness_sum_ns.load(Relaxed) as f64 / 1e9;
     let count = c.lateness_count.load(Relaxed);
     let p99_s = c.lateness_quantile_ms(0.99) / 1e3;

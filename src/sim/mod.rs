@@ -14,8 +14,9 @@
 //! `request` reads bodies, `request_log` writes `--request-log`, `stream`
 //! produces SSE bodies and `whole` non-streamed answers, `pacer` (on an
 //! `alarm`) wakes them when they are due, `frames` renders the bytes on the
-//! wire, `timing` is the delay model, `faults` draws injected faults, `state`
-//! holds the counters and `metrics` renders them for Prometheus.
+//! wire, `timing` is the delay model, `faults` draws injected faults, `prefix_cache`
+//! is vLLM's automatic prefix cache, `state` holds the counters and `metrics`
+//! renders them for Prometheus.
 
 mod alarm;
 mod config;
@@ -25,6 +26,7 @@ mod frames;
 mod handlers;
 mod metrics;
 mod pacer;
+mod prefix_cache;
 mod request;
 mod request_log;
 mod server;

@@ -44,6 +44,9 @@ pub(crate) struct CompletionRequest {
     pub stream: bool,
     pub include_usage: bool,
     pub ignore_eos: bool,
+    /// Chained hashes of the prompt's full cache blocks, when the server keeps a
+    /// prefix cache (see `prefix_cache`); empty otherwise.
+    pub prefix_blocks: Vec<u64>,
 }
 
 /// The scalar fields, typed so that serde reports wrong types for us.
@@ -64,7 +67,13 @@ struct StreamOptions {
 }
 
 impl CompletionRequest {
-    pub fn parse(api: Api, body: &[u8], strict_fields: bool) -> Result<Self, ApiError> {
+    /// Reads a body; with `prefix_blocks`, also hashes the prompt's cache blocks.
+    pub fn parse(
+        api: Api,
+        body: &[u8],
+        strict_fields: bool,
+        prefix_blocks: bool,
+    ) -> Result<Self, ApiError> {
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("Request body is not valid JSON: {e}")))?;
         let Value::Object(fields) = &value else {
@@ -96,8 +105,49 @@ impl CompletionRequest {
                 .and_then(|o| o.include_usage)
                 .unwrap_or(false),
             ignore_eos: scalars.ignore_eos.unwrap_or(false),
+            prefix_blocks: if prefix_blocks {
+                let words = prompt_words(api, fields);
+                super::prefix_cache::block_hashes(words.iter().map(String::as_str))
+            } else {
+                Vec::new()
+            },
         })
     }
+}
+
+/// The prompt's tokens in order, as [`prompt_tokens`] counts them: the words of
+/// every message (chat) or prompt part (completions), token ids as their numbers.
+/// Only called once the body is known to be well formed.
+fn prompt_words(api: Api, fields: &Map<String, Value>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut text = |t: &str| out.extend(t.split_whitespace().map(str::to_string));
+    let parts: Vec<&Value> = match api {
+        Api::Chat => fields
+            .get("messages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.get("content"))
+            .flat_map(|c| match c {
+                Value::Array(parts) => parts.iter().filter_map(|p| p.get("text")).collect(),
+                other => vec![other],
+            })
+            .collect(),
+        Api::Completions => match fields.get("prompt") {
+            Some(Value::Array(parts)) => parts.iter().collect(),
+            Some(other) => vec![other],
+            None => Vec::new(),
+        },
+    };
+    for part in parts {
+        match part {
+            Value::String(t) => text(t),
+            Value::Number(n) => text(&n.to_string()),
+            Value::Array(ids) => ids.iter().for_each(|id| text(&id.to_string())),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Prompt length in tokens, approximated as whitespace-separated words of all
@@ -163,7 +213,7 @@ mod tests {
     use super::*;
 
     fn parse(api: Api, body: &str, strict: bool) -> Result<CompletionRequest, ApiError> {
-        CompletionRequest::parse(api, body.as_bytes(), strict)
+        CompletionRequest::parse(api, body.as_bytes(), strict, false)
     }
 
     #[test]

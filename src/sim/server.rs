@@ -89,7 +89,12 @@ impl SimServer {
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> SimStats {
-        self.shared.counters.snapshot()
+        let mut stats = self.shared.counters.snapshot();
+        if let Some(cache) = &self.shared.prefix_cache {
+            stats.prefix_cache_queries = cache.queries.load(std::sync::atomic::Ordering::Relaxed);
+            stats.prefix_cache_hits = cache.hits.load(std::sync::atomic::Ordering::Relaxed);
+        }
+        stats
     }
 
     /// Stops accepting connections, lets responses in flight finish for up to

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::config::SimConfig;
 use super::pacer::Pacer;
+use super::prefix_cache::PrefixCache;
 use super::request_log::RequestLog;
 
 /// A snapshot of what the server has done so far.
@@ -39,6 +40,9 @@ pub struct SimStats {
     pub lateness_p99_ms: f64,
     /// Largest such delay.
     pub lateness_max_ms: f64,
+    /// `--prefix-cache`: prompt tokens looked up, and found.
+    pub prefix_cache_queries: u64,
+    pub prefix_cache_hits: u64,
 }
 
 /// Width of one lateness bucket.
@@ -136,6 +140,8 @@ impl Counters {
             },
             lateness_p99_ms: self.lateness_quantile_ms(0.99),
             lateness_max_ms: self.lateness_max_ns.load(Relaxed) as f64 / 1e6,
+            prefix_cache_queries: 0,
+            prefix_cache_hits: 0,
         }
     }
 }
@@ -156,12 +162,15 @@ pub(crate) struct Shared {
     pub request_log: Option<RequestLog>,
     /// Wakes responses when their next chunk (or a whole answer) is due.
     pub pacer: Arc<Pacer>,
+    /// `--prefix-cache`: the blocks earlier prompts computed.
+    pub prefix_cache: Option<PrefixCache>,
 }
 
 impl Shared {
     pub fn new(config: SimConfig, request_log: Option<RequestLog>, pacer: Arc<Pacer>) -> Shared {
         Shared {
             pacer,
+            prefix_cache: config.prefix_cache.then(PrefixCache::default),
             config,
             counters: Counters::default(),
             next_index: AtomicU64::new(0),

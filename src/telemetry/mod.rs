@@ -22,6 +22,7 @@ pub mod fingerprint;
 pub mod nvml;
 pub mod prometheus;
 pub mod record;
+pub mod server_state;
 pub mod summary;
 
 use std::path::PathBuf;
@@ -34,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::MetricsSource;
 pub use fingerprint::Environment;
 pub use record::{GpuSample, GpuSource, PromSample, Scrape, ScrapeSource, TelemetryRecord};
+pub use server_state::ServerAtStart;
 pub use summary::{Telemetry, TelemetryAccumulator};
 
 pub const DEFAULT_GPU_INTERVAL: Duration = Duration::from_millis(250);

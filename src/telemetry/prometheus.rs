@@ -206,6 +206,38 @@ const GAUGES: [(&str, Combine, &[&str]); 4] = [
     ),
 ];
 
+/// The gauges a trial's starting state is read from ([`super::server_state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum GaugeName {
+    RequestsRunning,
+    RequestsWaiting,
+    KvCacheUsage,
+}
+
+/// One gauge's value in one scrape, its series combined as [`GAUGES`] says;
+/// `None` when the scrape lacks it.
+pub(super) fn gauge_value(samples: &[PromSample], gauge: GaugeName) -> Option<f64> {
+    let field = match gauge {
+        GaugeName::RequestsRunning => "requests_running",
+        GaugeName::RequestsWaiting => "requests_waiting",
+        GaugeName::KvCacheUsage => "kv_cache_usage",
+    };
+    let (_, combine, names) = GAUGES.iter().find(|(f, _, _)| *f == field)?;
+    let name = names
+        .iter()
+        .find(|n| samples.iter().any(|s| s.name == **n))?;
+    let values: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.name == *name)
+        .map(|s| s.value)
+        .collect();
+    let sum: f64 = values.iter().sum();
+    Some(match combine {
+        Combine::Sum => sum,
+        Combine::Mean => sum / values.len() as f64,
+    })
+}
+
 /// Histograms in seconds; reported in ms.
 const HISTOGRAMS: [(&str, &[&str]); 3] = [
     (

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::energy::{GpuAccumulator, GpuMetrics};
 use super::prometheus::{self, ServerAccumulator, ServerMetrics};
 use super::record::{GpuSample, GpuSource, Scrape, ScrapeSource, TelemetryRecord};
+use super::server_state::ServerAtStart;
 
 /// What was measured besides the requests, for one trial or a scenario's trials.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,6 +21,10 @@ pub struct Telemetry {
     /// The server's own Prometheus metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerMetrics>,
+    /// The server's gauges in the trial's first scrape, before its first request
+    /// (a scenario's pooled metrics: its first trial's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_at_start: Option<ServerAtStart>,
 }
 
 impl Telemetry {
@@ -39,6 +44,7 @@ pub struct TelemetryAccumulator {
     gpu: Option<GpuAccumulator>,
     dcgm: Option<GpuAccumulator>,
     server: Option<ServerAccumulator>,
+    server_at_start: Option<ServerAtStart>,
 }
 
 impl TelemetryAccumulator {
@@ -58,6 +64,7 @@ impl TelemetryAccumulator {
         TelemetryAccumulator {
             gpu: GpuAccumulator::from_samples(GpuSource::Nvml, &nvml, window_ms),
             dcgm: GpuAccumulator::from_samples(GpuSource::Dcgm, &dcgm, window_ms),
+            server_at_start: ServerAtStart::of(&server),
             server: (!server.is_empty()).then(|| ServerAccumulator::from_scrapes(&server)),
         }
     }
@@ -73,6 +80,8 @@ impl TelemetryAccumulator {
         pool(&mut self.gpu, &other.gpu, GpuAccumulator::merge);
         pool(&mut self.dcgm, &other.dcgm, GpuAccumulator::merge);
         pool(&mut self.server, &other.server, ServerAccumulator::merge);
+        // Trials pool in order: the scenario starts as its first trial did.
+        self.server_at_start = self.server_at_start.or(other.server_at_start);
     }
 
     /// `None` when nothing was recorded.
@@ -91,6 +100,7 @@ impl TelemetryAccumulator {
                 .as_ref()
                 .map(|g| g.finish(output_tokens, goodput_requests_per_s)),
             server: self.server.as_ref().and_then(ServerAccumulator::finish),
+            server_at_start: self.server_at_start,
         };
         (t.gpu.is_some() || t.dcgm.is_some() || t.server.is_some()).then_some(t)
     }

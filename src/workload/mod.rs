@@ -56,6 +56,15 @@ pub struct ScenarioPlan {
 }
 
 impl ScenarioPlan {
+    /// Connections worth opening before a trial's clock starts: the load's, but no
+    /// more than the requests the trial sends.
+    pub fn warm_connections(&self) -> usize {
+        let sent = self
+            .total_requests
+            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        self.load.expected_connections().min(sent).max(1)
+    }
+
     pub fn is_warmup(&self, index: u64) -> bool {
         index < self.spec.warmup
     }

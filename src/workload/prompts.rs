@@ -4,8 +4,19 @@
 //! common English words, each about one token in the tokenizers of Llama, Qwen and
 //! GPT-style models, so a target of N tokens gives a prompt of roughly N tokens
 //! without shipping a tokenizer. The server's `usage.prompt_tokens` records the
-//! exact count. Each synthetic prompt is different, so a prefix cache cannot make a
-//! benchmark look faster than it is.
+//! exact count.
+//!
+//! **The salt.** With the same seed, every run sends the same prompts, so a server
+//! with a prefix cache (vLLM's is on by default) would answer a rerun from what the
+//! previous run left behind: a warm baseline against a cold candidate reads as a
+//! regression, and the reverse as an improvement. Unless a prompt opts in to
+//! sharing (`prefix_cache: allow`), each request's prompt therefore starts with a
+//! salt of its own: 8 hexadecimal digits and a space (about 4–6 tokens in common
+//! tokenizers), derived from a per-run random number, the trial and the request
+//! index. A rerun with the same seed sends different salts; within a run no two
+//! requests share a salt, so no two share a cacheable prefix block. Everything
+//! after the salt (and the arrival times) stays seeded, and the salt is not part of
+//! the workload hash.
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -30,14 +41,40 @@ pub enum PromptGenerator {
     Template(String),
     /// Seeded random words; `tokens` on average, with a relative spread.
     Synthetic { tokens: u32, spread: f64, seed: u64 },
+    /// Another generator's prompts, each preceded by its request's salt
+    /// ([`PromptGenerator::salted`]).
+    Salted {
+        prompts: Box<PromptGenerator>,
+        /// Drawn once per run from a random source, never from the seed.
+        run_salt: u64,
+    },
 }
 
+/// Characters a salt adds before a prompt: 8 hex digits and a space.
+pub const SALT_LEN: usize = 9;
+
 impl PromptGenerator {
-    /// The prompt of request `index` in `trial`: deterministic for a given seed.
-    /// The prompt of request `index` of `trial`.
+    /// These prompts, each starting with a salt of its own drawn from `run_salt`
+    /// (pass a fresh random number per run).
+    pub fn salted(self, run_salt: u64) -> PromptGenerator {
+        PromptGenerator::Salted {
+            prompts: Box::new(self),
+            run_salt,
+        }
+    }
+
+    /// The prompt of request `index` of `trial`: deterministic for a given seed
+    /// (and, when salted, run salt).
     pub fn prompt(&self, trial: u32, index: u64) -> String {
         match self {
             PromptGenerator::Template(text) => text.clone(),
+            PromptGenerator::Salted { prompts, run_salt } => {
+                format!(
+                    "{} {}",
+                    salt(*run_salt, trial, index),
+                    prompts.prompt(trial, index)
+                )
+            }
             PromptGenerator::Synthetic { .. } => {
                 let mut out = String::with_capacity(self.len_hint());
                 self.each_word(trial, index, |word| {
@@ -58,6 +95,14 @@ impl PromptGenerator {
             // Writing to a Vec cannot fail.
             PromptGenerator::Template(text) => {
                 let _ = serde_json::to_writer(out, text);
+            }
+            PromptGenerator::Salted { prompts, run_salt } => {
+                // The inner prompt as a JSON string, its opening quote replaced by
+                // the quote and the salt (hex digits and a space need no escaping).
+                let start = out.len();
+                prompts.write_json(trial, index, out);
+                let salt = format!("\"{} ", salt(*run_salt, trial, index));
+                out.splice(start..start + 1, salt.bytes());
             }
             PromptGenerator::Synthetic { .. } => {
                 // The words are plain lowercase ASCII: nothing to escape.
@@ -81,6 +126,7 @@ impl PromptGenerator {
             PromptGenerator::Synthetic { tokens, spread, .. } => {
                 (f64::from(*tokens) * (1.0 + 2.0 * spread.max(0.0)) * 6.0) as usize
             }
+            PromptGenerator::Salted { prompts, .. } => prompts.len_hint() + SALT_LEN,
         }
     }
 
@@ -111,8 +157,24 @@ impl PromptGenerator {
         match self {
             PromptGenerator::Template(text) => text.split_whitespace().count() as u32,
             PromptGenerator::Synthetic { tokens, .. } => *tokens,
+            PromptGenerator::Salted { prompts, .. } => prompts.approx_tokens(),
         }
     }
+}
+
+/// The salt of one request: 8 hex digits from SplitMix64 (Steele, Lea & Flood
+/// 2014, "Fast splittable pseudorandom number generators", OOPSLA) of the run's
+/// random number, the trial and the index, so every request of every run gets its
+/// own, whatever order prompts are generated in.
+fn salt(run_salt: u64, trial: u32, index: u64) -> String {
+    let mut z = run_salt
+        ^ (u64::from(trial) << 40)
+        ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ 0xD1B5_4A32_D192_ED03;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    format!("{:08x}", z as u32)
 }
 
 fn synthetic_length(tokens: u32, spread: f64, rng: &mut SmallRng) -> usize {
@@ -165,6 +227,13 @@ mod tests {
                 seed: 9,
             },
             PromptGenerator::Template("say \"hi\"\n\tand é".into()),
+            PromptGenerator::Template("say \"hi\"".into()).salted(77),
+            PromptGenerator::Synthetic {
+                tokens: 5,
+                spread: 0.0,
+                seed: 9,
+            }
+            .salted(78),
         ];
         for g in generators {
             for index in 0..20 {
@@ -174,5 +243,33 @@ mod tests {
                 assert_eq!(out[1..], expected[..], "{g:?} {index}");
             }
         }
+    }
+
+    /// Salted prompts: the seeded text after a salt that differs per request and
+    /// per run (two runs with one seed send different prompts), 9 characters long.
+    #[test]
+    fn salts_differ_per_request_and_per_run_and_keep_the_seeded_text() {
+        let plain = PromptGenerator::Synthetic {
+            tokens: 16,
+            spread: 0.0,
+            seed: 1,
+        };
+        let run_a = plain.clone().salted(1);
+        let run_b = plain.clone().salted(2);
+        let a = run_a.prompt(0, 0);
+        assert_eq!(a.len(), plain.prompt(0, 0).len() + SALT_LEN);
+        assert_eq!(&a[SALT_LEN..], plain.prompt(0, 0));
+        assert!(a[..8].bytes().all(|b| b.is_ascii_hexdigit()) && &a[8..9] == " ");
+        assert_ne!(a, run_b.prompt(0, 0), "another run, another salt");
+        assert_eq!(a, run_a.prompt(0, 0), "one run: stable");
+        let salts: std::collections::HashSet<String> = (0..2)
+            .flat_map(|trial| (0..5000).map(move |i| (trial, i)))
+            .map(|(trial, i)| run_a.prompt(trial, i)[..8].to_string())
+            .collect();
+        assert_eq!(salts.len(), 10_000, "no two requests of a run share a salt");
+        let template = PromptGenerator::Template("Say hello.".into()).salted(5);
+        assert!(template.prompt(0, 3).ends_with(" Say hello."));
+        assert_ne!(template.prompt(0, 3), template.prompt(0, 4));
+        assert_eq!(template.approx_tokens(), 2);
     }
 }

@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use super::raw::{Builtin, RawMetrics, RawTarget, RawTimeouts};
-use super::values::{check_base_url, check_header_name, check_url, expand_message, written};
+use super::values::{
+    check_base_url, check_header_name, check_header_value, check_url, expand_message, written,
+};
 use super::{Endpoint, MetricsSource, Target, Timeouts};
 use crate::config::duration::DurationText;
 use crate::config::env::expand;
@@ -164,9 +166,19 @@ fn endpoint(
 /// An empty key (e.g. `${KEY:-}` with `KEY` unset) means "send no key".
 fn api_key(ctx: &Ctx, raw: Option<SecretText>, errors: &mut Vec<ConfigError>) -> Option<Secret> {
     let alternative = |var: &str| format!("write `${{{var}:-}}` for an optional key");
-    raw.and_then(|text| ctx.expand(&["api_key"], &text.0, &alternative, errors))
-        .filter(|key| !key.is_empty())
-        .map(Secret::new)
+    let text = raw?;
+    let key = ctx
+        .expand(&["api_key"], &text.0, &alternative, errors)
+        .filter(|key| !key.is_empty())?;
+    if let Err(problem) = check_header_value(&key) {
+        let message = format!(
+            "{} (it is sent in the `Authorization` header)",
+            secret_problem(&text.0, &problem)
+        );
+        errors.push(ctx.source.at_value(&ctx.path(&["api_key"]), message));
+        return None;
+    }
+    Some(Secret::new(key))
 }
 
 /// A header whose value expands to nothing is not sent.
@@ -192,11 +204,28 @@ fn headers(
             ));
         }
         match ctx.expand(&keys, &text.0, &alternative, errors) {
-            Some(value) if !value.is_empty() => headers.push((header, Secret::new(value))),
+            Some(value) if !value.is_empty() => {
+                if let Err(problem) = check_header_value(&value) {
+                    let message = secret_problem(&text.0, &problem);
+                    errors.push(ctx.source.at_value(&ctx.path(&keys), message));
+                    continue;
+                }
+                headers.push((header, Secret::new(value)));
+            }
             _ => {}
         }
     }
     headers
+}
+
+/// A problem with a value that may be a credential: says where the value came
+/// from (the variables as written), never the value.
+fn secret_problem(written: &str, problem: &str) -> String {
+    if crate::config::env::has_variables(written) {
+        format!("the value {problem} (after expanding the variables in `{written}`)")
+    } else {
+        format!("the value {problem}")
+    }
 }
 
 fn timeouts(ctx: &Ctx, raw: Option<RawTimeouts>, errors: &mut Vec<ConfigError>) -> Timeouts {

@@ -9,6 +9,8 @@ mod convert;
 mod raw;
 mod values;
 
+pub use values::check_header_value;
+
 use std::time::Duration;
 
 use serde::Deserialize;

@@ -69,9 +69,47 @@ pub(crate) fn check_header_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A header value (or API key, sent as `Authorization`) must stay on its header's
+/// line: a CR or LF would end the header early or smuggle in another, and other
+/// control characters are not allowed in HTTP field values (RFC 9110 §5.5). The
+/// message never quotes the value, which may be a credential.
+pub fn check_header_value(value: &str) -> Result<(), String> {
+    let bad = value
+        .chars()
+        .find(|&c| (c.is_ascii_control() && c != '\t') || c == '\u{7f}');
+    match bad {
+        None => Ok(()),
+        Some(c @ ('\r' | '\n')) => Err(format!(
+            "contains a line break ({}), which would end the HTTP header early; remove it \
+             (a value read from a file often keeps its trailing newline)",
+            if c == '\r' { "CR" } else { "LF" }
+        )),
+        Some(c) => Err(format!(
+            "contains the control character U+{:04X}, which HTTP header values cannot carry; \
+             remove it",
+            u32::from(c)
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_values_stay_on_one_line() {
+        assert!(check_header_value("Bearer abc\tdef é").is_ok());
+        assert!(check_header_value("abc\r\nX-Evil: 1")
+            .unwrap_err()
+            .contains("CR"));
+        assert!(check_header_value("abc\n").unwrap_err().contains("LF"));
+        assert!(check_header_value("a\u{0}b")
+            .unwrap_err()
+            .contains("U+0000"));
+        assert!(check_header_value("a\u{7f}")
+            .unwrap_err()
+            .contains("U+007F"));
+    }
 
     #[test]
     fn urls_are_checked_and_normalised() {

@@ -185,3 +185,78 @@ fn shipped_workloads_hash_ignores_comment_and_whitespace_edits() {
         .hash;
     assert_eq!(original, edited_hash);
 }
+
+#[test]
+fn every_unknown_key_of_a_file_is_reported_with_what_follows() {
+    let workloads = "prompts:\n  p: { text: hi }\nsenarios: {}\nscenarios:\n  s:\n    prompt: p\n    concurency: 1\n    requets: 2\n    rate: -1\n  t:\n    prompt: p\n    banana: 1\n";
+    let errors = load(TARGETS, MODELS, workloads).unwrap_err().0;
+    let found: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}: {}", place(e), e.message))
+        .collect();
+    for expected in [
+        "workloads.yaml:3:1: senarios: unknown key `senarios`; did you mean `scenarios`?",
+        "workloads.yaml:7:5: scenarios.s.concurency: unknown key `concurency`; did you mean `concurrency`?",
+        "workloads.yaml:8:5: scenarios.s.requets: unknown key `requets`; did you mean `requests`?",
+        "workloads.yaml:12:5: scenarios.t.banana: unknown key `banana`",
+    ] {
+        assert!(
+            found.iter().any(|f| f.starts_with(expected)),
+            "`{expected}` missing from {found:#?}"
+        );
+    }
+    assert!(
+        found.iter().all(|f| f.starts_with("workloads.yaml:")),
+        "{found:#?}"
+    );
+}
+
+/// 100,000 levels of `[[[…]]]` in 200 KB are refused before parsing, at the line
+/// and column where the depth limit is crossed.
+#[test]
+fn deeply_nested_yaml_is_refused_before_parsing() {
+    let n = 100_000;
+    let text = format!("scenarios: {}{}\n", "[".repeat(n), "]".repeat(n));
+    let e = only_error(TARGETS, MODELS, &text);
+    assert_eq!(place(&e), "workloads.yaml:1:75: ");
+    assert!(
+        e.message.starts_with("nested more than 64 levels deep"),
+        "{}",
+        e.message
+    );
+}
+
+/// A file over 1 MiB is refused unread, with its size.
+#[test]
+fn oversized_file_is_refused() {
+    let text = format!("models:\n  m: {{}}\n# {}\n", "x".repeat(1 << 20));
+    let e = only_error(TARGETS, &text, WORKLOADS);
+    assert_eq!(place(&e), "models.yaml: ");
+    assert!(
+        e.message
+            .starts_with(&format!("the file is {} bytes", text.len())),
+        "{}",
+        e.message
+    );
+}
+
+/// A large file with thousands of entries and a typo in the last one still gets
+/// its first error (the per-entry re-parse is bounded, not one parse per entry).
+#[test]
+fn many_entries_with_a_typo_report_the_first_error() {
+    let mut text = String::from("prompts:\n  p: { text: hi }\nscenarios:\n");
+    let mut i = 0;
+    while text.len() < 900_000 {
+        text.push_str(&format!(
+            "  s{i}:\n    prompt: p\n    concurrency: 1\n    requests: 1\n"
+        ));
+        i += 1;
+    }
+    text.push_str("  bad:\n    prompt: p\n    concurrenc: 1\n");
+    let errors = load(TARGETS, MODELS, &text).unwrap_err().0;
+    assert!(
+        errors[0].message.contains("unknown key `concurrenc`"),
+        "{}",
+        errors[0]
+    );
+}

@@ -249,3 +249,21 @@ fn models_keep_extra_body_and_default_max_tokens() {
     );
     assert_eq!(config.model("other").map(|m| m.max_tokens), Some(128));
 }
+
+/// A CR or LF in a header value (a quoted `\r\n`, a block scalar's trailing
+/// newline) would end the header early: refused where it is written, without
+/// quoting the value.
+#[test]
+fn header_values_with_line_breaks_are_refused() {
+    let text = "targets:\n  t:\n    base_url: http://h/v1\n    headers:\n      X-Org: \"acme\\r\\nX-Evil: 1\"\n";
+    let e = only_error(text, MODELS, WORKLOADS);
+    assert_eq!(place(&e), "targets.yaml:5:14: targets.t.headers.X-Org");
+    assert!(e.message.contains("line break (CR)"), "{}", e.message);
+    assert!(!e.message.contains("X-Evil"), "{}", e.message);
+    let text = "targets:\n  t:\n    base_url: http://h/v1\n    api_key: |\n      sk-from-a-file\n";
+    let e = only_error(text, MODELS, WORKLOADS);
+    assert_eq!(place(&e), "targets.yaml:4:14: targets.t.api_key");
+    assert!(e.message.contains("line break (LF)"), "{}", e.message);
+    assert!(e.message.contains("Authorization"), "{}", e.message);
+    assert!(!e.message.contains("sk-from-a-file"), "{}", e.message);
+}

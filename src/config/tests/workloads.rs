@@ -93,6 +93,32 @@ fn rate_must_be_positive() {
     assert!(e.message.contains("(got 0)"), "{}", e.message);
 }
 
+/// `concurrency: 1000000000` is refused where written, unless the scenario sends
+/// so few requests that the loop never needs that many (it is then capped).
+#[test]
+fn concurrency_has_an_upper_bound() {
+    let e = workload_error("    prompt: p\n    concurrency: 1000000000\n    duration: 10s\n");
+    assert_eq!(place(&e), "workloads.yaml:6:18: scenarios.s.concurrency");
+    assert!(
+        e.message
+            .starts_with("at most 65535 requests can be in flight"),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("got 1000000000"), "{}", e.message);
+    let e = workload_error(
+        "    prompt: p\n    rate: 5\n    max_concurrency: 70000\n    duration: 1s\n",
+    );
+    assert_eq!(
+        place(&e),
+        "workloads.yaml:7:22: scenarios.s.max_concurrency"
+    );
+    let e = workload_error("    prompt: p\n    concurrency: [4, 70000]\n    duration: 1s\n");
+    assert!(e.message.ends_with("got 70000"), "{}", e.message);
+    let capped = scenario("    prompt: p\n    concurrency: 1000000000\n    requests: 2\n");
+    assert!(load(TARGETS, MODELS, &capped).is_ok());
+}
+
 #[test]
 fn gamma_needs_burstiness() {
     let e = workload_error("    prompt: p\n    rate: 4\n    arrival: gamma\n    requests: 1\n");
@@ -426,7 +452,7 @@ fn a_sweep_value_must_be_positive() {
     assert_eq!(place(&e), "workloads.yaml:6:18: scenarios.s.concurrency");
     assert_eq!(
         e.message,
-        "every value must be at least 1 (requests kept in flight); got 0"
+        "every value must be from 1 to 65535 (requests kept in flight); got 0"
     );
     let e = workload_error("    prompt: p\n    rate: [2, -1]\n    requests: 1\n");
     assert_eq!(place(&e), "workloads.yaml:6:11: scenarios.s.rate");

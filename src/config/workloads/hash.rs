@@ -9,7 +9,7 @@
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{Arrival, Load, PromptSource, PromptSpec, Scenario};
+use super::{Arrival, Load, PrefixCache, PromptSource, PromptSpec, Scenario};
 
 /// Bump when the canonical form changes meaning, so old and new hashes never match
 /// by accident.
@@ -29,13 +29,19 @@ pub(super) fn workloads_hash(scenarios: &[Scenario], prompts: &[PromptSpec]) -> 
         .collect()
 }
 
+/// A prompt as hashed. `prefix_cache` appears only when it is `allow`, so the
+/// default leaves every existing hash as it was.
 fn prompt_json(prompt: &PromptSpec) -> Value {
-    match &prompt.source {
+    let mut value = match &prompt.source {
         PromptSource::Template { text } => json!({"name": prompt.name, "text": text}),
         PromptSource::Synthetic { tokens, spread } => {
             json!({"name": prompt.name, "synthetic_tokens": tokens, "spread": spread})
         }
+    };
+    if prompt.prefix_cache == PrefixCache::Allow {
+        value["prefix_cache"] = json!("allow");
     }
+    value
 }
 
 fn scenario_json(s: &Scenario) -> Value {

@@ -62,6 +62,34 @@ impl Workloads {
 pub struct PromptSpec {
     pub name: String,
     pub source: PromptSource,
+    /// `prefix_cache:`; [`PrefixCache::Avoid`] unless the prompt opts in.
+    pub prefix_cache: PrefixCache,
+}
+
+/// Whether the requests of a prompt may share a cacheable prefix, with each other
+/// or with an earlier run's (`prefix_cache:` on a prompt).
+///
+/// With the same `seed`, every run sends the same prompts, so a server with a
+/// prefix cache (vLLM's is on by default) answers a rerun from what the last run
+/// left and a warm baseline against a cold candidate reads as a regression. By
+/// default each prompt therefore starts with a salt of its own, drawn from a
+/// per-run random source (see `workload::prompts`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrefixCache {
+    /// Each request starts with its own salt: no cache hits within a run or across
+    /// runs (the default).
+    #[default]
+    Avoid,
+    /// Prompts are sent as generated, so a server may serve them from its cache:
+    /// for measuring caching itself.
+    Allow,
+}
+
+impl PrefixCache {
+    pub fn is_avoid(&self) -> bool {
+        *self == PrefixCache::Avoid
+    }
 }
 
 /// Where a prompt's text comes from.
@@ -98,6 +126,27 @@ pub struct Scenario {
     /// The smallest changes the regression gate reports (project `thresholds:`
     /// overridden by the scenario's own).
     pub thresholds: Thresholds,
+}
+
+/// Most requests one client keeps in flight: each needs a connection of its own,
+/// and one client address reaches one server port through at most 65,535 ports.
+pub const MAX_CONCURRENCY: u32 = 65_535;
+
+/// The in-flight bound a loop actually uses: a scenario that stops after `total`
+/// requests (warm-up included) never has more than that in flight, so a larger
+/// `concurrency` would only open connections nothing uses.
+pub fn usable_concurrency(concurrency: u32, total: Option<u64>) -> u32 {
+    let cap = total.map_or(u32::MAX, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    concurrency.min(cap).max(1)
+}
+
+/// The message for a `concurrency` (or `max_concurrency`) over [`MAX_CONCURRENCY`].
+pub fn too_many_in_flight(concurrency: u32) -> String {
+    format!(
+        "at most {MAX_CONCURRENCY} requests can be in flight (each holds a connection, and \
+         one client address has no more ports than that to reach a server); got \
+         {concurrency}. For more load run several clients"
+    )
 }
 
 /// How load is applied.

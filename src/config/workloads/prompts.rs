@@ -68,5 +68,6 @@ pub(super) fn check(
     PromptSpec {
         name,
         source: prompt_source,
+        prefix_cache: raw.prefix_cache.unwrap_or_default(),
     }
 }

@@ -48,12 +48,13 @@ pub(super) struct RawDefaults {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `text` or `synthetic_tokens` (and optionally `spread`)"
+    expecting = "a mapping with `text` or `synthetic_tokens` (and optionally `spread` and `prefix_cache`)"
 )]
 pub(super) struct RawPrompt {
     pub text: Option<String>,
     pub synthetic_tokens: Option<u32>,
     pub spread: Option<f64>,
+    pub prefix_cache: Option<super::PrefixCache>,
 }
 
 #[derive(Deserialize)]

@@ -37,12 +37,20 @@ pub(super) fn check(
     let prompt = prompt(source, &name, raw.prompt.as_deref(), inherited, errors);
     let load = load(source, &name, &raw, errors);
     let stop = stop(source, &name, &raw, errors);
+    let warmup = own.warmup.unwrap_or(0);
+    check_in_flight(
+        source,
+        &name,
+        &load,
+        stop.requests.map(|n| n + warmup),
+        errors,
+    );
     Scenario {
         name: name.clone(),
         prompt,
         load,
         stop,
-        warmup: own.warmup.unwrap_or(0),
+        warmup,
         max_tokens: own.max_tokens,
         ignore_eos: own.ignore_eos.unwrap_or(false),
         stream: own.stream.unwrap_or(true),
@@ -190,6 +198,29 @@ fn load(source: &Source, name: &str, raw: &RawScenario, errors: &mut Vec<ConfigE
             ));
             Load::Closed { concurrency: 1 }
         }
+    }
+}
+
+/// The requests kept in flight must fit [`super::MAX_CONCURRENCY`] once capped by
+/// the requests the scenario sends (`total`, warm-up included).
+fn check_in_flight(
+    source: &Source,
+    name: &str,
+    load: &Load,
+    total: Option<u64>,
+    errors: &mut Vec<ConfigError>,
+) {
+    let (key, concurrency) = match load {
+        Load::Closed { concurrency } => ("concurrency", *concurrency),
+        Load::Open {
+            max_concurrency: Some(cap),
+            ..
+        } => ("max_concurrency", *cap),
+        Load::Open { .. } => return,
+    };
+    if super::usable_concurrency(concurrency, total) > super::MAX_CONCURRENCY {
+        let message = super::too_many_in_flight(concurrency);
+        errors.push(source.at_value(&["scenarios", name, key], message));
     }
 }
 

@@ -31,8 +31,12 @@ pub(super) fn points(
     }
     if let Some(OneOrList::List(values)) = &raw.concurrency {
         let at = ["scenarios", name, "concurrency"];
-        let range = "every value must be at least 1 (requests kept in flight)";
-        let ok = check_list(source, &at, values, |&n| n > 0, range, errors);
+        let range = format!(
+            "every value must be from 1 to {} (requests kept in flight)",
+            super::MAX_CONCURRENCY
+        );
+        let valid = |&n: &u32| (1..=super::MAX_CONCURRENCY).contains(&n);
+        let ok = check_list(source, &at, values, valid, &range, errors);
         let points = values
             .iter()
             .map(|&concurrency| Load::Closed { concurrency });

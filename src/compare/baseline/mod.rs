@@ -1,0 +1,642 @@
+//! `baselines/<target>/<scenario>.json`: the blessed measurement a run is judged by.
+//!
+//! A baseline keeps everything a later comparison needs without the original run
+//! folder: who blessed it and why, the fingerprint, the scenario spec, every trial's
+//! statistics, the between-trial noise per metric and the raw per-request samples the
+//! statistics were computed from (TTFT, TPOT, E2E, output tokens, outcome). ITL is
+//! kept as an HDR histogram (microseconds, 3 significant digits, V2 + DEFLATE
+//! encoding, base64: the format of HdrHistogram's interval logs, readable by every
+//! HdrHistogram implementation), since a run has one ITL per token. A trial keeps at
+//! most [`SAMPLES_PER_TRIAL`] requests' samples: a longer trial keeps a seeded
+//! uniform random subset and records of how many requests in `sampled_from`.
+//!
+//! The file is canonical JSON (keys sorted, two-space indentation, arrays of plain
+//! values on one line), so a bless shows up as a readable diff. Its layout is
+//! described by `schemas/baseline.schema.json`. `schema_version` is "MAJOR.MINOR":
+//! a newer minor only adds fields; an unknown major is refused.
+//!
+//! Every run writes the same structure, unblessed, as
+//! `RESULTS/<scenario>.baseline.json.new`, so `llm-bench bless --from RESULTS`
+//! promotes a run without re-running it.
+//!
+//! Layout: this file holds the types and the samples; [`file`] reads and checks a
+//! file, [`text`] renders the canonical text and [`write`] puts it on disk.
+
+mod file;
+mod text;
+mod write;
+
+pub use file::{parse, read, BaselineError};
+pub use text::{canonical_json, to_text, write_text};
+pub use write::{write, BlessLock};
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use super::fingerprint::Fingerprint;
+use super::metric::MetricId;
+use super::server_state::TrialServerState;
+use crate::manifest::ScenarioSpec;
+use crate::metrics::Metrics;
+use crate::record::{ErrorKind, RequestRow};
+
+/// The schema this build writes for a baseline of one run. 1.1 added
+/// `samples.sampled_from` (a trial's samples capped at [`SAMPLES_PER_TRIAL`]); a
+/// 1.0 reader ignores it, which matters only to its request-level bootstrap of a
+/// sampled trial's throughput. 1.2 added each trial's `server` state, which a 1.1
+/// reader ignores.
+pub const SCHEMA_VERSION: &str = "1.2";
+/// The schema of a baseline of several runs (`--bless --append`): trials carry
+/// their `run`, and `runs` describes each. Its major is 2 because a 1.x reader
+/// would take the trials of five runs for five trials of one and judge with the
+/// wrong variance; it refuses the file instead, with "upgrade llm-bench".
+pub const SCHEMA_VERSION_RUNS: &str = "2.0";
+/// The newest major version this build reads (it reads 1.x and 2.x).
+pub const SCHEMA_MAJOR: u32 = 2;
+
+/// One scenario's blessed (or candidate) measurement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub schema_version: String,
+    pub tool_version: String,
+    /// When it was blessed (a candidate: when its run ended).
+    pub created_at: String,
+    /// Who blessed it; `None` in a candidate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blessed_by: Option<String>,
+    /// Why (`--reason`); `None` in a candidate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    /// The run it was taken from.
+    pub run_id: String,
+    pub target: String,
+    pub scenario: String,
+    /// Always `linear` (see [`crate::metrics::percentile`]).
+    pub percentile_method: String,
+    pub fingerprint: Fingerprint,
+    pub spec: ScenarioSpec,
+    /// Between-trial standard deviation of each metric's log, from these trials;
+    /// a comparison never assumes less spread than this.
+    pub noise: BTreeMap<MetricId, f64>,
+    pub trials: Vec<TrialRecord>,
+    /// Every run of an appended baseline, oldest first (`--bless --append` keeps
+    /// a rolling window); empty for a baseline of one run, which the fields above
+    /// describe. The fields above always describe the newest run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<RunEntry>,
+}
+
+/// One run of a multi-run baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunEntry {
+    pub run_id: String,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blessed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    pub tool_version: String,
+}
+
+impl Baseline {
+    /// How many runs its trials come from.
+    pub fn run_count(&self) -> usize {
+        self.runs.len().max(1)
+    }
+
+    /// The schema version this baseline is written with: [`SCHEMA_VERSION`] for
+    /// one run, [`SCHEMA_VERSION_RUNS`] for several.
+    pub fn schema_version_for(&self) -> &'static str {
+        if self.runs.len() > 1 {
+            SCHEMA_VERSION_RUNS
+        } else {
+            SCHEMA_VERSION
+        }
+    }
+
+    /// The newest run's description.
+    pub fn newest_run(&self) -> RunEntry {
+        RunEntry {
+            run_id: self.run_id.clone(),
+            created_at: self.created_at.clone(),
+            blessed_by: self.blessed_by.clone(),
+            reason: self.reason.clone(),
+            git_commit: self.git_commit.clone(),
+            tool_version: self.tool_version.clone(),
+        }
+    }
+}
+
+/// One trial: counts, statistics and the samples they were computed from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialRecord {
+    /// Index into [`Baseline::runs`] of the run the trial belongs to; 0 (and
+    /// absent from the file) in a baseline of one run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub run: u32,
+    pub trial: u32,
+    /// The measured window (first send to last completion) throughputs divide by.
+    pub duration_s: f64,
+    pub succeeded: u64,
+    pub failed: u64,
+    #[serde(default)]
+    pub errors: BTreeMap<ErrorKind, u64>,
+    /// Mean output tokens per successful request, to detect output-length drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens_mean: Option<f64>,
+    pub stats: BTreeMap<MetricId, f64>,
+    /// What the server's metrics said about its state during the trial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<TrialServerState>,
+    pub samples: Samples,
+}
+
+/// Raw per-request samples of one trial, one entry per measured request (warm-up,
+/// cancelled and dropped requests excluded) in request order.
+///
+/// A trial of more than [`SAMPLES_PER_TRIAL`] measured requests keeps a uniform
+/// random subset of that many (see [`SamplesBuilder`]) and says of how many in
+/// `sampled_from`; its counts, durations and statistics stay those of every request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Samples {
+    /// `null` for a success, else the error kind.
+    pub error_kind: Vec<Option<ErrorKind>>,
+    pub ttft_ms: Vec<Option<f64>>,
+    pub tpot_ms: Vec<Option<f64>>,
+    pub e2e_ms: Vec<f64>,
+    pub output_tokens: Vec<u64>,
+    /// Every inter-token latency of the trial's successful requests, in microseconds:
+    /// base64 of an HdrHistogram V2+DEFLATE encoding (3 significant digits).
+    pub itl_us_hdr: String,
+    /// Measured requests the columns were sampled from, when they hold only
+    /// [`SAMPLES_PER_TRIAL`] of them; absent when they hold every one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_from: Option<u64>,
+}
+
+impl Samples {
+    /// Collects the measured rows of one trial (any order; sorted by index here).
+    pub fn from_rows<'a>(rows: impl IntoIterator<Item = &'a RequestRow>) -> Samples {
+        let mut builder = SamplesBuilder::default();
+        for row in rows {
+            builder.add(row);
+        }
+        builder.finish()
+    }
+
+    fn ok(&self) -> impl Iterator<Item = usize> + '_ {
+        self.error_kind
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.is_none())
+            .map(|(i, _)| i)
+    }
+
+    /// TTFT of successful requests.
+    pub fn ttft(&self) -> Vec<f64> {
+        self.ok().filter_map(|i| self.ttft_ms[i]).collect()
+    }
+
+    pub fn tpot(&self) -> Vec<f64> {
+        self.ok().filter_map(|i| self.tpot_ms[i]).collect()
+    }
+
+    pub fn e2e(&self) -> Vec<f64> {
+        self.ok().map(|i| self.e2e_ms[i]).collect()
+    }
+
+    pub fn output_tokens(&self) -> Vec<f64> {
+        self.ok().map(|i| self.output_tokens[i] as f64).collect()
+    }
+
+    /// ITL values (ms) rebuilt from the histogram, each bucket at its median value.
+    pub fn itl(&self) -> Vec<f64> {
+        let Some(h) = decode_histogram(&self.itl_us_hdr) else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(h.len() as usize);
+        for v in h.iter_recorded() {
+            let value = h.median_equivalent(v.value_iterated_to()) as f64 / 1000.0;
+            out.extend(std::iter::repeat_n(value, v.count_at_value() as usize));
+        }
+        out
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Per-request samples a trial keeps at most: enough that the request-level
+/// bootstrap and the report's baseline curves are as good as with every request
+/// (a p99 from 16,384 requests rests on 164 beyond it; the bootstrap's standard
+/// error is well under the noise floor it is added to), few enough that a trial of
+/// millions of requests costs what one of 16k does (~1 MiB) instead of ~60 bytes per
+/// request, and the committed file stays small. Ordinary CI runs stay below it and
+/// keep every request.
+pub const SAMPLES_PER_TRIAL: usize = 1 << 14;
+
+/// Seed of the reservoir sampling past [`SAMPLES_PER_TRIAL`] ("llm-samp"), so the
+/// same `requests.jsonl` always gives the same candidate.
+const SAMPLE_SEED: u64 = 0x6c6c_6d2d_7361_6d70;
+
+/// Builds one trial's [`Samples`] row by row, keeping only the values a baseline
+/// stores (57 bytes per request, not the row with its inter-token latencies), so
+/// deriving candidates from a long run does not hold the run in memory.
+///
+/// Past [`SAMPLES_PER_TRIAL`] measured requests the rows kept are a uniform random
+/// sample of all of them (reservoir sampling, Vitter 1985, ACM TOMS 11:37,
+/// "Algorithm R": the n-th request replaces a random kept one with probability
+/// cap/n), drawn from a [`StdRng`] with a fixed seed, so every request is equally
+/// likely to be kept whatever the order in which they finished. The ITL histogram
+/// still counts every token.
+#[derive(Debug)]
+pub struct SamplesBuilder {
+    /// The kept requests' columns, in the order they were kept (sorted into
+    /// request order by [`SamplesBuilder::finish`], in place); `itl_us_hdr` and
+    /// `sampled_from` are filled in then.
+    kept: Samples,
+    /// Request index of each kept request.
+    index: Vec<u64>,
+    itl: Histogram<u64>,
+    cap: usize,
+    /// Measured rows seen, kept or not.
+    seen: u64,
+    /// Created when the cap is first exceeded.
+    rng: Option<StdRng>,
+}
+
+impl Default for SamplesBuilder {
+    fn default() -> Self {
+        SamplesBuilder::with_cap(SAMPLES_PER_TRIAL)
+    }
+}
+
+impl SamplesBuilder {
+    /// Keeps at most `cap` rows (at least one).
+    pub fn with_cap(cap: usize) -> Self {
+        SamplesBuilder {
+            kept: Samples::default(),
+            index: Vec::new(),
+            itl: itl_histogram(),
+            cap: cap.max(1),
+            seen: 0,
+            rng: None,
+        }
+    }
+
+    /// Adds a row if it is measured (warm-up, cancelled and dropped rows are not).
+    pub fn add(&mut self, r: &RequestRow) {
+        if !r.measured() {
+            return;
+        }
+        self.seen += 1;
+        let len = self.index.len();
+        if len < self.cap {
+            // Grow by doubling, but never past the cap.
+            if len == self.index.capacity() {
+                let more = len.max(16).min(self.cap - len);
+                let k = &mut self.kept;
+                self.index.reserve_exact(more);
+                k.error_kind.reserve_exact(more);
+                k.ttft_ms.reserve_exact(more);
+                k.tpot_ms.reserve_exact(more);
+                k.e2e_ms.reserve_exact(more);
+                k.output_tokens.reserve_exact(more);
+            }
+            let k = &mut self.kept;
+            self.index.push(r.index);
+            k.error_kind.push(r.error_kind);
+            k.ttft_ms.push(r.ttft_ms);
+            k.tpot_ms.push(r.tpot_ms);
+            k.e2e_ms.push(r.e2e_ms);
+            k.output_tokens.push(r.output_tokens);
+        } else {
+            let rng = self
+                .rng
+                .get_or_insert_with(|| StdRng::seed_from_u64(SAMPLE_SEED));
+            let slot = rng.gen_range(0..self.seen) as usize;
+            if slot < len {
+                let k = &mut self.kept;
+                self.index[slot] = r.index;
+                k.error_kind[slot] = r.error_kind;
+                k.ttft_ms[slot] = r.ttft_ms;
+                k.tpot_ms[slot] = r.tpot_ms;
+                k.e2e_ms[slot] = r.e2e_ms;
+                k.output_tokens[slot] = r.output_tokens;
+            }
+        }
+        if r.ok {
+            for v in &r.itl_ms {
+                self.itl
+                    .saturating_record((v * 1000.0).round().max(0.0) as u64);
+            }
+        }
+    }
+
+    /// The samples in request order (a stable sort by index).
+    ///
+    /// The columns are permuted in place, so finishing needs one index per kept
+    /// request on top of what is kept, not a second copy of every column.
+    pub fn finish(mut self) -> Samples {
+        let n = self.index.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| self.index[i]);
+        // Position k takes the request now at order[k]: follow each cycle of the
+        // permutation, swapping along it, and mark each position done.
+        let k = &mut self.kept;
+        for start in 0..n {
+            let mut at = start;
+            while order[at] != at {
+                let from = order[at];
+                order[at] = at;
+                if from == start {
+                    break;
+                }
+                k.error_kind.swap(at, from);
+                k.ttft_ms.swap(at, from);
+                k.tpot_ms.swap(at, from);
+                k.e2e_ms.swap(at, from);
+                k.output_tokens.swap(at, from);
+                at = from;
+            }
+        }
+        drop(order);
+        Samples {
+            itl_us_hdr: encode_histogram(&self.itl),
+            sampled_from: (self.seen > n as u64).then_some(self.seen),
+            ..self.kept
+        }
+    }
+}
+
+/// An empty ITL histogram: 1 µs to one hour, 3 significant digits (longer gaps are
+/// recorded as one hour).
+pub fn itl_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+}
+
+/// base64(V2 + DEFLATE) of a histogram.
+pub fn encode_histogram(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    match V2DeflateSerializer::new().serialize(h, &mut bytes) {
+        Ok(_) => base64::engine::general_purpose::STANDARD.encode(bytes),
+        Err(_) => String::new(),
+    }
+}
+
+pub fn decode_histogram(text: &str) -> Option<Histogram<u64>> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
+    Deserializer::new().deserialize(&mut bytes.as_slice()).ok()
+}
+
+impl TrialRecord {
+    /// How many successful requests each kept successful sample stands for, when
+    /// the samples are a subset ([`Samples::sampled_from`]); `None` when they hold
+    /// every request. Sums over the kept samples (throughput) are scaled by it so
+    /// they add up to the whole trial's.
+    pub fn sample_weight(&self) -> Option<f64> {
+        self.samples.sampled_from?;
+        let kept = self.samples.ok().count();
+        (kept > 0).then(|| self.succeeded as f64 / kept as f64)
+    }
+
+    /// A trial from its summary metrics and its rows.
+    pub fn new(trial: u32, metrics: &Metrics, samples: Samples) -> TrialRecord {
+        let stats = MetricId::ALL
+            .iter()
+            .filter_map(|&m| Some((m, m.value(metrics)?)))
+            .filter(|(_, v)| v.is_finite())
+            .collect();
+        TrialRecord {
+            run: 0,
+            trial,
+            duration_s: metrics.duration_s,
+            succeeded: metrics.requests.succeeded,
+            failed: metrics.requests.failed,
+            errors: metrics.errors.clone(),
+            output_tokens_mean: metrics.output_tokens.map(|s| s.mean),
+            stats,
+            server: TrialServerState::of(metrics),
+            samples,
+        }
+    }
+}
+
+/// The within-run standard deviation of ln(statistic) per metric, robust to an
+/// outlier trial and to zero-valued statistics ([`super::trials::noise`]), with
+/// outliers judged on a scale of at least `noise_floor`.
+pub fn noise(trials: &[TrialRecord], noise_floor: f64) -> BTreeMap<MetricId, f64> {
+    super::trials::noise(trials, noise_floor)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_round_trips() {
+        let mut h = itl_histogram();
+        for v in [5_000u64, 5_100, 5_100, 12_345, 0] {
+            h.saturating_record(v);
+        }
+        let back = decode_histogram(&encode_histogram(&h)).unwrap();
+        assert_eq!(back.len(), 5);
+        assert_eq!(back.value_at_quantile(0.5), h.value_at_quantile(0.5));
+        let s = Samples {
+            itl_us_hdr: encode_histogram(&h),
+            ..Samples::default()
+        };
+        let itl = s.itl();
+        assert_eq!(itl.len(), 5);
+        assert!((itl[4] - 12.345).abs() < 0.02, "{itl:?}");
+    }
+
+    /// A run of one closed-loop scenario `s` on target `t`.
+    pub(crate) fn tiny_manifest() -> crate::manifest::Manifest {
+        use crate::manifest::{LoadSpec, Manifest, RunMeta, ScenarioSpec};
+        Manifest {
+            schema_version: crate::manifest::SCHEMA_VERSION,
+            run: RunMeta {
+                id: "r".into(),
+                tool_version: "0.1.0".into(),
+                git_commit: None,
+                target: "t".into(),
+                base_url: "http://h/v1".into(),
+                api: "chat".into(),
+                model: "m".into(),
+                workload_hash: "w".into(),
+                started_at: "2025-01-01T00:00:00Z".into(),
+                ended_at: None,
+                interrupted: false,
+                interrupted_by: None,
+                percentile_method: "linear".into(),
+                environment: None,
+            },
+            scenarios: vec![ScenarioSpec {
+                name: "s".into(),
+                prompt: "short".into(),
+                load: LoadSpec::Closed { concurrency: 4 },
+                requests: Some(40),
+                duration_s: None,
+                warmup: 0,
+                max_tokens: 16,
+                ignore_eos: true,
+                stream: true,
+                seed: 7,
+                prefix_cache: Default::default(),
+                max_trials: None,
+                trials: 3,
+                slo: Default::default(),
+                max_error_rate: 0.05,
+                thresholds: Default::default(),
+            }],
+        }
+    }
+
+    /// A small three-trial candidate of [`tiny_manifest`]'s scenario.
+    pub(crate) fn tiny_baseline() -> Baseline {
+        let rows: Vec<RequestRow> = (0..3u32)
+            .flat_map(|trial| {
+                (0..40).map(move |i| RequestRow {
+                    trial,
+                    e2e_ms: 100.0 + f64::from(trial) + i as f64,
+                    ..sample_row(i)
+                })
+            })
+            .collect();
+        crate::compare::candidates(&tiny_manifest(), &rows).remove(0)
+    }
+
+    pub(crate) fn sample_row(index: u64) -> RequestRow {
+        use crate::record::TokenSource;
+        let failed = index % 97 == 5;
+        RequestRow {
+            scenario: "s".into(),
+            trial: 0,
+            index,
+            request_id: None,
+            warmup: false,
+            ok: !failed,
+            status: Some(if failed { 500 } else { 200 }),
+            error_kind: failed.then_some(ErrorKind::Http5xx),
+            error: None,
+            scheduled_ms: 0.0,
+            start_ms: 0.0,
+            end_ms: index as f64,
+            send_lag_ms: 0.0,
+            ttfb_ms: None,
+            ttft_ms: (index % 13 != 0).then_some(index as f64 / 2.0),
+            ttfr_ms: None,
+            response_ttft_ms: None,
+            e2e_ms: index as f64,
+            response_e2e_ms: index as f64,
+            tpot_ms: (index % 11 != 0).then_some(5.0),
+            itl_ms: vec![5.0, 5.5],
+            prompt_tokens: None,
+            output_tokens: if failed { 0 } else { 1 + index % 7 },
+            chunks: 3,
+            token_source: TokenSource::Usage,
+            in_flight: 1,
+            itl_rest: None,
+            flags: Vec::new(),
+            attempts: 1,
+            first_attempt_error: None,
+            new_connection: None,
+            connect_ms: None,
+        }
+    }
+
+    /// Up to the cap every measured request is kept, exactly as before the cap
+    /// existed; past it a seeded uniform sample of `cap` requests in request order,
+    /// the same whatever order the rows came in, with every ITL still counted.
+    #[test]
+    fn long_trials_keep_a_seeded_uniform_sample() {
+        let rows: Vec<RequestRow> = (0..10_000).map(sample_row).collect();
+        let build = |cap: usize, rows: &mut dyn Iterator<Item = &RequestRow>| {
+            let mut b = SamplesBuilder::with_cap(cap);
+            rows.for_each(|r| b.add(r));
+            b.finish()
+        };
+        let all = build(10_000, &mut rows.iter());
+        assert_eq!(all.sampled_from, None);
+        assert_eq!(
+            all.e2e_ms,
+            (0..10_000).map(|i| i as f64).collect::<Vec<_>>()
+        );
+        assert_eq!(all.ttft_ms[13], None);
+        assert_eq!(all.ttft_ms[14], Some(7.0));
+        assert_eq!(all.tpot_ms[11], None);
+        assert_eq!(all.error_kind[5], Some(ErrorKind::Http5xx));
+        assert_eq!(
+            all,
+            Samples::from_rows(&rows),
+            "the default cap is above 10k"
+        );
+
+        // Rows finish out of order: sorted back into request order in place.
+        let shuffled: Vec<&RequestRow> = (0..10_000).map(|i| &rows[i * 7919 % 10_000]).collect();
+        assert_eq!(build(10_000, &mut shuffled.iter().copied()), all);
+        assert_eq!(build(10_000, &mut rows.iter().rev()), all);
+
+        // Each kept request's columns stay together, in request order.
+        let consistent = |s: &Samples| {
+            assert!(s.e2e_ms.windows(2).all(|w| w[0] < w[1]), "request order");
+            for (i, &e2e) in s.e2e_ms.iter().enumerate() {
+                let row = sample_row(e2e as u64);
+                assert_eq!(s.ttft_ms[i], row.ttft_ms);
+                assert_eq!(s.tpot_ms[i], row.tpot_ms);
+                assert_eq!(s.error_kind[i], row.error_kind);
+                assert_eq!(s.output_tokens[i], row.output_tokens);
+            }
+        };
+        let kept = build(1000, &mut rows.iter());
+        assert_eq!(kept.sampled_from, Some(10_000));
+        assert_eq!(kept.e2e_ms.len(), 1000);
+        assert_eq!(kept, build(1000, &mut rows.iter()), "seeded");
+        consistent(&kept);
+        consistent(&build(1000, &mut shuffled.iter().copied()));
+        // Uniform: the mean index is 4999.5 give or take 3 standard errors
+        // (2887 / √1000 · √0.9 ≈ 87).
+        let mean = kept.e2e_ms.iter().sum::<f64>() / 1000.0;
+        assert!((mean - 4999.5).abs() < 260.0, "{mean}");
+        let reversed = build(1000, &mut rows.iter().rev());
+        assert_eq!(reversed.e2e_ms.len(), 1000);
+        assert_eq!(reversed.sampled_from, Some(10_000));
+        consistent(&reversed);
+        assert_eq!(kept.itl_us_hdr, all.itl_us_hdr, "every ITL counts");
+
+        // Each kept success stands for succeeded / kept successes.
+        let succeeded = all.error_kind.iter().filter(|e| e.is_none()).count() as u64;
+        let kept_ok = kept.error_kind.iter().filter(|e| e.is_none()).count() as f64;
+        let trial = |samples: Samples| TrialRecord {
+            run: 0,
+            trial: 0,
+            duration_s: 10.0,
+            succeeded,
+            failed: 10_000 - succeeded,
+            errors: BTreeMap::new(),
+            output_tokens_mean: None,
+            stats: BTreeMap::new(),
+            server: None,
+            samples,
+        };
+        assert_eq!(trial(all).sample_weight(), None);
+        assert_eq!(
+            trial(kept).sample_weight(),
+            Some(succeeded as f64 / kept_ok)
+        );
+    }
+}
