@@ -463,3 +463,44 @@ async fn an_endless_answer_to_a_probe_is_cut_at_its_cap() {
     assert_eq!(err, "the answer is larger than 1024 KiB");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+/// `--url` without `--model` asks `/models` for a model: an endless answer there is
+/// cut at its cap too, and the run says so instead of holding it all.
+#[test]
+fn an_endless_model_list_is_cut_at_its_cap() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        let _ = stream.read(&mut [0u8; 4096]);
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                    Transfer-Encoding: chunked\r\n\r\n";
+        if stream.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let piece = format!("{:x}\r\n{}\r\n", 65536, "x".repeat(65536));
+        // Bounded: 256 MiB, far past the 4 MiB cap.
+        for _ in 0..4096 {
+            if stream.write_all(piece.as_bytes()).is_err() {
+                return;
+            }
+        }
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let o = common::bin()
+        .args(["run", "--url", &url, "-n", "2", "--out"])
+        .arg(common::out_dir(&tmp))
+        .output()
+        .unwrap();
+    let text = common::stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("sent no usable model list (the answer is larger than 4096 KiB)"),
+        "{text}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(8), "{text}");
+}
