@@ -66,10 +66,12 @@ fn create_temporary(path: &Path) -> anyhow::Result<(PathBuf, File)> {
         .with_context(|| format!("cannot create a temporary file next to {}", path.display()))
 }
 
+/// Streams the baseline through the redactor, like every result file: its
+/// fingerprint quotes the server's model id and version, which may echo the key.
 fn write_to(file: File, baseline: &Baseline) -> std::io::Result<()> {
-    let mut buffered = BufWriter::with_capacity(1 << 16, file);
+    let mut redacted = crate::redact::global().writer(BufWriter::with_capacity(1 << 16, file));
     let mut out = IoText {
-        file: &mut buffered,
+        file: &mut redacted,
         error: None,
     };
     if write_text(&mut out, baseline).is_err() {
@@ -77,6 +79,7 @@ fn write_to(file: File, baseline: &Baseline) -> std::io::Result<()> {
             .error
             .unwrap_or_else(|| std::io::Error::other("formatting failed")));
     }
+    let buffered = redacted.finish()?;
     let file = buffered.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()
 }
