@@ -66,12 +66,12 @@ fn create_temporary(path: &Path) -> anyhow::Result<(PathBuf, File)> {
         .with_context(|| format!("cannot create a temporary file next to {}", path.display()))
 }
 
-/// Streams the baseline through the redactor, like every result file: its
-/// fingerprint quotes the server's model id and version, which may echo the key.
+/// Streams the baseline through the redactor, like every result file: a server
+/// that echoes the key in its model name or version would otherwise commit it.
 fn write_to(file: File, baseline: &Baseline) -> std::io::Result<()> {
-    let mut redacted = crate::redact::global().writer(BufWriter::with_capacity(1 << 16, file));
+    let mut redacting = crate::redact::global().writer(BufWriter::with_capacity(1 << 16, file));
     let mut out = IoText {
-        file: &mut redacted,
+        file: &mut redacting,
         error: None,
     };
     if write_text(&mut out, baseline).is_err() {
@@ -79,8 +79,10 @@ fn write_to(file: File, baseline: &Baseline) -> std::io::Result<()> {
             .error
             .unwrap_or_else(|| std::io::Error::other("formatting failed")));
     }
-    let buffered = redacted.finish()?;
-    let file = buffered.into_inner().map_err(|e| e.into_error())?;
+    let file = redacting
+        .finish()?
+        .into_inner()
+        .map_err(|e| e.into_error())?;
     file.sync_all()
 }
 
