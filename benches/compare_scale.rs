@@ -359,9 +359,8 @@ fn trial_rows(spec: &ScenarioSpec, trial: u32, seed: u64, ttft_factor: f64) -> V
                 timing.headers = Some(at(sent + ttft - 0.4));
                 timing.first_byte = Some(at(sent + ttft - 0.2));
                 let mut t = sent + ttft;
-                timing.content_chunks.reserve(TOKENS);
                 for _ in 0..TOKENS {
-                    timing.content_chunks.push(at(t));
+                    timing.tokens.push(at(t));
                     let stall = if rng.gen::<f64>() < 0.0005 { 25.0 } else { 0.0 };
                     t += 5.0 * speed * (1.0 + 0.04 * unit.sample(&mut rng)).max(0.5) + stall;
                 }
@@ -369,18 +368,16 @@ fn trial_rows(spec: &ScenarioSpec, trial: u32, seed: u64, ttft_factor: f64) -> V
             };
             timing.end = at(end);
             free_at[slot] = end;
-            let outcome = Outcome {
-                timing,
-                status: Some(if failed { 503 } else { 200 }),
-                error: failed.then(|| {
-                    (
-                        ErrorKind::Http5xx,
-                        "HTTP 503 Service Unavailable: the server is overloaded".to_string(),
-                    )
-                }),
-                usage_prompt_tokens: (!failed).then_some(64),
-                usage_output_tokens: (!failed).then_some(TOKENS as u64),
-            };
+            let mut outcome = Outcome::new(timing);
+            outcome.status = Some(if failed { 503 } else { 200 });
+            outcome.error = failed.then(|| {
+                (
+                    ErrorKind::Http5xx,
+                    "HTTP 503 Service Unavailable: the server is overloaded".to_string(),
+                )
+            });
+            outcome.usage_prompt_tokens = (!failed).then_some(64);
+            outcome.usage_output_tokens = (!failed).then_some(TOKENS as u64);
             let ctx = RowContext {
                 scenario: &spec.name,
                 trial,
@@ -389,6 +386,7 @@ fn trial_rows(spec: &ScenarioSpec, trial: u32, seed: u64, ttft_factor: f64) -> V
                 warmup: false,
                 trial_start: t0,
                 in_flight: concurrency,
+                max_tokens: None,
             };
             RequestRow::new(ctx, &outcome)
         })

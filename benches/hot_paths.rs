@@ -10,7 +10,7 @@ use llm_bench::client::chunk::parse_chunk;
 use llm_bench::client::sse::SseParser;
 use llm_bench::client::{Api, BodyTemplate};
 use llm_bench::metrics::Stats;
-use llm_bench::record::{Outcome, RequestRow, RequestTiming, RowContext};
+use llm_bench::record::{Outcome, RequestRow, RequestTiming, RowContext, TokenTimes};
 use llm_bench::workload::prompts::PromptGenerator;
 
 /// One chat chunk as vLLM sends it, framed as SSE.
@@ -56,22 +56,51 @@ fn sse(c: &mut Criterion) {
     group.finish();
 }
 
+/// Recording a response's 128 content-chunk arrivals: as the client does now
+/// (`TokenTimes`: gaps as 4-byte microseconds, bounded) against how it did before
+/// (one 16-byte `Instant` per chunk in a `Vec`), in the same run.
+fn tokens(c: &mut Criterion) {
+    let t0 = Instant::now();
+    let arrivals: Vec<Instant> = (0..128)
+        .map(|i| t0 + Duration::from_micros(5003 * i))
+        .collect();
+    let mut group = c.benchmark_group("per_request");
+    group.bench_function("token_times_128_chunks", |b| {
+        b.iter(|| {
+            let mut t = TokenTimes::default();
+            for &at in black_box(&arrivals) {
+                t.push(at);
+            }
+            black_box(t)
+        })
+    });
+    group.bench_function("instant_vec_128_chunks_before", |b| {
+        b.iter(|| {
+            let mut t: Vec<Instant> = Vec::new();
+            for &at in black_box(&arrivals) {
+                t.push(at);
+            }
+            black_box(t)
+        })
+    });
+    group.finish();
+}
+
 fn row(c: &mut Criterion) {
     let t0 = Instant::now();
     let mut timing = RequestTiming::new(t0, t0 + Duration::from_micros(20));
     timing.headers = Some(t0 + Duration::from_millis(1));
     timing.first_byte = Some(t0 + Duration::from_millis(50));
-    timing.content_chunks = (0..128)
-        .map(|i| t0 + Duration::from_millis(50) + Duration::from_micros(5003 * i))
-        .collect();
+    for i in 0..128 {
+        timing
+            .tokens
+            .push(t0 + Duration::from_millis(50) + Duration::from_micros(5003 * i));
+    }
     timing.end = t0 + Duration::from_millis(700);
-    let outcome = Outcome {
-        timing,
-        status: Some(200),
-        error: None,
-        usage_prompt_tokens: Some(64),
-        usage_output_tokens: Some(128),
-    };
+    let mut outcome = Outcome::new(timing);
+    outcome.status = Some(200);
+    outcome.usage_prompt_tokens = Some(64);
+    outcome.usage_output_tokens = Some(128);
     let ctx = RowContext {
         scenario: "default",
         trial: 0,
@@ -80,6 +109,7 @@ fn row(c: &mut Criterion) {
         warmup: false,
         trial_start: t0,
         in_flight: 64,
+        max_tokens: Some(128),
     };
     c.bench_function("per_request/row_new_128_tokens", |b| {
         b.iter(|| black_box(RequestRow::new(ctx, black_box(&outcome))))
@@ -155,5 +185,5 @@ fn body(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sse, row, body, stats);
+criterion_group!(benches, sse, tokens, row, body, stats);
 criterion_main!(benches);

@@ -5,11 +5,20 @@
 //! the request ends and becomes a flat [`RequestRow`]. The row is the contract: it is
 //! what `requests.jsonl` holds, and what summaries are computed from, both at run
 //! time and when `llm-bench report` re-reads an old run, so the two can never differ.
+//!
+//! What a remote peer can grow is bounded here too: a response's gaps ([`itl`]) and
+//! its flags ([`flags`]) take the same memory whatever the server sends.
+
+pub mod flags;
+pub mod itl;
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+
+pub use flags::{Received, RowFlag, TokenCounts};
+pub use itl::{ItlRest, TokenTimes, ITL_EXACT_CAP};
 
 /// Why a request failed. Counted by kind in every summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -33,10 +42,23 @@ pub enum ErrorKind {
     /// Any 5xx.
     #[serde(rename = "http_5xx")]
     Http5xx,
+    /// A 3xx: llm-bench does not follow redirects (a POST must not be replayed to
+    /// another URL unasked); the message names the `Location`.
+    Redirect,
+    /// A status outside 2xx–5xx, such as a `101 Switching Protocols` nobody asked
+    /// for, or a code above 599.
+    UnexpectedStatus,
+    /// A 2xx whose body is not what was asked for: an HTML page (a login page or a
+    /// proxy), or one JSON completion from a server that ignores `stream: true`.
+    /// The message names the content type.
+    WrongContentType,
     /// The connection closed or reset before the response was complete.
     StreamReset,
     /// A `data:` payload that is not valid JSON, or a broken SSE stream.
     MalformedEvent,
+    /// A line, an event or a whole body larger than this run's per-request cap
+    /// (chosen from the concurrency so that every stream's buffers fit at once).
+    TooLarge,
     /// The server reported an error inside the stream.
     StreamError,
     /// The stream completed but carried no content token.
@@ -55,8 +77,10 @@ impl ErrorKind {
             429 => ErrorKind::RateLimited,
             400 | 422 => ErrorKind::InvalidRequest,
             401 | 403 => ErrorKind::Unauthorized,
+            300..=399 => ErrorKind::Redirect,
             400..=499 => ErrorKind::Http4xx,
-            _ => ErrorKind::Http5xx,
+            500..=599 => ErrorKind::Http5xx,
+            _ => ErrorKind::UnexpectedStatus,
         }
     }
 
@@ -70,8 +94,12 @@ impl ErrorKind {
             ErrorKind::Unauthorized => "unauthorized",
             ErrorKind::Http4xx => "http_4xx",
             ErrorKind::Http5xx => "http_5xx",
+            ErrorKind::Redirect => "redirect",
+            ErrorKind::UnexpectedStatus => "unexpected_status",
+            ErrorKind::WrongContentType => "wrong_content_type",
             ErrorKind::StreamReset => "stream_reset",
             ErrorKind::MalformedEvent => "malformed_event",
+            ErrorKind::TooLarge => "too_large",
             ErrorKind::StreamError => "stream_error",
             ErrorKind::EmptyResponse => "empty_response",
             ErrorKind::Cancelled => "cancelled",
@@ -102,7 +130,8 @@ pub struct RequestTiming {
     /// When the request should have been sent (open loop: from the arrival schedule;
     /// closed loop: equal to `sent`).
     pub scheduled: Instant,
-    /// When the request was handed to the HTTP client.
+    /// When the request was handed to the HTTP client; when an earlier attempt
+    /// failed without any of it reaching the server, when the last attempt started.
     pub sent: Instant,
     /// When the response headers arrived.
     pub headers: Option<Instant>,
@@ -110,8 +139,9 @@ pub struct RequestTiming {
     pub first_byte: Option<Instant>,
     /// When the first reasoning delta arrived (reasoning models).
     pub first_reasoning: Option<Instant>,
-    /// Arrival of every chunk that carried content; the first is the first token.
-    pub content_chunks: Vec<Instant>,
+    /// Arrivals of the chunks that carried content: the first is the first token;
+    /// their gaps are kept in bounded memory.
+    pub tokens: TokenTimes,
     /// When the response was complete (or failed).
     pub end: Instant,
 }
@@ -124,39 +154,45 @@ impl RequestTiming {
             headers: None,
             first_byte: None,
             first_reasoning: None,
-            content_chunks: Vec::new(),
+            tokens: TokenTimes::default(),
             end: sent,
         }
     }
 
     /// Time to first content token, from the actual send.
     pub fn ttft(&self) -> Option<Duration> {
-        self.content_chunks.first().map(|t| *t - self.sent)
+        self.tokens
+            .first()
+            .map(|t| t.saturating_duration_since(self.sent))
     }
 
     /// Time to first token from the intended send time: includes any queueing
     /// behind the client's schedule, so it is free of coordinated omission.
     pub fn response_ttft(&self) -> Option<Duration> {
-        self.content_chunks.first().map(|t| *t - self.scheduled)
+        self.tokens
+            .first()
+            .map(|t| t.saturating_duration_since(self.scheduled))
     }
 
     /// Time to first reasoning token, from the actual send.
     pub fn ttfr(&self) -> Option<Duration> {
-        self.first_reasoning.map(|t| t - self.sent)
+        self.first_reasoning
+            .map(|t| t.saturating_duration_since(self.sent))
     }
 
     pub fn ttfb(&self) -> Option<Duration> {
-        self.first_byte.map(|t| t - self.sent)
+        self.first_byte
+            .map(|t| t.saturating_duration_since(self.sent))
     }
 
     /// End-to-end latency from the actual send.
     pub fn e2e(&self) -> Duration {
-        self.end - self.sent
+        self.end.saturating_duration_since(self.sent)
     }
 
     /// End-to-end latency from the intended send time.
     pub fn response_e2e(&self) -> Duration {
-        self.end - self.scheduled
+        self.end.saturating_duration_since(self.scheduled)
     }
 
     /// How late the request left compared with its schedule.
@@ -164,16 +200,17 @@ impl RequestTiming {
         self.sent.saturating_duration_since(self.scheduled)
     }
 
-    /// Inter-token latencies: every gap between successive content chunks.
-    pub fn itls(&self) -> impl Iterator<Item = Duration> + '_ {
-        self.content_chunks.windows(2).map(|w| w[1] - w[0])
+    /// Inter-token latencies: the gaps between successive content chunks, the first
+    /// [`ITL_EXACT_CAP`] of them (the rest are in [`TokenTimes::rest`]).
+    pub fn itls(&self) -> impl ExactSizeIterator<Item = Duration> + '_ {
+        self.tokens.exact_gaps()
     }
 
     /// Time per output token after the first: (E2E − TTFT) / (output_tokens − 1).
     /// None when the text came in one piece (`--no-stream`, or a stream with a single
     /// content chunk): nothing was timed after the first token.
     pub fn tpot(&self, output_tokens: u64) -> Option<Duration> {
-        if self.content_chunks.len() < 2 {
+        if self.tokens.count() < 2 {
             return None;
         }
         let ttft = self.ttft()?;
@@ -226,16 +263,47 @@ pub struct RequestRow {
     pub response_e2e_ms: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpot_ms: Option<f64>,
+    /// The gaps between successive content chunks: all of them, or the first
+    /// [`ITL_EXACT_CAP`] when the response had more (the rest are in `itl_rest`).
     #[serde(default)]
     pub itl_ms: Vec<f64>,
+    /// The gaps past the first [`ITL_EXACT_CAP`], folded; absent for shorter
+    /// responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub itl_rest: Option<Box<ItlRest>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_tokens: Option<u64>,
     pub output_tokens: u64,
     /// Content chunks received (several tokens may share one chunk).
     pub chunks: u64,
     pub token_source: TokenSource,
+    /// What the token counts and gaps should be read with; absent when nothing is
+    /// to be said.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<RowFlag>,
     /// Requests in flight (including this one) when it was sent.
     pub in_flight: u32,
+    /// Times the request was sent: 2 when a reused connection failed before any
+    /// byte of the first attempt could reach the server. A request that may have
+    /// reached the server is never sent again. Rows from before it was recorded
+    /// read as 1.
+    #[serde(default = "one")]
+    pub attempts: u32,
+    /// Why the first attempt failed, when there was a second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_attempt_error: Option<String>,
+    /// Whether the request opened a new connection (`false`: it reused one, or one
+    /// opened before the trial's clock started). Absent for `https://` targets,
+    /// whose connection pool does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_connection: Option<bool>,
+    /// How long opening that connection took (part of `ttft_ms` and `e2e_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_ms: Option<f64>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Milliseconds rounded to whole microseconds, so a row survives a JSON round trip
@@ -265,6 +333,36 @@ pub struct Outcome {
     pub error: Option<(ErrorKind, String)>,
     pub usage_prompt_tokens: Option<u64>,
     pub usage_output_tokens: Option<u64>,
+    /// What arrived of the response's text, to check usage against.
+    pub received: Received,
+    /// How the request was sent; `None` when the transport does not say.
+    pub connection: Option<Connection>,
+    pub attempts: u32,
+    pub first_attempt_error: Option<String>,
+}
+
+/// The connection a request went out on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connection {
+    /// How long opening it took, when this request opened it.
+    pub opened_in: Option<Duration>,
+}
+
+impl Outcome {
+    /// A request that has not learned anything yet: one attempt, no response.
+    pub fn new(timing: RequestTiming) -> Outcome {
+        Outcome {
+            timing,
+            status: None,
+            error: None,
+            usage_prompt_tokens: None,
+            usage_output_tokens: None,
+            received: Received::default(),
+            connection: None,
+            attempts: 1,
+            first_attempt_error: None,
+        }
+    }
 }
 
 /// Where a request sits in the run, for its row.
@@ -277,17 +375,32 @@ pub struct RowContext<'a> {
     pub warmup: bool,
     pub trial_start: Instant,
     pub in_flight: u32,
+    /// The most output tokens the request allowed, over all its choices (`max_tokens`
+    /// × `n`); `None` when the body does not say.
+    pub max_tokens: Option<u64>,
 }
 
 impl RequestRow {
     /// Derive every duration once, from the raw instants.
     pub fn new(ctx: RowContext<'_>, outcome: &Outcome) -> RequestRow {
         let t = &outcome.timing;
-        let chunks = t.content_chunks.len() as u64;
+        let chunks = t.tokens.count();
         let (output_tokens, token_source) = match outcome.usage_output_tokens {
             Some(n) => (n, TokenSource::Usage),
             None => (chunks, TokenSource::Chunks),
         };
+        let itl_rest = t.tokens.rest().map(Box::new);
+        let mut flags = TokenCounts {
+            usage: outcome.usage_output_tokens,
+            chunks,
+            received: outcome.received,
+            output_tokens,
+            max_tokens: ctx.max_tokens,
+        }
+        .flags();
+        if itl_rest.is_some() {
+            flags.push(RowFlag::ItlFolded);
+        }
         let since_start = |i: Instant| ms(i.saturating_duration_since(ctx.trial_start));
         let (error_kind, error) = match &outcome.error {
             Some((kind, message)) => (Some(*kind), Some(message.clone())),
@@ -315,11 +428,17 @@ impl RequestRow {
             response_e2e_ms: ms(t.response_e2e()),
             tpot_ms: t.tpot(output_tokens).map(ms),
             itl_ms: t.itls().map(ms).collect(),
+            itl_rest,
             prompt_tokens: outcome.usage_prompt_tokens,
             output_tokens,
             chunks,
             token_source,
+            flags,
             in_flight: ctx.in_flight,
+            attempts: outcome.attempts,
+            first_attempt_error: outcome.first_attempt_error.clone(),
+            new_connection: outcome.connection.map(|c| c.opened_in.is_some()),
+            connect_ms: outcome.connection.and_then(|c| c.opened_in).map(ms),
         }
     }
 }
@@ -340,8 +459,12 @@ mod tests {
             Unauthorized,
             Http4xx,
             Http5xx,
+            Redirect,
+            UnexpectedStatus,
+            WrongContentType,
             StreamReset,
             MalformedEvent,
+            TooLarge,
             StreamError,
             EmptyResponse,
             Cancelled,
@@ -352,11 +475,43 @@ mod tests {
     }
 
     #[test]
+    fn every_status_class_has_its_own_kind() {
+        use ErrorKind::*;
+        for (status, kind) in [
+            (101, UnexpectedStatus),
+            (301, Redirect),
+            (307, Redirect),
+            (308, Redirect),
+            (400, InvalidRequest),
+            (401, Unauthorized),
+            (404, Http4xx),
+            (429, RateLimited),
+            (500, Http5xx),
+            (599, Http5xx),
+            (600, UnexpectedStatus),
+            (999, UnexpectedStatus),
+        ] {
+            assert_eq!(ErrorKind::from_status(status), kind, "{status}");
+        }
+    }
+
+    #[test]
+    fn rows_written_before_attempts_were_recorded_read_as_one_attempt() {
+        let line = r#"{"scenario":"s","trial":0,"index":0,"warmup":false,"ok":true,"scheduled_ms":0.0,"start_ms":0.0,"end_ms":1.0,"send_lag_ms":0.0,"e2e_ms":1.0,"response_e2e_ms":1.0,"output_tokens":1,"chunks":1,"token_source":"usage","in_flight":1}"#;
+        let row: RequestRow = serde_json::from_str(line).unwrap();
+        assert_eq!(row.attempts, 1);
+        assert_eq!((row.new_connection, row.connect_ms), (None, None));
+        assert!(row.flags.is_empty() && row.itl_rest.is_none());
+    }
+
+    #[test]
     fn durations_derive_from_instants() {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
         let mut t = RequestTiming::new(t0, t0 + ms(2));
-        t.content_chunks = vec![t0 + ms(52), t0 + ms(57), t0 + ms(62)];
+        for at in [52, 57, 62] {
+            t.tokens.push(t0 + ms(at));
+        }
         t.end = t0 + ms(63);
         assert_eq!(t.ttft(), Some(ms(50)));
         assert_eq!(t.response_ttft(), Some(ms(52)));
@@ -366,7 +521,9 @@ mod tests {
         assert_eq!(t.tpot(12), Some(ms(1)));
         assert_eq!(t.tpot(1), None);
         // One chunk (`--no-stream`): nothing was timed after the first token.
-        t.content_chunks.truncate(1);
-        assert_eq!(t.tpot(12), None);
+        let mut one = RequestTiming::new(t0, t0 + ms(2));
+        one.tokens.push(t0 + ms(52));
+        one.end = t0 + ms(63);
+        assert_eq!(one.tpot(12), None);
     }
 }

@@ -5,10 +5,15 @@
 use std::time::Duration;
 
 use super::run::strip_credentials;
+use crate::client::limits::read_capped;
 use crate::options::{RunOptions, UsageError};
 
 /// How long `/models` may take to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest `/models` answer read: a list of a few hundred models is well under
+/// 1 MiB, and an endless one must not be kept (the telemetry probes cap theirs too).
+const MODELS_CAP: usize = 4 * 1024 * 1024;
 
 /// Asks `/models` for the first model the server serves.
 pub(super) async fn discover_model(base_url: &str, options: &RunOptions) -> anyhow::Result<String> {
@@ -32,9 +37,10 @@ pub(super) async fn discover_model(base_url: &str, options: &RunOptions) -> anyh
         return Err(failed(refused(&shown, status, options)));
     }
     let no_model = |why: &str| failed(format!("no --model given and {why}; pass --model NAME"));
-    let body: serde_json::Value = response
-        .json()
+    let body = read_capped(response, MODELS_CAP)
         .await
+        .map_err(|e| no_model(&format!("{shown} sent no usable model list ({e})")))?;
+    let body: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|_| no_model(&format!("{shown} did not answer with JSON")))?;
     let model = body["data"][0]["id"]
         .as_str()

@@ -2,14 +2,21 @@
 //!
 //! [`sse`] and [`chunk`] are pure parsers (bytes → events → what a chunk means);
 //! [`http`] sends a request and timestamps what comes back, over [`h1`] (the lean
-//! HTTP/1.1 client for `http://`) or reqwest (`https://`); [`request`] builds the
-//! JSON bodies.
+//! HTTP/1.1 client for `http://`, driven by `plain`) or reqwest (`https://`,
+//! `tls`), both feeding one `exchange`; [`status`] words what a failed response
+//! says; [`limits`] caps what a server can make one request buffer; [`request`]
+//! builds the JSON bodies.
 
 pub mod chunk;
+mod exchange;
 pub mod h1;
 pub mod http;
+pub mod limits;
+mod plain;
 pub mod request;
 pub mod sse;
+pub mod status;
+mod tls;
 
 pub use http::{Client, ClientOptions};
 pub use request::{Api, BodyTemplate, PreparedBody};

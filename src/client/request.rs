@@ -75,6 +75,20 @@ impl BodyTemplate {
         serde_json::to_vec(&Value::Object(body)).unwrap_or_default()
     }
 
+    /// The most output tokens a response may hold: `max_tokens` (or `extra_body`'s,
+    /// which replaces it), capped by `max_completion_tokens`, times `n` choices.
+    /// `None` when `extra_body` sets one of them to something that is not a count.
+    pub fn output_limit(&self) -> Option<u64> {
+        let count = |key: &str| self.extra.get(key).map(Value::as_u64);
+        let max_tokens = count("max_tokens").unwrap_or(Some(u64::from(self.max_tokens)))?;
+        let limit = match count("max_completion_tokens") {
+            Some(cap) => max_tokens.min(cap?),
+            None => max_tokens,
+        };
+        let choices = count("n").unwrap_or(Some(1))?.max(1);
+        Some(limit.saturating_mul(choices))
+    }
+
     /// The body rendered once, split where the prompt goes.
     pub fn prepare(&self) -> PreparedBody {
         let whole = self.body(PROMPT_MARK);
@@ -88,6 +102,7 @@ impl BodyTemplate {
                 prefix: whole[..at].to_vec(),
                 suffix: Some(whole[at + mark.len()..].to_vec()),
                 stream: self.stream,
+                output_limit: self.output_limit(),
             },
             // `extra_body` replaced the prompt's field (or, absurdly, holds the mark):
             // every request gets the same body, as `body` would give it.
@@ -95,6 +110,7 @@ impl BodyTemplate {
                 prefix: self.body(""),
                 suffix: None,
                 stream: self.stream,
+                output_limit: self.output_limit(),
             },
         }
     }
@@ -113,6 +129,8 @@ pub struct PreparedBody {
     suffix: Option<Vec<u8>>,
     /// Whether the body asks for a streamed response.
     pub stream: bool,
+    /// [`BodyTemplate::output_limit`].
+    pub output_limit: Option<u64>,
 }
 
 impl PreparedBody {
@@ -200,6 +218,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_output_limit_follows_what_the_body_asks_for() {
+        let mut t = BodyTemplate {
+            api: Api::Chat,
+            model: "m".into(),
+            max_tokens: 16,
+            ignore_eos: false,
+            stream: true,
+            extra: Map::new(),
+        };
+        assert_eq!(t.output_limit(), Some(16));
+        t.extra.insert("n".into(), json!(3));
+        assert_eq!(t.output_limit(), Some(48));
+        t.extra.insert("max_completion_tokens".into(), json!(10));
+        assert_eq!(t.output_limit(), Some(30));
+        t.extra.insert("max_tokens".into(), json!(4));
+        assert_eq!(t.prepare().output_limit, Some(12));
+        t.extra.insert("max_tokens".into(), Value::Null);
+        assert_eq!(t.output_limit(), None);
     }
 
     #[test]

@@ -237,8 +237,8 @@ impl Recorder {
         Recorder { run, current: None }
     }
 
-    /// Counts one finished row. ITL: one sample per gap in `itl_ms`, the gaps the
-    /// row carries; those are the summary's ITL samples too.
+    /// Counts one finished row. ITL: one sample per gap, those in `itl_ms` and
+    /// those folded in `itl_rest`, as the summary counts them.
     pub fn observe(&mut self, row: &RequestRow) {
         let metrics = &self.run.shared.metrics;
         let h = self
@@ -273,11 +273,22 @@ impl Recorder {
         if let Some(ttft) = row.ttft_ms {
             h.ttft.observe(ttft / 1000.0);
         }
-        if let Some(tpot) = row.tpot_ms {
+        // As the summary counts them: TPOT only where two chunks came.
+        if let Some(tpot) = row.tpot_ms.filter(|_| row.chunks >= 2) {
             h.tpot.observe(tpot / 1000.0);
         }
         for ms in &row.itl_ms {
             h.itl.observe(ms / 1000.0);
+        }
+        // A long response's gaps past the exact ones, folded into an HDR histogram
+        // in `itl_rest`: each bucket's value (its upper edge) once per gap, so the
+        // live count equals the summary's and buckets shift by at most 0.1%.
+        if let Some(rest) = &row.itl_rest {
+            for &(ms, count) in &rest.histogram {
+                for _ in 0..count {
+                    h.itl.observe(ms / 1000.0);
+                }
+            }
         }
         h.output_tokens.inc_by(row.output_tokens);
         h.prompt_tokens.inc_by(row.prompt_tokens.unwrap_or(0));

@@ -143,6 +143,36 @@ impl Samples {
         self.max = self.max.max(other.max);
     }
 
+    /// Adds samples known only folded: their exact count, mean, m2 (sum of squared
+    /// deviations), min and max, and a histogram of `(value, count)` pairs with 3
+    /// significant digits (a row's `itl_rest`). Percentiles become approximate, as
+    /// past the cap; the rest stays exact.
+    pub fn merge_folded(
+        &mut self,
+        (count, mean, m2): (u64, f64, f64),
+        (min, max): (f64, f64),
+        buckets: &[(f64, u64)],
+    ) {
+        if count == 0 {
+            return;
+        }
+        let mut h = new_histogram();
+        for &(value, n) in buckets {
+            record_n(&mut h, value, n);
+        }
+        let folded = Samples {
+            cap: self.cap,
+            exact: Vec::new(),
+            histogram: Some(h),
+            count,
+            mean,
+            m2,
+            min,
+            max,
+        };
+        self.merge(&folded);
+    }
+
     /// The samples themselves while they are exact (in the order pushed, or sorted
     /// by an earlier call); `None` once the cap was exceeded.
     pub fn exact_mut(&mut self) -> Option<&mut [f64]> {
@@ -197,13 +227,17 @@ fn new_histogram() -> Histogram<u64> {
 }
 
 fn record(h: &mut Histogram<u64>, x: f64) {
+    record_n(h, x, 1);
+}
+
+fn record_n(h: &mut Histogram<u64>, x: f64, n: u64) {
     let v = (x * SCALE).round();
     let v = if v.is_finite() && v > 0.0 {
         v as u64
     } else {
         0
     };
-    h.saturating_record(v);
+    h.saturating_record_n(v, n);
 }
 
 #[cfg(test)]
@@ -225,6 +259,44 @@ mod tests {
         s.extend(xs.iter().copied());
         assert!(!s.is_approximate());
         assert_eq!(s.stats(), Stats::from_samples(&mut xs.clone()));
+    }
+
+    #[test]
+    fn folded_samples_keep_exact_moments_and_close_percentiles() {
+        let xs = data(5000);
+        let exact = Stats::from_samples(&mut xs.clone()).unwrap();
+        // The first 1000 exact, the rest folded as a row's `itl_rest` is.
+        let rest = &xs[1000..];
+        let mut h = new_histogram();
+        rest.iter().for_each(|&x| record(&mut h, x));
+        let buckets: Vec<(f64, u64)> = h
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to() as f64 / SCALE, v.count_at_value()))
+            .collect();
+        let n = rest.len() as f64;
+        let mean = rest.iter().sum::<f64>() / n;
+        let m2 = rest.iter().map(|x| (x - mean).powi(2)).sum::<f64>();
+        let (lo, hi) = rest
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+        let mut s = Samples::with_cap(PER_TOKEN_CAP);
+        s.extend(xs[..1000].iter().copied());
+        s.merge_folded((rest.len() as u64, mean, m2), (lo, hi), &buckets);
+        assert!(s.is_approximate());
+        let got = s.stats().unwrap();
+        assert_eq!(
+            (got.count, got.min, got.max),
+            (exact.count, exact.min, exact.max)
+        );
+        assert!((got.mean - exact.mean).abs() < 1e-9 * exact.mean);
+        assert!((got.stddev - exact.stddev).abs() < 1e-9 * exact.stddev);
+        for (g, e) in [
+            (got.p50, exact.p50),
+            (got.p90, exact.p90),
+            (got.p99, exact.p99),
+        ] {
+            assert!((g - e).abs() <= 1e-3 * e + 0.01, "{g} vs {e}");
+        }
     }
 
     #[test]

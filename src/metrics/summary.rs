@@ -13,7 +13,7 @@ use super::samples::{Samples, PER_TOKEN_CAP};
 use super::{ClientHealth, Stats};
 use crate::compare::fingerprint::Fingerprint;
 use crate::manifest::{Manifest, RunMeta, ScenarioSpec, SCHEMA_VERSION};
-use crate::record::{ErrorKind, RequestRow, TokenSource};
+use crate::record::{ErrorKind, RequestRow, RowFlag, TokenSource};
 use crate::telemetry::{Telemetry, TelemetryAccumulator, TelemetryRecord};
 
 /// A request counts as late when it left more than this after its scheduled time.
@@ -71,6 +71,11 @@ pub struct Metrics {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub error_examples: BTreeMap<ErrorKind, String>,
     pub tokens_by_source: BTreeMap<TokenSource, u64>,
+    /// Measured requests per row flag (`no_visible_text`, `usage_above_received`,
+    /// `over_max_tokens`, ...): what the token counts and gaps should be read with.
+    /// Absent when no row was flagged.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub flags: BTreeMap<RowFlag, u64>,
     pub schedule: Schedule,
     pub goodput: Option<Goodput>,
     /// How the client itself fared; `client_limited` means these numbers describe
@@ -137,6 +142,7 @@ pub struct Accumulator {
     errors: BTreeMap<ErrorKind, u64>,
     error_examples: BTreeMap<ErrorKind, String>,
     tokens_by_source: BTreeMap<TokenSource, u64>,
+    flags: BTreeMap<RowFlag, u64>,
     output_tokens_total: u64,
     prompt_tokens_total: u64,
     good: u64,
@@ -165,6 +171,7 @@ impl Default for Accumulator {
             errors: BTreeMap::new(),
             error_examples: BTreeMap::new(),
             tokens_by_source: BTreeMap::new(),
+            flags: BTreeMap::new(),
             output_tokens_total: 0,
             prompt_tokens_total: 0,
             good: 0,
@@ -219,6 +226,9 @@ impl Accumulator {
         }
         widen_count(&mut self.scheduled, row.scheduled_ms);
         widen_count(&mut self.starts, row.start_ms);
+        for flag in &row.flags {
+            *self.flags.entry(*flag).or_default() += 1;
+        }
         self.send_lag.push(row.send_lag_ms);
         if row.send_lag_ms > LATE_THRESHOLD_MS {
             self.late += 1;
@@ -245,6 +255,13 @@ impl Accumulator {
             self.tpot.extend(row.tpot_ms);
         }
         self.itl.extend(row.itl_ms.iter().copied());
+        if let Some(rest) = &row.itl_rest {
+            self.itl.merge_folded(
+                (rest.count, rest.mean_ms, rest.m2_ms()),
+                (rest.min_ms, rest.max_ms),
+                &rest.histogram,
+            );
+        }
         self.output_tokens.push(row.output_tokens as f64);
         self.output_tokens_total += row.output_tokens;
         self.prompt_tokens_total += row.prompt_tokens.unwrap_or(0);
@@ -286,6 +303,9 @@ impl Accumulator {
         }
         for (k, v) in &other.tokens_by_source {
             *self.tokens_by_source.entry(*k).or_default() += v;
+        }
+        for (k, v) in &other.flags {
+            *self.flags.entry(*k).or_default() += v;
         }
         self.output_tokens_total += other.output_tokens_total;
         self.prompt_tokens_total += other.prompt_tokens_total;
@@ -368,6 +388,7 @@ impl Accumulator {
             errors: self.errors,
             error_examples: self.error_examples,
             tokens_by_source: self.tokens_by_source,
+            flags: self.flags,
             goodput,
             client_health: self.health,
             requests: self.counts,

@@ -206,12 +206,16 @@ impl ScenarioAccumulator {
         }
         self.e2e.push(row.e2e_ms);
         self.ttft.extend(row.ttft_ms);
-        for &itl in &row.itl_ms {
+        let folded = row
+            .itl_rest
+            .iter()
+            .flat_map(|r| r.histogram.iter().copied());
+        for (itl, n) in row.itl_ms.iter().map(|&x| (x, 1)).chain(folded) {
             let us = (itl.max(0.0) * 1000.0).round() as u64;
-            // `record` grows the histogram as needed; `saturating_record` would clip
-            // at its current (initially tiny) upper bound.
-            if self.itl_us.record(us).is_err() {
-                self.itl_us.saturating_record(us);
+            // `record_n` grows the histogram as needed; `saturating_record_n` would
+            // clip at its current (initially tiny) upper bound.
+            if self.itl_us.record_n(us, n).is_err() {
+                self.itl_us.saturating_record_n(us, n);
             }
         }
     }
@@ -501,14 +505,17 @@ impl TrialBuckets {
             self.at(row.end_ms).output_tokens += row.output_tokens as f64;
             return;
         };
-        let chunks = (row.itl_ms.len() + 1) as f64;
-        let per_chunk = row.output_tokens as f64 / chunks;
+        let exact = row.itl_ms.len() + 1;
+        let folded = row.itl_rest.as_ref().map_or(0, |r| r.count);
+        let per_chunk = row.output_tokens as f64 / (exact as u64 + folded) as f64;
         let mut t = row.start_ms + ttft;
         self.at(t).output_tokens += per_chunk;
         for itl in &row.itl_ms {
             t += itl;
             self.at(t).output_tokens += per_chunk;
         }
+        // Chunks past the exact gaps (`itl_rest`) have no times: counted at the end.
+        self.at(row.end_ms).output_tokens += per_chunk * folded as f64;
     }
 
     /// Re-buckets into `width_ms`, a multiple of this trial's width; returns the
@@ -716,6 +723,12 @@ mod tests {
             chunks: 1,
             token_source: TokenSource::Usage,
             in_flight: 1,
+            itl_rest: None,
+            flags: Vec::new(),
+            attempts: 1,
+            first_attempt_error: None,
+            new_connection: None,
+            connect_ms: None,
         }
     }
 

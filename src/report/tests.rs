@@ -151,6 +151,12 @@ fn synthetic_rows(
             chunks: 0,
             token_source: TokenSource::Usage,
             in_flight: workers as u32,
+            itl_rest: None,
+            flags: Vec::new(),
+            attempts: 1,
+            first_attempt_error: None,
+            new_connection: None,
+            connect_ms: None,
         };
         let e2e = if failed {
             let kind = [

@@ -241,6 +241,7 @@ impl TrialContext {
             warmup: self.plan.is_warmup(index),
             trial_start: self.start,
             in_flight,
+            max_tokens: self.body.output_limit,
         };
         self.sink.send(RequestRow::new(ctx, outcome));
     }
@@ -250,14 +251,10 @@ fn cancelled(scheduled: Instant) -> Outcome {
     let now = Instant::now();
     let mut timing = RequestTiming::new(scheduled, now);
     timing.end = now;
-    Outcome {
-        timing,
-        status: None,
-        error: Some((
-            ErrorKind::Cancelled,
-            "still in flight when the run stopped and the grace time ran out".into(),
-        )),
-        usage_prompt_tokens: None,
-        usage_output_tokens: None,
-    }
+    let mut outcome = Outcome::new(timing);
+    outcome.error = Some((
+        ErrorKind::Cancelled,
+        "still in flight when the run stopped and the grace time ran out".into(),
+    ));
+    outcome
 }

@@ -185,16 +185,8 @@ impl Sink {
                 lower_priority();
                 let mut summary = SummaryBuilder::new(manifest);
                 let redactor = crate::redact::global();
-                let failure = write_rows(
-                    rx,
-                    rows,
-                    health,
-                    &mut summary,
-                    &sent,
-                    &redactor,
-                    &mut live,
-                )
-                .err();
+                let failure =
+                    write_rows(rx, rows, health, &mut summary, &sent, &redactor, &mut live).err();
                 if failure.is_some() {
                     interrupt.stop_now(StopCause::WriteFailed);
                 }

@@ -8,6 +8,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::prometheus;
+use crate::client::limits::read_capped;
+
+/// Largest answer to an identity probe read (a `/models` list of a few hundred
+/// models is well under 1 MiB).
+const PROBE_CAP: usize = 4 * 1024 * 1024;
 use super::record::PromSample;
 
 /// What the run ran on. Every part is optional: a run against a remote server with
@@ -146,7 +151,8 @@ pub async fn server_info(
             if !response.status().is_success() {
                 return None;
             }
-            response.json::<serde_json::Value>().await.ok()
+            let body = read_capped(response, PROBE_CAP).await.ok()?;
+            serde_json::from_slice::<serde_json::Value>(&body).ok()
         }
     };
     let base = base_url.trim_end_matches('/');

@@ -681,10 +681,9 @@ pub async fn fetch(client: &reqwest::Client, url: &str) -> Result<String, String
     if !status.is_success() {
         return Err(format!("HTTP {}", status.as_u16()));
     }
-    response
-        .text()
-        .await
-        .map_err(|e| format!("cannot read the answer: {}", e.without_url()))
+    // A metrics page is tens to hundreds of KiB; an endless one must not be kept.
+    let body = crate::client::limits::read_capped(response, 16 * 1024 * 1024).await?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 #[cfg(test)]

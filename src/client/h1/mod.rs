@@ -16,22 +16,26 @@
 //! and is not done: a server that leaves Nagle's algorithm on then holds every other
 //! token until the delayed-ACK timer fires, ~40 ms, and the measured ITLs become the
 //! client's (`tests::a_server_with_nagle_on_is_not_stalled_by_delayed_acks`).
+//!
+//! Requests are never replayed behind the caller's back: a pooled connection is
+//! checked before use, and a request is sent again only when the kernel took none of
+//! its bytes (see [`Attempts`]).
 
+mod body;
 pub mod framing;
+mod head;
 #[cfg(test)]
 mod tests;
 
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::Sleep;
 
-use self::framing::{BodyDecoder, Framing, FramingError};
+pub use self::body::{Body, BodyError};
+pub use self::head::{parse_head, Head};
 
 /// Read buffer per connection. A streamed token is ~100–300 bytes; a client that
 /// falls behind reads several per call, never needing more room than this.
@@ -68,8 +72,8 @@ impl std::fmt::Debug for SecretBytes {
 pub struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
-    /// Served a response before: a failure before any response byte may be the
-    /// server's keep-alive timeout closing it, and is retried once on a new one.
+    /// Came from the pool: a failure before the kernel took any byte of the
+    /// request means the server closed it, and the request goes out on a new one.
     reused: bool,
 }
 
@@ -86,50 +90,113 @@ impl std::fmt::Debug for Conn {
 #[derive(Debug)]
 pub enum SendError {
     Connect(io::Error),
-    /// The connection broke while sending or before the head was complete.
-    Io(io::Error),
+    /// Writing the request failed after the kernel took `written` of its `total`
+    /// bytes.
+    Write {
+        error: io::Error,
+        written: usize,
+        total: usize,
+    },
+    /// No progress for the stall limit while sending the request or waiting for
+    /// the head.
+    Stalled {
+        limit: Duration,
+        waiting_for: &'static str,
+    },
+    /// The server closed the connection after the request was sent, having sent
+    /// `head_bytes` of a head.
+    Closed {
+        reused: bool,
+        head_bytes: usize,
+    },
+    /// The connection broke after the request was sent, before the head was
+    /// complete.
+    Io {
+        error: io::Error,
+        reused: bool,
+        head_bytes: usize,
+    },
     /// The server's answer is not HTTP/1.x.
     Protocol(String),
+    /// The response head is longer than `limit` bytes.
+    HeadTooLarge {
+        limit: usize,
+    },
 }
 
 impl std::fmt::Display for SendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Sent whole, then nothing back on a connection that served a response
+        // before: the server's keep-alive may have closed it, or it may have read
+        // the request and died. Either way the request is not sent again.
+        let unanswered = "the request may have reached the server, so it was not sent again";
         match self {
             SendError::Connect(e) => write!(f, "connect: {e}"),
-            SendError::Io(e) => write!(f, "connection error before the response: {e}"),
+            SendError::Write {
+                error,
+                written,
+                total,
+            } => write!(
+                f,
+                "the connection failed while sending the request ({written} of {total} bytes \
+                 sent): {error}"
+            ),
+            SendError::Stalled { limit, waiting_for } => write!(
+                f,
+                "no progress for {limit:?} (the stall timeout) waiting for {waiting_for}; \
+                 if the server queues requests for longer before it answers, raise \
+                 --stall-timeout"
+            ),
+            SendError::Closed {
+                reused: true,
+                head_bytes: 0,
+            } => write!(
+                f,
+                "the server closed a reused keep-alive connection without answering; \
+                 {unanswered}"
+            ),
+            SendError::Closed { head_bytes: 0, .. } => {
+                f.write_str("the server closed the connection without answering")
+            }
+            SendError::Closed { head_bytes, .. } => write!(
+                f,
+                "the server closed the connection inside the response head (after \
+                 {head_bytes} bytes)"
+            ),
+            SendError::Io {
+                error,
+                reused: true,
+                head_bytes: 0,
+            } => write!(
+                f,
+                "a reused keep-alive connection failed before any answer ({error}); \
+                 {unanswered}"
+            ),
+            SendError::Io { error, .. } => {
+                write!(f, "connection error before the response: {error}")
+            }
             SendError::Protocol(why) => write!(f, "not an HTTP/1.1 response: {why}"),
+            SendError::HeadTooLarge { limit } => {
+                write!(f, "the response head is longer than {} KiB", limit / 1024)
+            }
         }
     }
 }
 
-/// A failure while reading a body.
-#[derive(Debug)]
-pub enum BodyError {
-    /// Nothing arrived for the stall limit.
-    Stalled(Duration),
-    /// Reset, or closed before the body's declared end.
-    Io(io::Error),
-    Closed,
-    Framing(FramingError),
-}
-
-impl std::fmt::Display for BodyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BodyError::Stalled(d) => write!(f, "the stream stalled: no data for {d:?}"),
-            BodyError::Io(e) => write!(f, "the connection failed mid-response: {e}"),
-            BodyError::Closed => f.write_str("the server closed the connection mid-response"),
-            BodyError::Framing(e) => write!(f, "broken HTTP/1.1 body framing: {e}"),
-        }
-    }
-}
-
-/// The status line and headers that matter to the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Head {
-    pub status: u16,
-    pub framing: Framing,
-    pub keep_alive: bool,
+/// How a request was sent: filled in by [`Endpoint::send`] as it goes, so a
+/// caller that gives up on it (the request timeout) still knows.
+#[derive(Debug, Clone, Default)]
+pub struct Attempts {
+    /// Attempts started: 2 when a pooled connection refused the first one's first
+    /// byte and a new connection took the request.
+    pub count: u32,
+    /// Why the first attempt failed, when there was a second.
+    pub first_error: Option<String>,
+    /// When the last attempt started (before connecting, if it did).
+    pub last_start: Option<Instant>,
+    /// How long opening the last attempt's connection took; `None` when it came
+    /// from the pool (opened by an earlier request, or before the trial).
+    pub opened_in: Option<Duration>,
 }
 
 impl Endpoint {
@@ -179,12 +246,17 @@ impl Endpoint {
         }
     }
 
-    /// Sends `body` and waits for the response head. A pooled connection that fails
-    /// before any response byte is replaced by a new one, once.
+    /// Sends `body` and waits for the response head, at most `stall` without
+    /// progress. Pooled connections the server has closed are skipped; a pooled
+    /// connection that fails before taking a single byte of the request is replaced
+    /// by a new one, once (recorded in `attempts`). A request any byte of which may
+    /// have reached the server is never sent again.
     pub async fn send(
         &self,
         request_id: Option<&str>,
         body: &[u8],
+        stall: Duration,
+        attempts: &mut Attempts,
     ) -> Result<(Head, Body), SendError> {
         let id_len = request_id.map_or(0, |id| id.len() + 16);
         let mut request = Vec::with_capacity(self.head.0.len() + id_len + 40 + body.len());
@@ -196,18 +268,44 @@ impl Endpoint {
         }
         request.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
         request.extend_from_slice(body);
-        let conn = match self.take_idle() {
+        attempts.count = 1;
+        attempts.last_start = Some(Instant::now());
+        let conn = match self.take_open_idle() {
             Some(conn) => conn,
-            None => self.connect().await?,
+            None => self.open(attempts).await?,
         };
-        match conn.exchange(&request).await {
-            Err(Retry::Stale) => self.connect().await?.exchange(&request).await,
-            other => other,
+        match conn.exchange(&request, stall).await {
+            Ok(sent) => Ok(sent),
+            Err(failed) if failed.may_resend => {
+                attempts.first_error = Some(failed.error.to_string());
+                attempts.count = 2;
+                attempts.last_start = Some(Instant::now());
+                let conn = self.open(attempts).await?;
+                conn.exchange(&request, stall).await.map_err(|f| f.error)
+            }
+            Err(failed) => Err(failed.error),
         }
-        .map_err(|e| match e {
-            Retry::Stale => SendError::Io(io::ErrorKind::ConnectionReset.into()),
-            Retry::Fail(e) => e,
-        })
+    }
+
+    /// A new connection for a request, timed.
+    async fn open(&self, attempts: &mut Attempts) -> Result<Conn, SendError> {
+        let start = Instant::now();
+        let conn = self.connect().await?;
+        attempts.opened_in = Some(start.elapsed());
+        Ok(conn)
+    }
+
+    /// A pooled connection the server has not closed. Servers close idle
+    /// connections (a keep-alive timeout; llama.cpp's server after every streamed
+    /// response): sending on one would fail after the request left, when it can no
+    /// longer be sent again safely.
+    fn take_open_idle(&self) -> Option<Conn> {
+        while let Some(conn) = self.take_idle() {
+            if conn.is_open() {
+                return Some(conn);
+            }
+        }
+        None
     }
 
     /// Returns a connection whose response was read to its end, for the next request.
@@ -217,6 +315,11 @@ impl Endpoint {
         if idle.len() < self.max_idle {
             idle.push(conn);
         }
+    }
+
+    /// Connections idle in the pool.
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// Opens connections until `count` are idle, all at once; failures are left to
@@ -278,245 +381,31 @@ impl Endpoint {
     }
 }
 
-enum Retry {
-    /// A reused connection broke before any response byte.
-    Stale,
-    Fail(SendError),
-}
-
 impl Conn {
-    /// Writes the request and reads up to the end of the response head.
-    async fn exchange(mut self, request: &[u8]) -> Result<(Head, Body), Retry> {
-        let reused = self.reused;
-        let stale_or = |e: io::Error, reused: bool| {
-            if reused {
-                Retry::Stale
-            } else {
-                Retry::Fail(SendError::Io(e))
-            }
-        };
-        if let Err(e) = self.stream.write_all(request).await {
-            return Err(stale_or(e, reused));
-        }
-        let mut filled = 0;
-        loop {
-            if filled == self.buf.len() {
-                if self.buf.len() >= MAX_HEAD {
-                    return Err(Retry::Fail(SendError::Protocol(format!(
-                        "the response head is longer than {} KiB",
-                        MAX_HEAD / 1024
-                    ))));
-                }
-                self.buf.resize(self.buf.len() * 2, 0);
-            }
-            let n = match self.stream.read(&mut self.buf[filled..]).await {
-                Ok(0) if filled == 0 => {
-                    return Err(stale_or(io::ErrorKind::UnexpectedEof.into(), reused))
-                }
-                Ok(0) => {
-                    return Err(Retry::Fail(SendError::Io(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the server closed the connection inside the response head",
-                    ))))
-                }
-                Ok(n) => n,
-                Err(e) if filled == 0 => return Err(stale_or(e, reused)),
-                Err(e) => return Err(Retry::Fail(SendError::Io(e))),
+    /// Whether the server still holds this idle connection open: nothing to read,
+    /// no end of stream, no reset. Asks the kernel directly (a peek that does not
+    /// wait), since the runtime's readiness may not have seen the close yet.
+    fn is_open(&self) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            let mut byte = 0u8;
+            // SAFETY: the descriptor is open for as long as `self.stream` lives, and
+            // the buffer is one byte of this stack frame.
+            let n = unsafe {
+                libc::recv(
+                    self.stream.as_raw_fd(),
+                    std::ptr::from_mut(&mut byte).cast(),
+                    1,
+                    libc::MSG_PEEK | libc::MSG_DONTWAIT,
+                )
             };
-            filled += n;
-            let now = Instant::now();
-            // Informational (1xx) heads are skipped: the real head follows.
-            let mut start = 0;
-            while let Some((head, len)) = parse_head(&self.buf[start..filled])
-                .map_err(|why| Retry::Fail(SendError::Protocol(why)))?
-            {
-                start += len;
-                if (100..200).contains(&head.status) {
-                    continue;
-                }
-                let body = Body::new(self, head, start, filled, now);
-                return Ok((head, body));
-            }
-            if start > 0 {
-                self.buf.copy_within(start..filled, 0);
-                filled -= start;
-            }
+            // 0: closed; > 0: bytes nobody asked for; < 0: open only if it would block.
+            n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
         }
-    }
-}
-
-/// Parses a response head; `Ok(None)` while it is incomplete.
-fn parse_head(bytes: &[u8]) -> Result<Option<(Head, usize)>, String> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut headers);
-    let len = match response.parse(bytes) {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => return Err(e.to_string()),
-    };
-    let status = response.code.unwrap_or(0);
-    let http10 = response.version == Some(0);
-    let mut chunked = false;
-    let mut other_coding = false;
-    let mut length: Option<u64> = None;
-    let mut close = http10;
-    for h in response.headers.iter() {
-        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
-        if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            // The last coding decides (RFC 9112 §6.3): chunked, or read until close.
-            let last = value.rsplit(',').next().unwrap_or("").trim();
-            chunked = last.eq_ignore_ascii_case("chunked");
-            other_coding = !chunked;
-        } else if h.name.eq_ignore_ascii_case("content-length") {
-            let n: u64 = value
-                .parse()
-                .map_err(|_| format!("invalid Content-Length `{value}`"))?;
-            if length.is_some_and(|m| m != n) {
-                return Err("two different Content-Length values".into());
-            }
-            length = Some(n);
-        } else if h.name.eq_ignore_ascii_case("connection") {
-            for token in value.split(',').map(str::trim) {
-                if token.eq_ignore_ascii_case("close") {
-                    close = true;
-                } else if token.eq_ignore_ascii_case("keep-alive") && http10 {
-                    close = false;
-                }
-            }
+        #[cfg(not(unix))]
+        {
+            true
         }
-    }
-    let framing = if status == 204 || status == 304 || (100..200).contains(&status) {
-        Framing::Empty
-    } else if chunked {
-        Framing::Chunked
-    } else if other_coding {
-        Framing::UntilClose
-    } else if let Some(n) = length {
-        Framing::Length(n)
-    } else {
-        Framing::UntilClose
-    };
-    let keep_alive = !close && framing != Framing::UntilClose;
-    Ok(Some((
-        Head {
-            status,
-            framing,
-            keep_alive,
-        },
-        len,
-    )))
-}
-
-/// A response body being read; owns the connection until the body ends.
-#[derive(Debug)]
-pub struct Body {
-    conn: Conn,
-    decoder: BodyDecoder,
-    keep_alive: bool,
-    /// Body bytes that arrived with the head: `conn.buf[pending.0..pending.1]`.
-    pending: (usize, usize),
-    head_time: Instant,
-    /// Lazily re-armed stall timer: reset only when it fires early, never per read.
-    stall: Option<Pin<Box<Sleep>>>,
-    last_read: Instant,
-    ended: bool,
-}
-
-impl Body {
-    fn new(conn: Conn, head: Head, start: usize, filled: usize, now: Instant) -> Body {
-        Body {
-            conn,
-            decoder: BodyDecoder::new(head.framing),
-            keep_alive: head.keep_alive,
-            pending: (start, filled),
-            head_time: now,
-            stall: None,
-            last_read: now,
-            ended: false,
-        }
-    }
-
-    /// When the response head arrived.
-    pub fn head_time(&self) -> Instant {
-        self.head_time
-    }
-
-    /// True once every byte of the body has been read.
-    pub fn is_complete(&self) -> bool {
-        self.decoder.is_done() && self.pending.0 >= self.pending.1
-    }
-
-    /// Reads once and passes the payload bytes to `payload` with the time they were
-    /// read (possibly several slices per read). Returns `Ok(None)` at the end of the
-    /// body.
-    pub async fn next(
-        &mut self,
-        stall: Duration,
-        payload: impl FnMut(&[u8], Instant),
-    ) -> Result<Option<Instant>, BodyError> {
-        if self.ended {
-            return Ok(None);
-        }
-        if self.pending.0 < self.pending.1 {
-            let (start, end) = std::mem::take(&mut self.pending);
-            return self.decode(start, end, self.head_time, payload);
-        }
-        if self.decoder.is_done() {
-            self.ended = true;
-            return Ok(None);
-        }
-        let n = self.read(stall).await?;
-        let now = Instant::now();
-        self.last_read = now;
-        if n == 0 {
-            self.ended = true;
-            return if self.decoder.ends_at_close() {
-                Ok(None)
-            } else {
-                Err(BodyError::Closed)
-            };
-        }
-        self.decode(0, n, now, payload)
-    }
-
-    fn decode(
-        &mut self,
-        start: usize,
-        end: usize,
-        now: Instant,
-        mut payload: impl FnMut(&[u8], Instant),
-    ) -> Result<Option<Instant>, BodyError> {
-        self.decoder
-            .decode(&self.conn.buf[start..end], |bytes| payload(bytes, now))
-            .map_err(BodyError::Framing)?;
-        Ok(Some(now))
-    }
-
-    async fn read(&mut self, stall: Duration) -> Result<usize, BodyError> {
-        loop {
-            let deadline = tokio::time::Instant::from_std(self.last_read + stall);
-            let sleep = self
-                .stall
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-            tokio::select! {
-                biased;
-                read = self.conn.stream.read(&mut self.conn.buf) => {
-                    return read.map_err(BodyError::Io);
-                }
-                () = sleep.as_mut() => {
-                    if Instant::now() >= self.last_read + stall {
-                        return Err(BodyError::Stalled(stall));
-                    }
-                    sleep.as_mut().reset(deadline);
-                }
-            }
-        }
-    }
-
-    /// The connection, if the body was read to its end and it may serve another
-    /// request.
-    pub fn into_reusable(self) -> Option<Conn> {
-        let clean = self.is_complete() && self.decoder.excess() == 0;
-        (clean && self.keep_alive).then_some(self.conn)
     }
 }

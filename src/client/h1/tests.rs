@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::framing::Framing;
 use super::*;
 
 /// What the scripted server does with one request.
@@ -123,7 +124,15 @@ const STALL: Duration = Duration::from_secs(2);
 
 /// Sends one request and reads the whole body; returns (status, payload, body).
 async fn fetch(ep: &Endpoint) -> (u16, Result<Vec<u8>, String>, Body) {
-    let (head, mut body) = ep.send(Some("run1-chat-0-7"), b"{\"x\":1}").await.unwrap();
+    let (head, mut body) = ep
+        .send(
+            Some("run1-chat-0-7"),
+            b"{\"x\":1}",
+            STALL,
+            &mut Attempts::default(),
+        )
+        .await
+        .unwrap();
     let mut payload = Vec::new();
     let result = loop {
         match body.next(STALL, |b, _| payload.extend_from_slice(b)).await {
@@ -225,6 +234,153 @@ async fn a_pooled_connection_closed_by_the_server_is_replaced() {
 }
 
 #[tokio::test]
+async fn a_pooled_connection_closed_while_idle_is_skipped_before_sending() {
+    let s = server(vec![
+        Reply::ThenClose(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"),
+        Reply::Pieces(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"]),
+    ])
+    .await;
+    let ep = endpoint(s.port);
+    let mut attempts = Attempts::default();
+    let (_, mut body) = ep.send(None, b"{}", STALL, &mut attempts).await.unwrap();
+    assert_eq!(attempts.count, 1);
+    assert!(
+        attempts.opened_in.is_some(),
+        "the first request opens a connection"
+    );
+    while body.next(STALL, |_, _| {}).await.unwrap().is_some() {}
+    ep.put_back(body.into_reusable().expect("keep-alive"));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut attempts = Attempts::default();
+    let (_, _) = ep.send(None, b"{}", STALL, &mut attempts).await.unwrap();
+    // The closed connection was found closed before anything was written on it.
+    assert_eq!((attempts.count, attempts.first_error), (1, None));
+    assert!(attempts.opened_in.is_some());
+    assert_eq!(s.requests.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_request_the_server_read_is_never_sent_again() {
+    // The server answers the first request on a keep-alive connection, reads the
+    // second on the same connection and closes it without a word.
+    let s = server(vec![
+        Reply::Pieces(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"]),
+        Reply::ThenClose(b""),
+        Reply::Pieces(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nc"]),
+    ])
+    .await;
+    let ep = endpoint(s.port);
+    let (_, _, body) = fetch(&ep).await;
+    ep.put_back(body.into_reusable().expect("keep-alive"));
+    let mut attempts = Attempts::default();
+    let err = ep
+        .send(None, b"{}", STALL, &mut attempts)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SendError::Closed {
+                reused: true,
+                head_bytes: 0
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("not sent again"), "{err}");
+    assert_eq!((attempts.count, attempts.opened_in), (1, None));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(s.requests.lock().unwrap().len(), 2, "one POST per request");
+}
+
+#[tokio::test]
+async fn a_pooled_connection_that_takes_no_byte_is_replaced_and_recorded() {
+    // The first reply leaves the server asleep on an open connection. The client's
+    // own write half is then shut: the connection still looks open to the check
+    // before sending, and the first write fails before the kernel takes a byte,
+    // which is the one case where the request goes out again.
+    let s = server(vec![
+        Reply::ThenHang(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"),
+        Reply::Pieces(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"]),
+    ])
+    .await;
+    let ep = endpoint(s.port);
+    let (_, _, body) = fetch(&ep).await;
+    let mut conn = body.into_reusable().expect("keep-alive");
+    tokio::io::AsyncWriteExt::shutdown(&mut conn.stream)
+        .await
+        .unwrap();
+    ep.put_back(conn);
+    let before = std::time::Instant::now();
+    let mut attempts = Attempts::default();
+    let (head, mut body) = ep.send(None, b"{}", STALL, &mut attempts).await.unwrap();
+    let mut payload = Vec::new();
+    while body
+        .next(STALL, |b, _| payload.extend_from_slice(b))
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    assert_eq!((head.status, payload.as_slice()), (200, &b"b"[..]));
+    assert_eq!(attempts.count, 2);
+    let first = attempts.first_error.expect("the first attempt's error");
+    assert!(first.contains("(0 of "), "{first}");
+    assert!(
+        attempts.opened_in.is_some(),
+        "the second attempt opened a connection"
+    );
+    assert!(attempts.last_start.unwrap() > before);
+    assert_eq!(
+        s.requests.lock().unwrap().len(),
+        2,
+        "the server saw each request once"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_accepts_and_says_nothing_costs_the_stall_limit() {
+    let s = server(vec![Reply::ThenHang(b"")]).await;
+    let stall = Duration::from_millis(150);
+    let started = std::time::Instant::now();
+    let err = endpoint(s.port)
+        .send(None, b"{}", stall, &mut Attempts::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SendError::Stalled { limit, .. } if limit == stall),
+        "{err}"
+    );
+    assert!(err.to_string().contains("waiting for a response"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // A head that starts and stops is a stall too.
+    let s = server(vec![Reply::ThenHang(b"HTTP/1.1 200 OK\r\nContent-")]).await;
+    let err = endpoint(s.port)
+        .send(None, b"{}", stall, &mut Attempts::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("the rest of the response head"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn switching_protocols_is_a_final_head_that_ends_the_connection() {
+    let s = server(vec![Reply::ThenHang(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+    )])
+    .await;
+    let started = std::time::Instant::now();
+    let (head, body) = endpoint(s.port)
+        .send(None, b"{}", STALL, &mut Attempts::default())
+        .await
+        .unwrap();
+    assert_eq!(head.status, 101);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(body.into_reusable().is_none());
+}
+
+#[tokio::test]
 async fn connection_close_is_honoured() {
     let s = server(vec![Reply::Pieces(vec![
         b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\na",
@@ -254,7 +410,10 @@ async fn a_silent_server_is_a_stall() {
     )])
     .await;
     let ep = endpoint(s.port);
-    let (_, mut body) = ep.send(None, b"{}").await.unwrap();
+    let (_, mut body) = ep
+        .send(None, b"{}", STALL, &mut Attempts::default())
+        .await
+        .unwrap();
     let stall = Duration::from_millis(100);
     let err = body.next(stall, |_, _| {}).await.unwrap_err();
     assert!(matches!(err, BodyError::Stalled(d) if d == stall), "{err}");
@@ -263,14 +422,20 @@ async fn a_silent_server_is_a_stall() {
 #[tokio::test]
 async fn not_http_and_refused_connections_are_errors() {
     let s = server(vec![Reply::ThenClose(b"SSH-2.0-OpenSSH\r\n\r\n")]).await;
-    let err = endpoint(s.port).send(None, b"{}").await.unwrap_err();
+    let err = endpoint(s.port)
+        .send(None, b"{}", STALL, &mut Attempts::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, SendError::Protocol(_)), "{err}");
 
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let err = endpoint(port).send(None, b"{}").await.unwrap_err();
+    let err = endpoint(port)
+        .send(None, b"{}", STALL, &mut Attempts::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, SendError::Connect(_)), "{err}");
     assert!(err.to_string().starts_with("connect: "), "{err}");
 }
@@ -307,6 +472,26 @@ fn heads_and_their_framing() {
         .unwrap()
         .is_none());
     assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n").is_err());
+    assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n").is_err());
+    let h = parse(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: https://x.example/v1\r\n\
+         Content-Type: text/html; charset=utf-8\r\n\r\n",
+    );
+    assert_eq!(h.location.as_deref(), Some("https://x.example/v1"));
+    assert_eq!(h.content_type.as_deref(), Some("text/html; charset=utf-8"));
+    let long = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\n\r\n",
+        "x".repeat(5000)
+    );
+    assert_eq!(parse(&long).content_type.unwrap().chars().count(), 201);
+    // Escaped control characters count as written (found by fuzzing).
+    let tabs = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: a{}\r\n\r\n",
+        "\tx".repeat(500)
+    );
+    let quoted = parse(&tabs).content_type.unwrap();
+    assert!(quoted.starts_with("a\\tx\\tx"), "{quoted}");
+    assert_eq!(quoted.chars().count(), 200);
     assert!(
         parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n").is_err()
     );
@@ -347,7 +532,10 @@ async fn a_server_with_nagle_on_is_not_stalled_by_delayed_acks() {
         stream.write_all(b"0\r\n\r\n").await.unwrap();
     });
     let ep = endpoint(port);
-    let (_, mut body) = ep.send(None, b"{}").await.unwrap();
+    let (_, mut body) = ep
+        .send(None, b"{}", STALL, &mut Attempts::default())
+        .await
+        .unwrap();
     let mut reads = Vec::new();
     while let Some(at) = body.next(STALL, |_, _| {}).await.unwrap() {
         reads.push(at);

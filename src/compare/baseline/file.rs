@@ -276,6 +276,12 @@ mod tests {
                     chunks: if failed { 0 } else { 16 },
                     token_source: TokenSource::Usage,
                     in_flight: 3,
+                    itl_rest: None,
+                    flags: Vec::new(),
+                    attempts: 1,
+                    first_attempt_error: None,
+                    new_connection: None,
+                    connect_ms: None,
                 }
             })
             .collect();

@@ -182,6 +182,12 @@ fn trial_rows(rng: &mut StdRng, trial: u32, speed: f64, ttft_factor: f64) -> Vec
                 chunks: TOKENS,
                 token_source: TokenSource::Usage,
                 in_flight: CONCURRENCY as u32,
+                itl_rest: None,
+                flags: Vec::new(),
+                attempts: 1,
+                first_attempt_error: None,
+                new_connection: None,
+                connect_ms: None,
             }
         })
         .collect()
