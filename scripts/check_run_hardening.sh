@@ -107,7 +107,7 @@ check_server() {
 
   echo "- 3. soft fd limit 256, concurrency 1024"
   (ulimit -Sn 256; "${env[@]}" "$BIN" run --url "$url" --model "$model" "${keyflag[@]}" \
-    --concurrency 1024 --requests 1024 --max-tokens 4 --stall-timeout 300s --no-telemetry --out "$WORK/$name-fd" \
+    --concurrency 1024 --requests 1024 --max-tokens 4 --no-telemetry --out "$WORK/$name-fd" \
     >"$WORK/$name-fd.log" 2>&1)
   rc=$?
   local connect_errors
