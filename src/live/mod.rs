@@ -38,8 +38,10 @@ pub use server::{endpoint, Format, OPENMETRICS_CONTENT_TYPE};
 /// What the live thread is asked to do, in order.
 #[derive(Debug)]
 pub(crate) enum Control {
-    /// Push now; the text says when, for a warning.
-    Push(String),
+    /// Push `body`, the metrics as they were when the trial ended (encoded then,
+    /// so a push that waits for the live thread never carries later figures);
+    /// `when` says when, for a warning.
+    Push { when: String, body: String },
     /// The run is over: push once more, linger if asked, stop.
     Close { linger: Duration },
 }

@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use super::options::PushTarget;
-use super::LiveMetrics;
 
 /// How often and how patiently a push is tried.
 #[derive(Debug, Clone)]
@@ -59,10 +58,10 @@ impl Pusher {
         }
     }
 
-    /// Pushes the metrics as they are now; on failure prints one warning naming
-    /// `when` ("after trial 2 of `chat`") and returns.
-    pub async fn push(&self, metrics: &LiveMetrics, run_id: &str, when: &str) {
-        if let Err(message) = self.try_push(metrics, run_id).await {
+    /// Pushes `body` (the metrics in the Prometheus text format); on failure
+    /// prints one warning naming `when` ("after trial 2 of `chat`") and returns.
+    pub async fn push(&self, body: &str, run_id: &str, when: &str) {
+        if let Err(message) = self.try_push(body, run_id).await {
             eprintln!(
                 "warning: could not push the live metrics {when} to the Pushgateway at {}: {message}; the run goes on (its results are in the results folder)",
                 self.target.shown()
@@ -70,21 +69,17 @@ impl Pusher {
         }
     }
 
-    async fn try_push(&self, metrics: &LiveMetrics, run_id: &str) -> Result<(), String> {
+    async fn try_push(&self, body: &str, run_id: &str) -> Result<(), String> {
         let client = self
             .client
             .as_ref()
             .ok_or("the HTTP client could not be built")?;
-        let mut body = String::new();
-        metrics
-            .encode_prometheus_text(&mut body)
-            .map_err(|_| "the metrics could not be encoded")?;
         let url = self.target.group_url(run_id);
         let mut wait = self.policy.backoff;
         let mut tried = 0;
         loop {
             tried += 1;
-            let failure = match attempt(client, &url, &body).await {
+            let failure = match attempt(client, &url, body).await {
                 Ok(()) => return Ok(()),
                 Err(f) => f,
             };

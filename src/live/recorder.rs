@@ -304,9 +304,13 @@ impl Recorder {
         m.client_cpu
             .get_or_create(&labels)
             .set(health.cpu_utilisation);
-        self.run.shared.send(Control::Push(format!(
-            "after trial {} of `{scenario}`",
-            trial + 1
-        )));
+        let mut body = String::new();
+        if m.encode_prometheus_text(&mut body).is_err() {
+            return;
+        }
+        self.run.shared.send(Control::Push {
+            when: format!("after trial {} of `{scenario}`", trial + 1),
+            body,
+        });
     }
 }

@@ -94,19 +94,22 @@ impl Worker {
                 None
             }
         });
-        let push = |when: String| {
-            let (pusher, metrics, run_id) = (&pusher, &metrics, &run_id);
+        let push = |when: String, body: String| {
+            let (pusher, run_id) = (&pusher, &run_id);
             async move {
                 if let (Some(pusher), Some(id)) = (pusher, run_id.get()) {
-                    pusher.push(metrics, id, &when).await;
+                    pusher.push(&body, id, &when).await;
                 }
             }
         };
         while let Some(message) = control.recv().await {
             match message {
-                Control::Push(when) => push(when).await,
+                Control::Push { when, body } => push(when, body).await,
                 Control::Close { linger } => {
-                    push("at the end of the run".into()).await;
+                    let mut body = String::new();
+                    if metrics.encode_prometheus_text(&mut body).is_ok() {
+                        push("at the end of the run".into(), body).await;
+                    }
                     if server.is_some() && !linger.is_zero() {
                         state.closing.store(true, Ordering::SeqCst);
                         tokio::select! {
