@@ -179,6 +179,8 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+    #[command(flatten)]
+    pub live: LiveArgs,
 
     /// After the run, compare each scenario with its baseline (as `llm-bench
     /// compare`); trials default to at least 4.
@@ -213,6 +215,25 @@ pub struct TelemetryArgs {
     /// Read no GPU and scrape no metrics.
     #[arg(long, conflicts_with_all = ["gpus", "metrics_url", "dcgm_url"])]
     pub no_telemetry: bool,
+}
+
+/// Live metrics flags of `run`: Prometheus and Grafana watch the run as it goes.
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Serve the client's live metrics (OpenMetrics) at http://ADDR/metrics while the
+    /// run lasts, e.g. 127.0.0.1:9464; a bare port means loopback. A port in use
+    /// stops the run before any request (exit 2).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+    /// Push the live metrics to this Prometheus Pushgateway after each trial and at
+    /// the end of the run (with the summary's key figures), e.g.
+    /// http://127.0.0.1:9091; a push that fails is a warning.
+    #[arg(long, value_name = "URL")]
+    pub pushgateway: Option<String>,
+    /// After the run, keep --metrics-listen up until the next scrape, at most this
+    /// long (e.g. your scrape interval, 15s), so Prometheus gets the final values.
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub metrics_linger: String,
 }
 
 /// Baseline flags shared by `run` and `compare`.

@@ -51,6 +51,7 @@ pub mod fd_limit;
 pub mod fingerprint;
 pub mod github;
 pub mod hash;
+pub mod live;
 pub mod manifest;
 pub mod metrics;
 pub mod options;

@@ -713,6 +713,32 @@ async fn the_action_steps_run_end_to_end() {
             .contains("octocat"),
         "blessed by the actor"
     );
+    // The same workflow with `append`: the run joins the baseline's window of runs.
+    let o = action_step(
+        &repo,
+        "bench",
+        vec![
+            ("GITHUB_EVENT_NAME", "workflow_dispatch".into()),
+            (
+                "GITHUB_OUTPUT",
+                tmp.path().join("append-output").display().to_string(),
+            ),
+            ("LB_BLESS", "true".into()),
+            ("LB_BLESS_APPEND", "true".into()),
+            ("LB_BLESS_REASON", "second run".into()),
+            ("LB_BLESSED_BY", "octocat".into()),
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let appended: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
+    assert_eq!(
+        appended["runs"].as_array().map(Vec::len),
+        Some(2),
+        "bless-append keeps both runs\n{}",
+        show(&o)
+    );
     git(&repo, &["add", "baselines"]);
     git(&repo, &["commit", "-q", "-m", "bless"]);
     let base_sha = git(&repo, &["rev-parse", "HEAD"]);

@@ -232,6 +232,33 @@ async fn a_server_that_closes_after_every_stream_costs_a_connect_each_time_and_n
     assert_eq!(server.requests().len(), 3);
 }
 
+#[tokio::test]
+async fn once_a_close_after_a_response_is_seen_connections_are_not_pooled() {
+    // As above, but back to back, as a closed loop sends: the next request may
+    // take the connection before the server's close arrives, and that request can
+    // be neither answered nor sent again. The first close seen (here, the second
+    // request finds its pooled connection closed) stops pooling, so no later
+    // request can race a close.
+    let mut closing = sse_response(&[token_event("a"), token_event("b")]);
+    closing.push(Step::Close);
+    let server = Server::start(vec![closing; 8]).await;
+    let c = client(&server, 1);
+    c.warm_up(1).await;
+    let first = send(&c, true).await;
+    assert!(first.ok, "{first:?}");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let second = send(&c, true).await;
+    assert!(second.ok, "{second:?}");
+    assert_eq!(second.new_connection, Some(true));
+    for i in 2..8 {
+        let row = send(&c, true).await;
+        assert!(row.ok, "request {i}: {row:?}");
+        assert_eq!(row.new_connection, Some(true), "request {i}");
+        assert_eq!(row.attempts, 1, "request {i}");
+    }
+    assert_eq!(server.requests().len(), 8);
+}
+
 // ---- 8. statuses and content types get kinds of their own ----
 
 #[tokio::test]

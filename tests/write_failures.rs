@@ -68,11 +68,15 @@ fn a_full_file_stops_the_run_and_keeps_whole_rows() {
     assert!(text.contains("cannot write"), "{text}");
     assert!(text.contains("requests.jsonl: File too large"), "{text}");
     assert!(text.contains("`llm-bench report"), "{text}");
+    // The rows of the failing batch that fit under the limit are kept too.
     let rows = whole_rows(&out);
     assert!(rows > 10, "{rows} rows");
+    // Rows are written in 64 KiB batches, sooner when the writer is idle: on a
+    // busy machine a whole batch (some 130 rows) can be sent before the failing
+    // write. The old behaviour sent all 2,000.
     let sent = server.stats().requests_total as usize;
     assert!(
-        sent < rows + 20,
+        sent < rows + 200,
         "{sent} requests sent for {rows} rows written: the run went on after the failure"
     );
     let manifest: serde_json::Value =

@@ -88,6 +88,9 @@ cmd_bench() {
     [[ -n ${LB_BLESS_REASON:-} ]] || die "bless needs bless-reason: say why the numbers change (it is stored in the baselines)"
     export LLM_BENCH_BLESSED_BY="${LLM_BENCH_BLESSED_BY:-${LB_BLESSED_BY:-}}"
     args+=(--compare --baseline-dir "$baselines" --bless --reason "$LB_BLESS_REASON" --allow-ci-bless)
+    if truthy bless-append "${LB_BLESS_APPEND:-false}"; then
+      args+=(--append)
+    fi
   else
     if [[ -n ${LB_BASE_SHA:-} ]]; then
       # A pull request (or a merge queue's group) is judged by the base commit's

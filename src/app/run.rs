@@ -12,9 +12,10 @@ use super::{
     bless_context, env_lookup, gate_options, outcome_code, EXIT_INTERRUPTED, EXIT_OK,
     EXIT_TERMINATED,
 };
-use crate::cli::RunArgs;
+use crate::cli::{LiveArgs, RunArgs};
 use crate::client::{Client, ClientOptions};
 use crate::compare::{self, GateOptions};
+use crate::live::{Live, LiveOptions, Recorder, RunLabels};
 use crate::manifest::{Manifest, RunMeta, SCHEMA_VERSION};
 use crate::options::{Destination, RunOptions, UsageError};
 use crate::progress::{self, TrialProgress};
@@ -32,6 +33,7 @@ pub(super) async fn run_command(args: &RunArgs) -> anyhow::Result<u8> {
     let options = RunOptions::from_args(args, &env_lookup)?;
     crate::redact::register(options.secrets());
     fit_fd_limit(&options)?;
+    let live = start_live(&args.live)?;
     let sim = match &options.destination {
         Destination::Sim(config) => {
             config
@@ -52,11 +54,33 @@ pub(super) async fn run_command(args: &RunArgs) -> anyhow::Result<u8> {
         (Destination::Sim(_), None) => unreachable!("the simulated server was started above"),
     };
     let gate = gate_options(args.compare, &args.baseline);
-    let outcome = benchmark(&options, &base_url, sim.is_some(), &gate).await;
+    let outcome = benchmark(&options, &base_url, sim.is_some(), &gate, live.as_ref()).await;
     if let Some(server) = sim {
         server.shutdown().await;
     }
+    if let Some(live) = live {
+        live.close().await;
+    }
     outcome
+}
+
+/// `--metrics-listen`, `--pushgateway`: bound and started before anything is sent.
+fn start_live(args: &LiveArgs) -> anyhow::Result<Option<Live>> {
+    let LiveArgs {
+        metrics_listen,
+        pushgateway,
+        metrics_linger,
+    } = args;
+    let options = LiveOptions::parse(
+        metrics_listen.as_deref(),
+        pushgateway.as_deref(),
+        metrics_linger,
+    )
+    .map_err(UsageError)?;
+    Live::start(&options, Default::default()).map_err(|e| match e.is_usage() {
+        true => UsageError(e.to_string()).into(),
+        false => anyhow::anyhow!(e),
+    })
 }
 
 async fn benchmark(
@@ -64,6 +88,7 @@ async fn benchmark(
     base_url: &str,
     is_sim: bool,
     gate: &GateOptions,
+    live: Option<&Live>,
 ) -> anyhow::Result<u8> {
     // From here on a signal stops the run and its results are still written; one
     // during the preparations below stops it before the first trial.
@@ -135,10 +160,18 @@ async fn benchmark(
             .collect(),
     };
     results::write_json_atomic(&out_dir.join(results::MANIFEST), &manifest)?;
-    let sink = Sink::start(
+    let live_run = live.map(|l| {
+        l.run(RunLabels {
+            run_id: manifest.run.id.clone(),
+            target: manifest.run.target.clone(),
+            model: manifest.run.model.clone(),
+        })
+    });
+    let sink = Sink::start_with(
         &out_dir.join(results::REQUESTS),
         manifest.clone(),
         interrupt.clone(),
+        live_run.clone().map(Recorder::new),
     )?;
     results::start_telemetry(&out_dir, sampler.is_active())?;
     let mut telemetry_records = Vec::new();
@@ -199,6 +232,7 @@ async fn benchmark(
                 interrupt: &interrupt,
                 grace: options.grace,
                 run_id: &manifest.run.id,
+                live: live_run.as_ref(),
             };
             runner::run_trial(plan, trial, &body, &env).await;
             if let Some(sampling) = sampling {
@@ -233,6 +267,9 @@ async fn benchmark(
         builder.add_telemetry(record);
     }
     let summary = builder.finish();
+    if let Some(live) = &live_run {
+        live.summarise(&summary);
+    }
     results::write_json_atomic(
         &out_dir.join(results::MANIFEST),
         &Manifest {

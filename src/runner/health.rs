@@ -12,6 +12,7 @@ use hdrhistogram::Histogram;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::live::TrialProbe;
 use crate::metrics::health::{ClientHealth, DISPATCH_LAG_LIMIT_MS, SCHED_LAG_LIMIT_MS};
 use crate::timer;
 
@@ -42,7 +43,8 @@ pub(super) struct Watchdog {
 }
 
 impl Watchdog {
-    pub fn start() -> Watchdog {
+    /// Starts watching; each lag also goes to the live metrics' `probe`, if any.
+    pub fn start(probe: Option<TrialProbe>) -> Watchdog {
         let stop = CancellationToken::new();
         let token = stop.clone();
         let task = tokio::spawn(async move {
@@ -53,10 +55,11 @@ impl Watchdog {
                     _ = timer::sleep_until(deadline) => {}
                     _ = token.cancelled() => break,
                 }
-                record_lag(
-                    &mut lags,
-                    Instant::now().saturating_duration_since(deadline),
-                );
+                let lag = Instant::now().saturating_duration_since(deadline);
+                record_lag(&mut lags, lag);
+                if let Some(probe) = &probe {
+                    probe.sched_lag(lag);
+                }
             }
             lags
         });

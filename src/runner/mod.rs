@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{BodyTemplate, Client, PreparedBody};
+use crate::live::{LiveRun, TrialProbe};
 use crate::record::{ErrorKind, Outcome, RequestRow, RequestTiming, RowContext};
 use crate::workload::{LoadPlan, ScenarioPlan};
 use sink::{SinkHandle, TrialHealth};
@@ -111,6 +112,8 @@ pub struct RunEnv<'a> {
     pub grace: Duration,
     /// The run's id: the first part of every `X-Request-Id` llm-bench sends.
     pub run_id: &'a str,
+    /// Live metrics (`--metrics-listen`, `--pushgateway`), when on.
+    pub live: Option<&'a LiveRun>,
 }
 
 /// Runs one trial of one scenario; returns when every request has been recorded.
@@ -121,7 +124,9 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
         interrupt,
         grace,
         run_id,
+        live,
     } = *env;
+    let probe = live.map(|l| l.probe(&plan.spec.name, trial));
     let soft = interrupt.soft.child_token();
     let hard = interrupt.hard.child_token();
     tokio::select! {
@@ -138,7 +143,7 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
             hard.cancel();
         })
     });
-    let watchdog = health::Watchdog::start();
+    let watchdog = health::Watchdog::start(probe.clone());
     let ctx = Arc::new(TrialContext {
         plan: plan.clone(),
         trial,
@@ -149,6 +154,7 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
         hard,
         start,
         in_flight: AtomicU32::new(0),
+        probe,
         id_prefix: client
             .sends_request_ids()
             .then(|| format!("{run_id}-{}-{trial}-", plan.spec.name)),
@@ -188,6 +194,8 @@ struct TrialContext {
     hard: CancellationToken,
     start: Instant,
     in_flight: AtomicU32,
+    /// Live metrics' sent and in-flight counts, when on.
+    probe: Option<TrialProbe>,
     /// `<run id>-<scenario>-<trial>-`: a request's `X-Request-Id` is this plus its
     /// index. `None` when the target's own headers set `X-Request-Id`.
     id_prefix: Option<String>,
@@ -207,6 +215,9 @@ impl TrialContext {
         });
         let request_id = self.id_prefix.as_ref().map(|p| format!("{p}{index}"));
         let in_flight = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(probe) = &self.probe {
+            probe.request_sent();
+        }
         let send = self
             .client
             .send(body, request_id.as_deref(), scheduled, self.body.stream);
@@ -215,6 +226,9 @@ impl TrialContext {
             _ = self.hard.cancelled() => cancelled(scheduled),
         };
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if let Some(probe) = &self.probe {
+            probe.request_done();
+        }
         self.record(index, request_id.as_deref(), in_flight, &outcome);
     }
 

@@ -8,6 +8,9 @@
 //!
 //! Each trial's [`ClientHealth`] travels the same channel, after the trial's rows,
 //! and is appended to `client_health.jsonl` so `llm-bench report` sees it too.
+//!
+//! With live metrics on (`--metrics-listen`, `--pushgateway`), the same thread
+//! feeds them each row right after the summary, so both count the same rows.
 
 use std::fs::File;
 use std::io::Write;
@@ -19,6 +22,7 @@ use std::thread::JoinHandle;
 
 use anyhow::Context;
 
+use crate::live::Recorder;
 use crate::manifest::Manifest;
 use crate::metrics::summary::SummaryBuilder;
 use crate::metrics::ClientHealth;
@@ -160,6 +164,16 @@ impl Sink {
     /// first write that fails stops `interrupt` at once: nothing more can be
     /// recorded, so nothing more should be sent.
     pub fn start(path: &Path, manifest: Manifest, interrupt: Interrupt) -> anyhow::Result<Sink> {
+        Sink::start_with(path, manifest, interrupt, None)
+    }
+
+    /// [`Sink::start`], also feeding every row and trial verdict to `live`.
+    pub fn start_with(
+        path: &Path,
+        manifest: Manifest,
+        interrupt: Interrupt,
+        mut live: Option<Recorder>,
+    ) -> anyhow::Result<Sink> {
         let rows = JsonlFile::create(path)?;
         let health = JsonlFile::create(&path.with_file_name(HEALTH_FILE))?;
         let (tx, rx) = channel();
@@ -171,7 +185,8 @@ impl Sink {
                 lower_priority();
                 let mut summary = SummaryBuilder::new(manifest);
                 let redactor = crate::redact::global();
-                let failure = write_rows(rx, rows, health, &mut summary, &sent, &redactor).err();
+                let failure =
+                    write_rows(rx, rows, health, &mut summary, &sent, &redactor, &mut live).err();
                 if failure.is_some() {
                     interrupt.stop_now(StopCause::WriteFailed);
                 }
@@ -232,19 +247,30 @@ impl JsonlFile {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        match self.file.write_all(&self.buffer) {
-            Ok(()) => {
-                self.committed += self.buffer.len() as u64;
-                self.buffer.clear();
-                Ok(())
-            }
-            Err(e) => {
-                // Keep what is valid: drop a partly written batch (a no-op where
-                // the file cannot be cut, such as /dev/full).
-                let _ = self.file.set_len(self.committed);
-                Err(WriteError::new(&self.path, e))
+        let mut written = 0;
+        while written < self.buffer.len() {
+            match self.file.write(&self.buffer[written..]) {
+                Ok(0) => return Err(self.cut_at(written, std::io::ErrorKind::WriteZero.into())),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.cut_at(written, e)),
             }
         }
+        self.committed += self.buffer.len() as u64;
+        self.buffer.clear();
+        Ok(())
+    }
+
+    /// Keeps what is valid after a failed write: the whole lines of the batch that
+    /// reached the disk (a full disk or a file-size limit takes part of a batch),
+    /// cutting the partial one. A no-op where the file cannot be cut (/dev/full).
+    fn cut_at(&mut self, written: usize, e: std::io::Error) -> WriteError {
+        let whole = self.buffer[..written]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let _ = self.file.set_len(self.committed + whole as u64);
+        WriteError::new(&self.path, e)
     }
 }
 
@@ -282,6 +308,7 @@ fn write_rows(
     summary: &mut SummaryBuilder,
     progress: &Progress,
     redactor: &Redactor,
+    live: &mut Option<Recorder>,
 ) -> Result<(), WriteError> {
     let mut line = Vec::with_capacity(4096);
     let mut written: u64 = 0;
@@ -313,6 +340,9 @@ fn write_rows(
                 line.push(b'\n');
                 health_out.push(&redactor.redact_bytes(&line))?;
                 health_out.flush()?;
+                if let Some(live) = live.as_mut() {
+                    live.trial_finished(&h.scenario, h.trial, &h.health);
+                }
                 summary.add_health(&h.scenario, h.trial, h.health);
                 continue;
             }
@@ -324,6 +354,9 @@ fn write_rows(
         // A server's error text in a row may echo the key it was sent.
         out.push(&redactor.redact_bytes(&line))?;
         summary.add(&row);
+        if let Some(live) = live.as_mut() {
+            live.observe(&row);
+        }
         written += 1;
         let sent = progress.done.load(Ordering::Relaxed);
         if sent.saturating_sub(written) < YIELD_BELOW_BACKLOG {
@@ -336,6 +369,31 @@ fn write_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A write that fails after part of a batch reached the disk keeps the whole
+    /// rows of that part: the file is cut after the last newline written.
+    #[test]
+    fn a_partly_written_batch_keeps_its_whole_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("requests.jsonl");
+        let mut file = JsonlFile::create(&path).unwrap();
+        file.push(b"{\"a\":1}\n").unwrap();
+        file.flush().unwrap();
+        file.push(b"{\"b\":2}\n{\"c\":3}\n").unwrap();
+        // As if the disk filled 12 bytes into the second batch: one whole line
+        // and part of the next were written.
+        file.file.write_all(&file.buffer[..12]).unwrap();
+        let e = file.cut_at(12, std::io::ErrorKind::StorageFull.into());
+        assert!(e.to_string().contains("requests.jsonl"), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"a\":1}\n{\"b\":2}\n"
+        );
+        // Nothing whole written: back to the last flushed batch.
+        let e = file.cut_at(5, std::io::ErrorKind::StorageFull.into());
+        drop(e);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n");
+    }
 
     #[test]
     fn live_ttft_median_covers_only_recent_requests() {

@@ -29,6 +29,7 @@ mod tests;
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -57,7 +58,17 @@ pub struct Endpoint {
     idle: Mutex<Vec<Conn>>,
     max_idle: usize,
     connect_timeout: Duration,
+    /// The server closes a connection right after its response, without saying
+    /// `Connection: close` (llama.cpp's server does, after every streamed one).
+    /// Learnt from the first such close; from then on no connection is pooled, so
+    /// no request races the server's close (a request sent on a connection whose
+    /// close is still on its way fails, and cannot be sent again safely).
+    closes_after_response: AtomicBool,
 }
+
+/// A pooled connection found closed within this long of its response taught us
+/// that the server closes after each response (a keep-alive timeout is longer).
+const CLOSED_SOON_AFTER: Duration = Duration::from_secs(1);
 
 /// Bytes that must not reach a log.
 struct SecretBytes(Vec<u8>);
@@ -75,6 +86,8 @@ pub struct Conn {
     /// Came from the pool: a failure before the kernel took any byte of the
     /// request means the server closed it, and the request goes out on a new one.
     reused: bool,
+    /// When its last response ended (it went back to the pool).
+    idle_since: Option<Instant>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -243,6 +256,7 @@ impl Endpoint {
             idle: Mutex::new(Vec::new()),
             max_idle: max_idle.max(1),
             connect_timeout,
+            closes_after_response: AtomicBool::new(false),
         }
     }
 
@@ -276,6 +290,17 @@ impl Endpoint {
         };
         match conn.exchange(&request, stall).await {
             Ok(sent) => Ok(sent),
+            Err(failed) if is_unanswered_reuse(&failed.error) => {
+                self.closes_after_response.store(true, Ordering::Relaxed);
+                if failed.may_resend {
+                    attempts.first_error = Some(failed.error.to_string());
+                    attempts.count = 2;
+                    attempts.last_start = Some(Instant::now());
+                    let conn = self.open(attempts).await?;
+                    return conn.exchange(&request, stall).await.map_err(|f| f.error);
+                }
+                Err(failed.error)
+            }
             Err(failed) if failed.may_resend => {
                 attempts.first_error = Some(failed.error.to_string());
                 attempts.count = 2;
@@ -304,13 +329,28 @@ impl Endpoint {
             if conn.is_open() {
                 return Some(conn);
             }
+            if conn
+                .idle_since
+                .is_some_and(|since| since.elapsed() < CLOSED_SOON_AFTER)
+            {
+                self.closes_after_response.store(true, Ordering::Relaxed);
+            }
         }
         None
     }
 
+    /// Whether this server was seen closing connections right after responses.
+    pub fn closes_after_response(&self) -> bool {
+        self.closes_after_response.load(Ordering::Relaxed)
+    }
+
     /// Returns a connection whose response was read to its end, for the next request.
     pub fn put_back(&self, mut conn: Conn) {
+        if self.closes_after_response() {
+            return;
+        }
         conn.reused = true;
+        conn.idle_since = Some(Instant::now());
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < self.max_idle {
             idle.push(conn);
@@ -364,6 +404,7 @@ impl Endpoint {
                         stream,
                         buf: vec![0; READ_BUFFER],
                         reused: false,
+                        idle_since: None,
                     });
                 }
                 Ok(Err(e)) => last = Some(e),
@@ -379,6 +420,23 @@ impl Endpoint {
             io::Error::new(io::ErrorKind::NotFound, "no address to connect to")
         })))
     }
+}
+
+/// A request sent whole (or not at all) on a pooled connection that the server
+/// then closed without a byte of answer: how a close after each response shows
+/// when the request raced it.
+fn is_unanswered_reuse(error: &SendError) -> bool {
+    matches!(
+        error,
+        SendError::Closed {
+            reused: true,
+            head_bytes: 0
+        } | SendError::Io {
+            reused: true,
+            head_bytes: 0,
+            ..
+        }
+    )
 }
 
 impl Conn {
