@@ -6,7 +6,7 @@
 //! leaves them: rows built by `RequestRow::new` from per-chunk instants (TTFT
 //! ~50 ms, ITL ~5 ms, both noisy, 0.1% failed requests) and written by the run's
 //! `Sink` thread, `run.json`, `client_health.jsonl`, `summary.json`, the reports and
-//! `chart_data.json` (`results::write_outputs_with`), and the `<scenario>.baseline.json.new`
+//! `chart_data.json` (`outputs::write_outputs_with`), and the `<scenario>.baseline.json.new`
 //! candidates. The baselines come from another such run through `compare::bless`,
 //! the code behind `--bless`. Two of the 50 scenarios are 15% slower on TTFT.
 //!
@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use llm_bench::app::outputs;
 use llm_bench::compare::{self, BlessContext, BlessOptions};
 use llm_bench::config::thresholds::Thresholds;
 use llm_bench::manifest::{LoadSpec, Manifest, RunMeta, ScenarioSpec, SloSpec, SCHEMA_VERSION};
@@ -205,7 +206,14 @@ fn breakdown(results_dir: &Path, baseline_dir: &Path) {
         baseline_dir: baseline_dir.display().to_string(),
         looks: 1,
     };
-    let judged = compare::judge(&candidates, baseline_dir, false, info, true).expect("compare");
+    let judged = compare::judge(
+        &candidates,
+        baseline_dir,
+        false,
+        info,
+        Some(&outputs::baseline_curves),
+    )
+    .expect("compare");
     step("read baselines + verdicts + curves", started);
     let started = Instant::now();
     compare::write_comparison(results_dir, &judged.comparison).expect("written");
@@ -217,15 +225,15 @@ fn breakdown(results_dir: &Path, baseline_dir: &Path) {
         secs(verdict_started.elapsed())
     );
     let started = Instant::now();
-    let (summary, series) = results::report_data(results_dir)
+    let (summary, series) = outputs::report_data(results_dir)
         .expect("summary")
         .expect("a results folder");
     step("summary.json + chart_data.json", started);
     let started = Instant::now();
-    results::write_html_judged(results_dir, &summary, &series, &judged).expect("report.html");
+    outputs::write_html_judged(results_dir, &summary, &series, &judged).expect("report.html");
     step("write report.html", started);
     let started = Instant::now();
-    let rebuilt = results::analyse_dir(results_dir).expect("rows");
+    let rebuilt = outputs::analyse_dir(results_dir).expect("rows");
     step("(before: summary + charts from rows)", started);
     assert_eq!(
         (&summary, &series),
@@ -494,6 +502,6 @@ fn write_current_run(dir: &Path) {
     manifest.run = summary.run.clone();
     assert_eq!(manifest, ended);
     results::write_json_atomic(&dir.join(results::MANIFEST), &manifest).expect("run.json");
-    results::write_outputs_with(dir, &summary, &series.finish(), None).expect("reports");
+    outputs::write_outputs_with(dir, &summary, &series.finish(), None).expect("reports");
     compare::write_candidates(dir, &candidates).expect("candidates");
 }

@@ -3,6 +3,7 @@
 
 mod discover;
 mod health;
+pub mod outputs;
 mod run;
 
 use std::net::SocketAddr;
@@ -18,7 +19,7 @@ use crate::compare::{self, BlessContext, BlessOptions, GateOptions};
 use crate::options::UsageError;
 use crate::{report, results};
 
-pub use run::strip_credentials;
+pub use crate::redact::strip_credentials;
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_REGRESSION: u8 = 1;
@@ -146,16 +147,16 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<u8> {
             ));
         }
     }
-    let (summary, series) = results::analyse_dir(dir)?;
+    let (summary, series) = outputs::analyse_dir(dir)?;
     let baseline = match (run_overlay, &args.baseline_dir) {
-        (Some(b), _) => Some((b.display().to_string(), results::series_of(b)?)),
+        (Some(b), _) => Some((b.display().to_string(), outputs::series_of(b)?)),
         (None, Some(b)) => Some((b.display().to_string(), committed_baselines(dir, b)?)),
         (None, None) => None,
     };
     let baseline = baseline
         .as_ref()
         .map(|(label, series)| (label.as_str(), series));
-    let written = results::write_outputs_with(dir, &summary, &series, baseline)?;
+    let written = outputs::write_outputs_with(dir, &summary, &series, baseline)?;
     println!("{}", report::console::table(&summary));
     for path in written {
         eprintln!("wrote {}", path.display());
@@ -249,13 +250,20 @@ fn compare_command(args: &CompareArgs) -> anyhow::Result<u8> {
     let gate = gate_options(true, &args.baseline);
     let dir = &args.results_dir;
     let (manifest, candidates) = compare::read_candidates(dir)?;
-    let judged = compare::gate(dir, &gate, &bless_context(), &candidates, &manifest)?;
+    let judged = compare::gate(
+        dir,
+        &gate,
+        &bless_context(),
+        &candidates,
+        &manifest,
+        &outputs::baseline_curves,
+    )?;
     // Show the verdict in report.html too, as `run --compare` does: from summary.json
     // and the run's saved chart data, or, for a folder without them (an older
     // version's), from one pass over requests.jsonl.
     if let Some(judged) = &judged {
-        if let Some((summary, series)) = results::report_data(dir)? {
-            results::write_html_judged(dir, &summary, &series, judged)?;
+        if let Some((summary, series)) = outputs::report_data(dir)? {
+            outputs::write_html_judged(dir, &summary, &series, judged)?;
         }
     }
     Ok(outcome_code(judged.map(|j| j.comparison.outcome)))
@@ -297,6 +305,13 @@ fn bless_command(args: &BlessArgs) -> anyhow::Result<u8> {
         }),
     };
     let (manifest, candidates) = compare::read_candidates(from)?;
-    compare::gate(from, &gate, &bless_context(), &candidates, &manifest)?;
+    compare::gate(
+        from,
+        &gate,
+        &bless_context(),
+        &candidates,
+        &manifest,
+        &outputs::baseline_curves,
+    )?;
     Ok(EXIT_OK)
 }

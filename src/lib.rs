@@ -41,12 +41,14 @@ pub fn docs_url(page: &str) -> String {
 }
 
 pub mod app;
+pub mod canonical_json;
 pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod compare;
 pub mod config;
 pub mod fd_limit;
+pub mod fingerprint;
 pub mod github;
 pub mod hash;
 pub mod live;
@@ -64,5 +66,7 @@ pub mod sim;
 pub mod status_hint;
 pub mod telemetry;
 pub mod timer;
+pub mod units;
+pub mod usage_error;
 pub mod workload;
 pub mod write_error;

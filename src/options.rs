@@ -17,6 +17,8 @@ use crate::sim::SimConfig;
 use crate::telemetry::{GpuSelection, TelemetryOptions};
 use crate::workload::{ArrivalKind, LoadPlan, PromptGenerator, ScenarioPlan};
 
+pub use crate::usage_error::UsageError;
+
 /// Where requests go.
 #[derive(Debug, Clone)]
 pub enum Destination {
@@ -63,11 +65,6 @@ impl RunOptions {
         out
     }
 }
-
-/// A mistake in flags or config: exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 impl RunOptions {
     pub fn from_args(

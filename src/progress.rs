@@ -71,7 +71,7 @@ pub fn status_line(s: &Snapshot, limit: Limit) -> String {
         n => format!("{n} errors"),
     });
     parts.push(match s.ttft_p50_ms {
-        Some(t) => format!("TTFT p50 {}", crate::report::fmt_ms(t)) + " ms",
+        Some(t) => format!("TTFT p50 {}", crate::units::fmt_ms(t)) + " ms",
         None => "TTFT p50 –".to_string(),
     });
     let elapsed = s.elapsed.as_secs_f64();

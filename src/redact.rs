@@ -272,5 +272,17 @@ pub fn text(text: &str) -> String {
     global().redact(text).into_owned()
 }
 
+/// Removes `user:password@` from a URL before it is written anywhere.
+pub fn strip_credentials(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string().trim_end_matches('/').to_string()
+        }
+        Err(_) => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use super::run::strip_credentials;
 use crate::client::limits::read_capped;
 use crate::options::{RunOptions, UsageError};
+use crate::redact::strip_credentials;
 
 /// How long `/models` may take to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);

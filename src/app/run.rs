@@ -7,6 +7,7 @@ use anyhow::Context;
 
 use super::discover::discover_model;
 use super::health::health_verdict;
+use super::outputs;
 use super::{
     bless_context, env_lookup, gate_options, outcome_code, EXIT_INTERRUPTED, EXIT_OK,
     EXIT_TERMINATED,
@@ -18,6 +19,7 @@ use crate::live::{Live, LiveOptions, Recorder, RunLabels};
 use crate::manifest::{Manifest, RunMeta, SCHEMA_VERSION};
 use crate::options::{Destination, RunOptions, UsageError};
 use crate::progress::{self, TrialProgress};
+use crate::redact::strip_credentials;
 use crate::runner::signals::Signals;
 use crate::runner::sink::Sink;
 use crate::runner::{self, Interrupt, StopCause};
@@ -276,8 +278,8 @@ async fn benchmark(
         },
     )?;
     // One pass over the rows for the charts and the candidate baselines.
-    let (series, candidates) = results::analyse_after_run(&out_dir, &summary)?;
-    results::write_outputs_with(&out_dir, &summary, &series, None)?;
+    let (series, candidates) = outputs::analyse_after_run(&out_dir, &summary)?;
+    outputs::write_outputs_with(&out_dir, &summary, &series, None)?;
     println!("{}", report::console::table(&summary));
     eprintln!("results: {}", out_dir.display());
     compare::write_candidates(&out_dir, &candidates)?;
@@ -293,10 +295,17 @@ async fn benchmark(
     if !gate.compare && gate.bless.is_none() {
         return Ok(health);
     }
-    let judged = compare::gate(&out_dir, gate, &bless_context(), &candidates, &manifest)?;
+    let judged = compare::gate(
+        &out_dir,
+        gate,
+        &bless_context(),
+        &candidates,
+        &manifest,
+        &outputs::baseline_curves,
+    )?;
     if let Some(judged) = &judged {
         // report.html was written before the comparison existed; now show its verdict.
-        results::write_html_judged(&out_dir, &summary, &series, judged)?;
+        outputs::write_html_judged(&out_dir, &summary, &series, judged)?;
     }
     Ok(if health == EXIT_OK {
         outcome_code(judged.map(|j| j.comparison.outcome))
@@ -422,18 +431,6 @@ fn git_commit() -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// Removes `user:password@` from a URL before it is written anywhere.
-pub fn strip_credentials(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.to_string().trim_end_matches('/').to_string()
-        }
-        Err(_) => url.to_string(),
-    }
 }
 
 fn sanitize(name: &str) -> String {

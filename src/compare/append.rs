@@ -26,7 +26,7 @@ pub fn append(old: &Baseline, new: &Baseline, keep: usize) -> Result<Baseline, V
             .into_iter()
             .flat_map(|line| {
                 if line.starts_with("workload:") {
-                    let named = super::fingerprint::spec_differences(&old.spec, &new.spec);
+                    let named = crate::fingerprint::spec_differences(&old.spec, &new.spec);
                     if named.is_empty() {
                         vec![line]
                     } else {
@@ -126,9 +126,9 @@ mod tests {
         let b = run("r0");
         let mut other = run("r1");
         other.spec.max_tokens = 64;
-        other.fingerprint = crate::compare::fingerprint::Fingerprint {
-            must_match: crate::compare::fingerprint::MustMatch {
-                workload_hash: crate::compare::fingerprint::workload_hash(&other.spec),
+        other.fingerprint = crate::fingerprint::Fingerprint {
+            must_match: crate::fingerprint::MustMatch {
+                workload_hash: crate::fingerprint::workload_hash(&other.spec),
                 ..other.fingerprint.must_match.clone()
             },
             ..other.fingerprint.clone()

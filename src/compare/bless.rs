@@ -15,7 +15,7 @@ use super::append::{self, append};
 use super::baseline::{self, Baseline, BlessLock};
 use super::metric::{self, Gate, MetricId};
 use super::{baseline_path, stats, trials, BLESS_DEFAULT_TRIALS, BLESS_MIN_TRIALS};
-use crate::options::UsageError;
+use crate::usage_error::UsageError;
 
 #[derive(Debug, Clone)]
 pub struct BlessOptions {
@@ -213,8 +213,8 @@ fn old_to_new(path: &Path, old: Option<&Baseline>, new: &Baseline) -> String {
         let unit = metric.unit();
         let fmt = |v: f64| match metric.kind() {
             metric::Kind::SuccessRate => format!("{:.2}%", v * 100.0),
-            metric::Kind::Energy => format!("{} {unit}", crate::report::fmt_energy(v)),
-            _ => format!("{} {unit}", crate::report::fmt_ms(v)),
+            metric::Kind::Energy => format!("{} {unit}", crate::units::fmt_energy(v)),
+            _ => format!("{} {unit}", crate::units::fmt_ms(v)),
         };
         match old.and_then(value) {
             Some(before) => out.push_str(&format!(

@@ -20,7 +20,7 @@ pub mod append;
 pub mod baseline;
 mod bless;
 pub mod drift;
-pub mod fingerprint;
+pub use crate::fingerprint;
 mod log_metric;
 pub mod metric;
 pub mod render;
@@ -38,16 +38,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use self::baseline::{Baseline, SamplesBuilder, TrialRecord};
-use self::fingerprint::Fingerprint;
 use self::verdict::{Comparison, RunInfo};
+use crate::fingerprint::Fingerprint;
 use crate::manifest::Manifest;
 use crate::metrics::summary::SummaryBuilder;
 use crate::metrics::Summary;
-use crate::options::UsageError;
 use crate::record::RequestRow;
-use crate::report::series::{self, RunSeries};
 use crate::results;
 use crate::telemetry::TelemetryRecord;
+use crate::usage_error::UsageError;
 
 /// A baseline needs at least this many trials: with fewer, a later single-trial run
 /// has no prediction interval and the recorded noise is a guess.
@@ -305,32 +304,36 @@ pub fn compare(
     strict: bool,
     run: RunInfo,
 ) -> anyhow::Result<Comparison> {
-    Ok(judge(candidates, baseline_dir, strict, run, false)?.comparison)
+    Ok(judge::<()>(candidates, baseline_dir, strict, run, None)?.comparison)
 }
 
-/// A comparison and what `report.html` overlays from the baselines it read.
+/// What a caller keeps of each baseline it compared with (`report.html` keeps
+/// its latency CDFs): computed as the baseline is read, so it is not read twice.
+pub type Overlay<'a, O> = &'a (dyn Fn(&Baseline) -> Vec<O> + Sync);
+
+/// A comparison and what the caller's [`Overlay`] kept of the baselines it read.
 #[derive(Debug, Clone)]
-pub struct Judged {
+pub struct Judged<O> {
     pub comparison: Comparison,
-    /// The latency CDFs of every baseline found ([`series::from_baselines`]);
-    /// empty unless asked for.
-    pub overlay: RunSeries,
+    /// What `overlay` returned for every baseline found, in candidate order;
+    /// empty without one.
+    pub overlay: Vec<O>,
 }
 
-/// [`compare`], keeping the baselines' chart data when `overlay` is set, so
+/// [`compare`], keeping what `overlay` takes of each baseline read, so
 /// `report.html` needs not read them again.
 ///
 /// Each scenario (read its baseline, judge it, draw its curves) is independent
 /// until Holm's correction in [`verdict::finish`], so scenarios are spread over the
 /// CPUs ([`crate::parallel::map`]); results and errors come back in candidate order,
 /// so the outcome is the same as one after another.
-pub fn judge(
+pub fn judge<O: Send>(
     candidates: &[Baseline],
     baseline_dir: &Path,
     strict: bool,
     run: RunInfo,
-    overlay: bool,
-) -> anyhow::Result<Judged> {
+    overlay: Option<Overlay<'_, O>>,
+) -> anyhow::Result<Judged<O>> {
     let judged = crate::parallel::map(candidates, |current| -> anyhow::Result<_> {
         let path = baseline_path(baseline_dir, &current.target, &current.scenario)?;
         let shown = path.display().to_string();
@@ -338,11 +341,7 @@ pub fn judge(
             match baseline::read(&path).map_err(|e| UsageError(e.to_string()))? {
                 Some(old) => (
                     verdict::compare_scenario(current, &old, shown),
-                    if overlay {
-                        series::from_baselines(std::slice::from_ref(&old)).scenarios
-                    } else {
-                        Vec::new()
-                    },
+                    overlay.map_or_else(Vec::new, |keep| keep(&old)),
                 ),
                 None => (verdict::new_scenario(current, shown), Vec::new()),
             },
@@ -357,7 +356,7 @@ pub fn judge(
     }
     Ok(Judged {
         comparison: verdict::finish(scenarios, strict, run),
-        overlay: RunSeries { scenarios: curves },
+        overlay: curves,
     })
 }
 
@@ -371,15 +370,16 @@ pub fn write_comparison(dir: &Path, comparison: &Comparison) -> anyhow::Result<[
 }
 
 /// After a run (or for `compare`/`bless` on a results folder): compares and/or
-/// blesses the candidates as asked. Returns the comparison, with the baselines'
-/// curves for `report.html`, when one was made.
-pub fn gate(
+/// blesses the candidates as asked. Returns the comparison, with what `overlay`
+/// kept of the baselines (their curves for `report.html`), when one was made.
+pub fn gate<O: Send>(
     dir: &Path,
     options: &GateOptions,
     context: &BlessContext,
     candidates: &[Baseline],
     manifest: &Manifest,
-) -> anyhow::Result<Option<Judged>> {
+    overlay: Overlay<'_, O>,
+) -> anyhow::Result<Option<Judged<O>>> {
     let mut judged = None;
     if options.compare {
         let info = RunInfo {
@@ -393,7 +393,7 @@ pub fn gate(
             &options.baseline_dir,
             options.strict,
             info,
-            true,
+            Some(overlay),
         )?;
         let [json, md] = write_comparison(dir, &j.comparison)?;
         println!("{}", render::console(&j.comparison));

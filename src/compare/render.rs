@@ -11,7 +11,7 @@ use comfy_table::{CellAlignment, ContentArrangement, Table};
 use super::metric::{Applies, Kind, MetricId};
 use super::verdict::{Comparison, MetricComparison, ScenarioComparison, Status, Totals, Verdict};
 use crate::config::thresholds::Thresholds;
-use crate::report::{fmt_energy, fmt_ms, fmt_rate};
+use crate::units::{fmt_energy, fmt_ms, fmt_rate};
 
 /// What "(low confidence)" means, said once per scenario wherever it appears.
 const LOW_CONFIDENCE: &str = "low confidence: a side has a single trial, so the spread \

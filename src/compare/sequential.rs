@@ -16,7 +16,7 @@ use std::path::Path;
 use super::verdict::{self, Outcome, RunInfo, Status, Verdict};
 use super::{baseline, baseline_path, candidates_from_dir, sequential_looks, GateOptions};
 use crate::manifest::ScenarioSpec;
-use crate::options::UsageError;
+use crate::usage_error::UsageError;
 
 /// Why `scenario` should get another trial (its inconclusive gated metrics), or
 /// `None` when its verdict is settled, it has no baseline, or it is not

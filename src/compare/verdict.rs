@@ -409,7 +409,7 @@ fn name_workload_changes(
     current: &Baseline,
     baseline: &Baseline,
 ) -> Vec<String> {
-    let settings = super::fingerprint::spec_differences(&baseline.spec, &current.spec);
+    let settings = crate::fingerprint::spec_differences(&baseline.spec, &current.spec);
     must.into_iter()
         .flat_map(|line| {
             if line.starts_with("workload:") && !settings.is_empty() {

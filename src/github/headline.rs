@@ -8,7 +8,7 @@
 
 use crate::compare::metric::Kind;
 use crate::compare::verdict::{Comparison, MetricComparison, ScenarioComparison, Status, Verdict};
-use crate::report::{fmt_energy, fmt_rate};
+use crate::units::{fmt_energy, fmt_rate};
 
 /// What identifies this run on GitHub, each part optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::samples::{Samples, PER_TOKEN_CAP};
 use super::{ClientHealth, Stats};
-use crate::compare::fingerprint::Fingerprint;
+use crate::fingerprint::Fingerprint;
 use crate::manifest::{Manifest, RunMeta, ScenarioSpec, SCHEMA_VERSION};
 use crate::record::{ErrorKind, RequestRow, RowFlag, TokenSource};
 use crate::telemetry::{Telemetry, TelemetryAccumulator, TelemetryRecord};

@@ -14,7 +14,7 @@ use super::{fmt_energy, fmt_ms, fmt_percent, fmt_rate};
 use crate::compare::verdict::{Comparison, Outcome, Totals};
 use crate::metrics::{Metrics, ScenarioSummary, Stats, Summary};
 
-pub const FILE_NAME: &str = "report.html";
+pub const FILE_NAME: &str = crate::results::REPORT_HTML;
 
 /// A comparison with a baseline, when one was made.
 #[derive(Debug, Clone, Default)]

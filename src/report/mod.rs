@@ -1,7 +1,7 @@
 //! Turns a [`Summary`] into text: one renderer per format, each only formats.
 //!
 //! `report.html` also needs chart data the summary does not hold; [`series`] builds it
-//! from the same rows and [`html`] renders both (see `results::write_outputs`).
+//! from the same rows and [`html`] renders both (see `app::outputs::write_outputs`).
 
 pub mod cdf_axis;
 pub mod charts;
@@ -15,6 +15,7 @@ pub mod series;
 pub(crate) mod tests;
 
 use crate::metrics::{Stats, Summary};
+pub use crate::units::{fmt_energy, fmt_ms, fmt_percent, fmt_rate};
 
 /// One output format.
 pub trait Renderer {
@@ -28,43 +29,9 @@ pub fn file_renderers() -> Vec<Box<dyn Renderer>> {
     vec![Box::new(csv::Csv), Box::new(markdown::Markdown)]
 }
 
-/// A latency in milliseconds with a precision that suits its size.
-pub fn fmt_ms(v: f64) -> String {
-    if v >= 1000.0 {
-        format!("{v:.0}")
-    } else if v >= 100.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
 /// A statistic of an optional distribution, or an en dash.
 pub fn stat(s: &Option<Stats>, f: impl Fn(&Stats) -> f64) -> String {
     s.as_ref().map_or_else(|| "–".to_string(), |s| fmt_ms(f(s)))
-}
-
-/// An energy or other small quantity to three significant digits (`0.0123`, `1.50`,
-/// `350`).
-pub fn fmt_energy(v: f64) -> String {
-    if !v.is_finite() || v == 0.0 {
-        return format!("{v}");
-    }
-    let magnitude = v.abs().log10().floor() as i32;
-    let decimals = (2 - magnitude).clamp(0, 6) as usize;
-    format!("{v:.decimals$}")
-}
-
-pub fn fmt_rate(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-pub fn fmt_percent(v: Option<f64>) -> String {
-    v.map_or_else(|| "–".to_string(), |v| format!("{:.1}%", v * 100.0))
 }
 
 /// Column alignment in a Markdown table.

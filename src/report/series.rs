@@ -12,7 +12,7 @@
 //! width instead of growing in number.
 //!
 //! A run saves the result next to `summary.json` (`chart_data.json`, see
-//! `results::write_chart_data`), so `llm-bench compare` redraws `report.html`
+//! `app::outputs::write_chart_data`), so `llm-bench compare` redraws `report.html`
 //! without reading the rows again.
 //!
 //! Distributions count measured, successful requests, like the summary. Time series

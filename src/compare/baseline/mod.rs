@@ -39,9 +39,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::fingerprint::Fingerprint;
 use super::metric::MetricId;
 use super::server_state::TrialServerState;
+use crate::fingerprint::Fingerprint;
 use crate::manifest::ScenarioSpec;
 use crate::metrics::Metrics;
 use crate::record::{ErrorKind, RequestRow};

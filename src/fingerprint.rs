@@ -123,7 +123,7 @@ pub fn workload_hash(spec: &ScenarioSpec) -> String {
             object.remove(key);
         }
     }
-    sha256_hex(super::baseline::canonical_json(&value).as_bytes())
+    sha256_hex(crate::canonical_json::canonical_json(&value).as_bytes())
 }
 
 impl Fingerprint {
