@@ -55,6 +55,38 @@ fn cycles_within_a_folder_are_named_in_architecture_md() {
 }
 
 #[test]
+fn the_code_map_s_must_not_lists_hold() {
+    let graph = module_graph();
+    let edges = level_edges(&graph, &[]);
+    let rules = must_not_rules();
+    assert!(
+        rules.len() >= 8,
+        "expected ARCHITECTURE.md's code map to name what modules must not import, found {rules:?}"
+    );
+    let mut broken = Vec::new();
+    for (module, forbidden) in &rules {
+        for target in forbidden {
+            if edges.get(module).is_some_and(|to| to.contains(target)) {
+                let files: Vec<String> = graph
+                    .files
+                    .iter()
+                    .filter(|(m, (_, refs))| {
+                        m[0] == *module && refs.iter().any(|r| r[0] == *target)
+                    })
+                    .map(|(_, (path, _))| path.display().to_string())
+                    .collect();
+                broken.push(format!("{module} -> {target} (in {})", files.join(", ")));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "modules import what ARCHITECTURE.md's code map says they must not:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
 fn the_reader_sees_grouped_and_relative_paths() {
     let text = "use crate::{report::{fmt_ms, series::RunSeries}, results};\n\
                 use super::verdict::Verdict;\n\
@@ -512,6 +544,54 @@ fn allowed_cycles() -> Vec<BTreeSet<String>> {
                 .split("<->")
                 .map(|m| m.trim().trim_matches('`').to_string());
             members.collect()
+        })
+        .collect()
+}
+
+/// From each code-map bullet of ARCHITECTURE.md (``- `module` — … Must not: `a`,
+/// `b` (…).``): the module and the top-level modules it must not import. A name
+/// followed by `'s` (`` `results`'s readers ``) forbids only part of a module and
+/// is left to review.
+fn must_not_rules() -> Vec<(String, BTreeSet<String>)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let Some(map) = text.split("## Code map").nth(1) else {
+        return Vec::new();
+    };
+    let map = map.split("\n## ").next().unwrap_or_default();
+    let mut bullets: Vec<String> = Vec::new();
+    for line in map.lines() {
+        if let Some(start) = line.strip_prefix("- ") {
+            bullets.push(start.to_string());
+        } else if let Some(last) = bullets.last_mut() {
+            last.push(' ');
+            last.push_str(line.trim());
+        }
+    }
+    let names = |text: &str| -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        let mut parts = text.split('`');
+        parts.next();
+        while let (Some(name), Some(after)) = (parts.next(), parts.next()) {
+            out.push((
+                name.trim_end_matches(".rs").to_string(),
+                after.starts_with("'s"),
+            ));
+        }
+        out
+    };
+    bullets
+        .iter()
+        .filter_map(|bullet| {
+            let (head, rest) = bullet.split_once(" — ")?;
+            let (_, forbidden) = rest.split_once("Must not:")?;
+            let module = names(head).last()?.0.clone();
+            let forbidden = names(forbidden)
+                .into_iter()
+                .filter(|(_, partial)| !partial)
+                .map(|(name, _)| name)
+                .collect();
+            Some((module, forbidden))
         })
         .collect()
 }

@@ -22,6 +22,7 @@ mod locate;
 mod models;
 mod references;
 mod secret;
+mod sim;
 mod source;
 mod suggest;
 mod targets;
@@ -38,6 +39,8 @@ pub use duration::{parse_duration, DurationError};
 pub use error::{ConfigError, ConfigErrors};
 pub use models::{Model, DEFAULT_MAX_TOKENS};
 pub use secret::Secret;
+pub(crate) use sim::MAX_DELAY_MS as MAX_SIM_DELAY_MS;
+pub use sim::{SimConfig, UsageMode};
 pub use targets::{check_header_value, ApiFlavor, Endpoint, MetricsSource, Target, Timeouts};
 pub use workloads::{
     too_many_in_flight, usable_concurrency, Arrival, Load, PrefixCache, PromptSource, PromptSpec,

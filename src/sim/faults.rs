@@ -7,7 +7,7 @@
 //! generators because `rand` does not promise the same stream across
 //! versions, and this one needs no optional crate feature.
 
-use super::config::SimConfig;
+use crate::config::SimConfig;
 
 /// What goes wrong with one request, decided when it arrives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 
-use super::config::SimConfig;
 use super::error::ApiError;
 use super::faults::{Faults, Reject};
 use super::frames::Frames;
@@ -25,6 +24,7 @@ use super::state::{unix_now, ActiveGuard, Shared};
 use super::stream::{Plan, TokenStream};
 use super::timing::{millis, Pace};
 use super::whole;
+use crate::config::SimConfig;
 
 /// Long prompts (tens of thousands of words) exceed axum's 2 MB default.
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;

@@ -19,7 +19,6 @@
 //! renders them for Prometheus.
 
 mod alarm;
-mod config;
 mod error;
 mod faults;
 mod frames;
@@ -38,6 +37,6 @@ mod whole;
 #[cfg(test)]
 mod tests;
 
-pub use config::{SimConfig, UsageMode};
+pub use crate::config::{SimConfig, UsageMode};
 pub use server::{serve_until_ctrl_c, SimServer};
 pub use state::SimStats;

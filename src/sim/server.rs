@@ -10,11 +10,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::config::SimConfig;
 use super::handlers;
 use super::pacer::Pacer;
 use super::request_log::RequestLog;
 use super::state::{Shared, SimStats};
+use crate::config::SimConfig;
 
 /// How long `shutdown` lets in-flight responses finish before cutting them.
 const GRACE: Duration = Duration::from_secs(5);

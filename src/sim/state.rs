@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::config::SimConfig;
 use super::pacer::Pacer;
 use super::prefix_cache::PrefixCache;
 use super::request_log::RequestLog;
+use crate::config::SimConfig;
 
 /// A snapshot of what the server has done so far.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -19,7 +19,6 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 
-use super::config::UsageMode;
 use super::faults::Faults;
 use super::frames::{Frames, Usage};
 use super::pacer::PacedSleep;
@@ -27,6 +26,7 @@ use super::request::Api;
 use super::request_log::Stamps;
 use super::state::ActiveGuard;
 use super::timing::Pace;
+use crate::config::UsageMode;
 
 /// Everything decided about an accepted request when it arrives.
 #[derive(Debug)]

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::config::{SimConfig, MAX_DELAY_MS};
+use crate::config::{SimConfig, MAX_SIM_DELAY_MS as MAX_DELAY_MS};
 
 /// Delay settings of one server, pre-scaled by `speed_factor`.
 #[derive(Debug, Clone, Copy)]

@@ -16,7 +16,7 @@ use crate::config::env::expand;
 use crate::config::error::ConfigError;
 use crate::config::secret::{Secret, SecretText};
 use crate::config::source::Source;
-use crate::sim::SimConfig;
+use crate::config::SimConfig;
 
 /// What every check of one target needs.
 struct Ctx<'a> {

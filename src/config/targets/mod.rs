@@ -19,7 +19,7 @@ use super::error::ConfigError;
 use super::references::resolve_default;
 use super::secret::Secret;
 use super::source::Source;
-use crate::sim::SimConfig;
+use crate::config::SimConfig;
 use raw::RawFile;
 
 pub(crate) const FILE: &str = "targets.yaml";

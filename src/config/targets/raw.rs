@@ -12,7 +12,7 @@ use super::ApiFlavor;
 use crate::config::duration::DurationText;
 use crate::config::entries::Entries;
 use crate::config::secret::SecretText;
-use crate::sim::SimConfig;
+use crate::config::SimConfig;
 
 #[derive(Deserialize)]
 #[serde(

@@ -1,9 +1,11 @@
-//! Knobs of the simulated server.
+//! Knobs of the simulated server, as a config describes them.
 //!
 //! One struct is filled from three places: CLI flags of `llm-bench serve-sim`
 //! (clap), the `sim:` endpoint of a targets YAML file (serde) and test code
 //! (`Default`). Keeping a single definition means a knob added here shows up
-//! everywhere with the same name and default.
+//! everywhere with the same name and default. It lives in `config`, not in
+//! `sim`, so that reading a config never depends on the server: the simulator
+//! takes these settings as a value and turns them into its timing and faults.
 
 use std::fmt;
 
