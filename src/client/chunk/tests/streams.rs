@@ -80,7 +80,11 @@ fn summary(content: (usize, usize), reasoning: usize, usage: (u64, u64), finish:
 
 macro_rules! fixture {
     ($name:literal) => {
-        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sse/", $name))
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/sse/",
+            $name
+        ))
     };
 }
 
