@@ -531,16 +531,20 @@ mod tests {
             ],
             server_state: Some(crate::compare::server_state::StateComparison {
                 baseline: crate::compare::server_state::SideState {
-                    prefix_cache_hit_rate: Some(0.0),
-                    requests_running_at_start: Some(0.0),
+                    state: crate::compare::server_state::TrialServerState {
+                        prefix_cache_hit_rate: Some(0.0),
+                        requests_running_at_start: Some(0.0),
+                        ..Default::default()
+                    },
                     server: Some("vllm 0.6.3".into()),
-                    ..Default::default()
                 },
                 current: crate::compare::server_state::SideState {
-                    prefix_cache_hit_rate: Some(0.01),
-                    requests_running_at_start: Some(0.0),
+                    state: crate::compare::server_state::TrialServerState {
+                        prefix_cache_hit_rate: Some(0.01),
+                        requests_running_at_start: Some(0.0),
+                        ..Default::default()
+                    },
                     server: Some("vllm 0.6.3".into()),
-                    ..Default::default()
                 },
                 mismatches: vec![],
             }),

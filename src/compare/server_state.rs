@@ -65,14 +65,9 @@ impl TrialServerState {
 /// server's engine and version.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SideState {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prefix_cache_hit_rate: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kv_cache_usage_at_start: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests_running_at_start: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests_waiting_at_start: Option<f64>,
+    /// Each trial field's mean over the trials that have it.
+    #[serde(flatten)]
+    pub state: TrialServerState,
     /// e.g. `vllm 0.6.3`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
@@ -97,10 +92,12 @@ impl SideState {
             (None, None) => None,
         };
         SideState {
-            prefix_cache_hit_rate: mean(|s| s.prefix_cache_hit_rate),
-            kv_cache_usage_at_start: mean(|s| s.kv_cache_usage_at_start),
-            requests_running_at_start: mean(|s| s.requests_running_at_start),
-            requests_waiting_at_start: mean(|s| s.requests_waiting_at_start),
+            state: TrialServerState {
+                prefix_cache_hit_rate: mean(|s| s.prefix_cache_hit_rate),
+                kv_cache_usage_at_start: mean(|s| s.kv_cache_usage_at_start),
+                requests_running_at_start: mean(|s| s.requests_running_at_start),
+                requests_waiting_at_start: mean(|s| s.requests_waiting_at_start),
+            },
             server,
         }
     }
@@ -141,8 +138,8 @@ impl StateComparison {
         };
         check(
             "server prefix-cache hit rate",
-            b.prefix_cache_hit_rate,
-            c.prefix_cache_hit_rate,
+            b.state.prefix_cache_hit_rate,
+            c.state.prefix_cache_hit_rate,
             HIT_RATE_TOLERANCE,
             "one side was served from the server's cache; bless and compare with the same \
              cache state (the default salted prompts never hit it; `prefix_cache: allow` \
@@ -150,22 +147,22 @@ impl StateComparison {
         );
         check(
             "KV-cache usage at trial start",
-            b.kv_cache_usage_at_start,
-            c.kv_cache_usage_at_start,
+            b.state.kv_cache_usage_at_start,
+            c.state.kv_cache_usage_at_start,
             KV_CACHE_TOLERANCE,
             "the server held other work when a trial started",
         );
         check(
             "requests running at trial start",
-            b.requests_running_at_start,
-            c.requests_running_at_start,
+            b.state.requests_running_at_start,
+            c.state.requests_running_at_start,
             REQUESTS_AT_START_TOLERANCE,
             "another client was using the server",
         );
         check(
             "requests waiting at trial start",
-            b.requests_waiting_at_start,
-            c.requests_waiting_at_start,
+            b.state.requests_waiting_at_start,
+            c.state.requests_waiting_at_start,
             REQUESTS_AT_START_TOLERANCE,
             "another client was using the server",
         );
@@ -199,26 +196,26 @@ impl StateComparison {
             };
         field(
             "prefix-cache hit rate",
-            b.prefix_cache_hit_rate,
-            c.prefix_cache_hit_rate,
+            b.state.prefix_cache_hit_rate,
+            c.state.prefix_cache_hit_rate,
             &share,
         );
         field(
             "KV cache in use at trial start",
-            b.kv_cache_usage_at_start,
-            c.kv_cache_usage_at_start,
+            b.state.kv_cache_usage_at_start,
+            c.state.kv_cache_usage_at_start,
             &percent,
         );
         field(
             "requests running at trial start",
-            b.requests_running_at_start,
-            c.requests_running_at_start,
+            b.state.requests_running_at_start,
+            c.state.requests_running_at_start,
             &count,
         );
         field(
             "waiting",
-            b.requests_waiting_at_start,
-            c.requests_waiting_at_start,
+            b.state.requests_waiting_at_start,
+            c.state.requests_waiting_at_start,
             &count,
         );
         if b.server.is_some() || c.server.is_some() {
