@@ -26,7 +26,7 @@ pub use shape::Shape;
 /// Smallest step reported by default, as a share of the level before it.
 pub const DEFAULT_MIN_MAGNITUDE: f64 = 0.02;
 /// Largest permutation p-value of a change point by default.
-pub const DEFAULT_ALPHA: f64 = 0.01;
+pub const DEFAULT_ALPHA: f64 = 0.05;
 /// Permutations per test.
 pub const PERMUTATIONS: usize = 199;
 /// Fewest runs on each side of a change point: a step is reported from the third

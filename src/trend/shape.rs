@@ -6,7 +6,8 @@
 //! two flat levels and a drift is a straight line. Whichever leaves the smaller
 //! sum of squared residuals names it (both models have two parameters), so a ramp
 //! that E-divisive cuts into pieces reads as drift, piece by piece, and a jump
-//! reads as a step.
+//! reads as a step. And change points in one direction a few runs apart
+//! ([`STAIRCASE_RUNS`]) are a ramp cut into pieces: drift.
 
 use serde::Serialize;
 
@@ -62,7 +63,7 @@ pub fn describe_all(
             Some((i, _)) => {
                 kept.remove(i);
             }
-            None => return restored(found, metric, min_magnitude),
+            None => return restored(staircases(found), metric, min_magnitude),
         }
     }
 }
@@ -89,33 +90,61 @@ fn describe(logs: &[f64], kept: &[Split], i: usize, metric: MetricId) -> Found {
     }
 }
 
-/// Step when two levels split at `at` fit `x` better than a line, else drift.
+/// Step when two levels split at `at` fit `x` better than a straight line and
+/// better than a hinge (flat, then a ramp, from the run that fits best); else
+/// drift. Each model has two parameters.
 pub fn shape(x: &[f64], at: usize) -> Shape {
     let rss = |xs: &[f64]| {
         let m = stats::mean(xs);
         xs.iter().map(|v| (v - m).powi(2)).sum::<f64>()
     };
     let step = rss(&x[..at]) + rss(&x[at..]);
-    let n = x.len() as f64;
-    let t_mean = (n - 1.0) / 2.0;
-    let y_mean = stats::mean(x);
-    let sxx: f64 = (0..x.len()).map(|t| (t as f64 - t_mean).powi(2)).sum();
-    let sxy: f64 = x
-        .iter()
-        .enumerate()
-        .map(|(t, v)| (t as f64 - t_mean) * (v - y_mean))
-        .sum();
-    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-    let line: f64 = x
-        .iter()
-        .enumerate()
-        .map(|(t, v)| (v - y_mean - slope * (t as f64 - t_mean)).powi(2))
-        .sum();
-    if line < step {
+    let line = line_rss(x, |t| t as f64);
+    // The best hinge anywhere: a ramp that began before or after the cut.
+    let hinge = (1..x.len().saturating_sub(2))
+        .map(|h| line_rss(x, |t| (t as f64 - h as f64).max(0.0)))
+        .fold(f64::INFINITY, f64::min);
+    if line.min(hinge) < step {
         Shape::Drift
     } else {
         Shape::Step
     }
+}
+
+/// Residual sum of squares of the least-squares fit x ≈ a + b·z(t).
+fn line_rss(x: &[f64], z: impl Fn(usize) -> f64) -> f64 {
+    let zs: Vec<f64> = (0..x.len()).map(z).collect();
+    let (z_mean, y_mean) = (stats::mean(&zs), stats::mean(x));
+    let szz: f64 = zs.iter().map(|z| (z - z_mean).powi(2)).sum();
+    let szy: f64 = zs
+        .iter()
+        .zip(x)
+        .map(|(z, y)| (z - z_mean) * (y - y_mean))
+        .sum();
+    let slope = if szz > 0.0 { szy / szz } else { 0.0 };
+    zs.iter()
+        .zip(x)
+        .map(|(z, y)| (y - y_mean - slope * (z - z_mean)).powi(2))
+        .sum()
+}
+
+/// Runs within which change points in the same direction read as one drift.
+pub const STAIRCASE_RUNS: usize = 15;
+
+/// A slow drift that E-divisive cuts into pieces shows as a staircase: change
+/// points in one direction a few runs apart. Each of them is drift.
+fn staircases(mut found: Vec<Found>) -> Vec<Found> {
+    let up = |f: &Found| f.step > 0.0;
+    for i in 0..found.len() {
+        let near = |j: usize| {
+            found[i].index.abs_diff(found[j].index) <= STAIRCASE_RUNS
+                && up(&found[i]) == up(&found[j])
+        };
+        if (i > 0 && near(i - 1)) || (i + 1 < found.len() && near(i + 1)) {
+            found[i].shape = Shape::Drift;
+        }
+    }
+    found
 }
 
 /// Marks each worse change point whose level a later change point brought back to
