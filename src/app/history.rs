@@ -165,7 +165,55 @@ pub fn trend_command(args: &TrendArgs) -> anyhow::Result<u8> {
         crate::results::write_atomic(path, page.as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
+    if args.track_issue {
+        track_issue(&series, &args.baseline_dir)?;
+    }
     Ok(EXIT_OK)
+}
+
+/// `trend --track-issue`: the alarms of `series` (less those a bless accepted) to
+/// the tracking issue.
+fn track_issue(series: &[Series], baseline_dir: &Path) -> anyhow::Result<()> {
+    use crate::github::{issues::IssueClient, tracking, GithubEnv, GithubError, Repo};
+    let env = GithubEnv::from_lookup(&super::env_lookup);
+    let (Some(token), Some(repository)) = (env.token.as_ref(), env.repository.as_deref()) else {
+        return Err(UsageError(
+            "--track-issue needs GITHUB_TOKEN and GITHUB_REPOSITORY (in a workflow: `GITHUB_TOKEN: ${{ github.token }}` and `permissions: issues: write`)".into(),
+        )
+        .into());
+    };
+    let repo = Repo::parse(repository).map_err(|e: GithubError| UsageError(e.to_string()))?;
+    let blessed_at = |target: &str, scenario: &str| {
+        let path = compare::baseline_path(baseline_dir, target, scenario).ok()?;
+        let b = compare::baseline::read(&path).ok()??;
+        b.blessed_by.is_some().then_some(b.created_at)
+    };
+    let alarms = tracking::alarms(series, &blessed_at);
+    // octocrab's client must be built inside the runtime.
+    let actions = super::runtime()?.block_on(async {
+        IssueClient::new(&env.api_url, token, repo)?
+            .track(&alarms, env.run_url().as_deref())
+            .await
+    })?;
+    eprintln!(
+        "tracking issue: {} open alarm(s); {}",
+        alarms.len(),
+        if actions.is_empty() {
+            "nothing to do".to_string()
+        } else {
+            actions
+                .iter()
+                .map(|a| match a {
+                    tracking::Action::Open { .. } => "opened",
+                    tracking::Action::EditBody { .. } => "updated",
+                    tracking::Action::Comment { .. } => "commented",
+                    tracking::Action::Close { .. } => "closed",
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    Ok(())
 }
 
 /// The blessed baselines' value and band of every series that has a baseline.

@@ -87,4 +87,9 @@ pub struct TrendArgs {
     /// are drawn on the trends page.
     #[arg(long, value_name = "DIR", default_value = "baselines")]
     pub baseline_dir: PathBuf,
+    /// Open, update or close the one GitHub issue (label `llm-bench-trend`) that
+    /// tracks change points for the worse: a comment per new one, closed when each
+    /// is restored or blessed. Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL.
+    #[arg(long)]
+    pub track_issue: bool,
 }
