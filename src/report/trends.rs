@@ -256,3 +256,75 @@ figcaption{font-weight:600;margin-bottom:4px}svg{width:100%;height:auto;display:
 .cp line{stroke-width:2;stroke-dasharray:3 3}.cp.worse line{stroke:var(--worse)}.cp.better line{stroke:var(--better)}
 .key.worse{color:var(--worse)}.key.better{color:var(--better)}.key.band{color:var(--band);opacity:.5}
 "##;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trend::{analyse, Settings};
+
+    #[test]
+    fn the_page_marks_change_points_and_draws_the_baseline_band() {
+        let mut entries = Vec::new();
+        let mut e = crate::history::Entry::from_candidate(
+            &crate::compare::baseline::tests::tiny_baseline(),
+            None,
+        );
+        for i in 0..30 {
+            e.run_id = format!("n{i}");
+            e.git_commit = Some(format!("{i:04}<b>"));
+            e.created_at = format!("2026-03-{:02}T03:00:00Z", i + 1);
+            for (k, t) in e.trials.iter_mut().enumerate() {
+                let level = if i < 15 { 80.0 } else { 90.0 };
+                t.stats.insert(
+                    MetricId::TtftP50,
+                    level * (1.0 + 0.004 * (k + i % 3) as f64),
+                );
+            }
+            entries.push(e.clone());
+        }
+        let series = analyse(&entries, &Settings::default());
+        let ttft: Vec<_> = series
+            .iter()
+            .filter(|s| s.metric == MetricId::TtftP50)
+            .collect();
+        assert_eq!(ttft[0].change_points.len(), 1);
+        let key = ("t".to_string(), "s".to_string(), MetricId::TtftP50);
+        let bands = BTreeMap::from([(
+            key,
+            Band {
+                value: 80.0,
+                low: 78.0,
+                high: 82.0,
+            },
+        )]);
+        let html = page(&series, &bands);
+        assert_eq!(
+            html.matches("<g class=\"cp worse\">").count(),
+            1,
+            "one worse change point"
+        );
+        assert!(html.contains("<rect class=\"band\""), "baseline band drawn");
+        assert!(
+            html.contains("0014&lt;b&gt;..0015&lt;b&gt;"),
+            "commit range, escaped"
+        );
+        assert!(
+            html.contains("<title>0003&lt;b&gt; · 2026-03-04 03:00:00Z · "),
+            "hover: commit and date"
+        );
+        assert!(
+            !html.contains("<b>") && !html.contains("src="),
+            "escaped, self-contained"
+        );
+        assert_eq!(html.matches("<figure>").count(), series.len());
+    }
+
+    #[test]
+    fn a_band_is_the_baselines_geometric_mean_give_or_take_two_sigma() {
+        let b = crate::compare::baseline::tests::tiny_baseline();
+        let band = Band::of(&b, MetricId::E2eP50).unwrap();
+        let sd = b.noise[&MetricId::E2eP50];
+        assert!((band.high / band.value - (2.0 * sd).exp()).abs() < 1e-12);
+        assert!(band.low < band.value && band.value < band.high || sd == 0.0);
+    }
+}

@@ -128,3 +128,69 @@ fn permutation_p(x: &[f64], q: f64, s: &Settings, rng: &mut StdRng) -> f64 {
     }
     (1 + exceed) as f64 / (1 + s.permutations) as f64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// q̂ straight from the definition, O(n²) per split.
+    fn naive_q(x: &[f64], tau: usize) -> f64 {
+        let (a, b) = x.split_at(tau);
+        let (m, k) = (a.len() as f64, b.len() as f64);
+        let across: f64 = a
+            .iter()
+            .flat_map(|p| b.iter().map(move |q| (p - q).abs()))
+            .sum();
+        let within = |s: &[f64]| {
+            let mut t = 0.0;
+            for i in 0..s.len() {
+                for j in i + 1..s.len() {
+                    t += (s[i] - s[j]).abs();
+                }
+            }
+            t
+        };
+        let e = 2.0 * across / (m * k)
+            - within(a) / (m * (m - 1.0) / 2.0)
+            - within(b) / (k * (k - 1.0) / 2.0);
+        m * k / (m + k) * e
+    }
+
+    #[test]
+    fn the_incremental_statistic_equals_the_definition() {
+        let x = [1.0, 3.0, 2.0, 2.5, 7.0, 8.0, 6.5, 7.2, 1.1, 0.4];
+        for min in 2..=4 {
+            let (tau, q) = best_split(&x, min).unwrap();
+            let (want_tau, want_q) = (min..=x.len() - min)
+                .map(|t| (t, naive_q(&x, t)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap();
+            assert_eq!(tau, want_tau, "min {min}");
+            assert!((q - want_q).abs() < 1e-9, "{q} vs {want_q}");
+        }
+        assert_eq!(best_split(&x[..5], 3), None, "too short for 3 a side");
+    }
+
+    #[test]
+    fn two_clean_steps_are_found_where_they_are() {
+        let x: Vec<f64> = (0..30)
+            .map(|i| match i {
+                0..10 => 0.0,
+                10..20 => 1.0,
+                _ => 0.3,
+            } + 0.01 * ((i * 7 % 5) as f64))
+            .collect();
+        let s = Settings {
+            alpha: 0.05,
+            permutations: 199,
+            min_segment: 3,
+            seed: 1,
+        };
+        let found: Vec<usize> = change_points(&x, &s).iter().map(|c| c.index).collect();
+        assert_eq!(found, [10, 20]);
+        assert!(
+            change_points(&[1.0; 30], &s).is_empty(),
+            "a constant has none"
+        );
+    }
+}
