@@ -129,6 +129,20 @@ fn two_concurrent_appends_from_two_clones_both_survive() {
             ],
         ));
     }
+    // Every line follows schemas/history.schema.json.
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/history.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let text = std::fs::read_to_string(store.join("sim.jsonl")).unwrap();
+    assert_eq!(text.lines().count(), 2);
+    for line in text.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&record)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
     let page = tmp.path().join("trends.html");
     let json = tmp.path().join("trend.json");
     let out = ok(llm_bench(

@@ -135,7 +135,8 @@ fn show(args: &HistoryShowArgs) -> anyhow::Result<u8> {
 }
 
 pub fn trend_command(args: &TrendArgs) -> anyhow::Result<u8> {
-    if !(args.alpha > 0.0 && args.alpha < 1.0) || !(args.min_magnitude >= 0.0) {
+    let valid = (0.0..1.0).contains(&args.alpha) && args.alpha > 0.0 && args.min_magnitude >= 0.0;
+    if !valid {
         return Err(UsageError(format!(
             "--alpha must be in (0, 1) (got {}) and --min-magnitude ≥ 0 (got {})",
             args.alpha, args.min_magnitude
