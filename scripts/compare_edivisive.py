@@ -64,7 +64,7 @@ def main():
         out = subprocess.run(
             [binary, "trend", "--store", tmp, "--min-magnitude", "0", "--alpha", "0.05",
              "--json", "-"], check=True, capture_output=True, text=True).stdout
-    found = json.loads(out[out.index("[\n"):])
+    found = json.loads(out)
     ours = {s["scenario"]: sorted(c["index"] for c in s["change_points"]) for s in found}
     by_kind = {}
     for n, (kind, values) in enumerate(series):

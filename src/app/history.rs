@@ -150,7 +150,13 @@ pub fn trend_command(args: &TrendArgs) -> anyhow::Result<u8> {
         alpha: args.alpha,
     };
     let series = trend::analyse(&entries, &settings);
-    print!("{}", trend::render::text(&series));
+    let summary = trend::render::text(&series);
+    // With `--json -` stdout is the JSON alone; the summary goes to stderr.
+    if args.json.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+        eprintln!("{}", summary.trim_end());
+    } else {
+        print!("{summary}");
+    }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&series)? + "\n";
         if path.as_os_str() == "-" {
