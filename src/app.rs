@@ -3,6 +3,7 @@
 
 mod discover;
 mod health;
+mod history;
 pub mod outputs;
 mod run;
 
@@ -46,6 +47,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Compare(args) => compare_command(&args),
         Command::Bless(args) => bless_command(&args),
         Command::Comment(args) => comment_command(&args),
+        Command::History(command) => history::history_command(&command),
+        Command::Trend(args) => history::trend_command(&args),
     }
 }
 

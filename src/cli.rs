@@ -7,6 +7,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::sim::SimConfig;
 
+mod history;
+pub use history::{HistoryAddArgs, HistoryCommand, HistoryShowArgs, StoreArgs, TrendArgs};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "llm-bench",
@@ -51,6 +54,14 @@ pub enum Command {
     /// Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH and GITHUB_API_URL; a
     /// comment that cannot be posted is a warning (exit 0) unless --strict (exit 4).
     Comment(CommentArgs),
+    /// Nightly history: `add` a run's per-trial statistics to a git branch (default
+    /// `llm-bench-history`) or a folder; `show` them as tables.
+    #[command(subcommand)]
+    History(HistoryCommand),
+    /// Change points in the history of each gated metric (E-divisive means with a
+    /// permutation test): commit range, step with its interval, step or drift;
+    /// optionally a JSON file and the trends page (HTML).
+    Trend(TrendArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

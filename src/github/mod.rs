@@ -10,8 +10,10 @@
 
 pub mod comment;
 pub mod headline;
+pub mod issues;
 pub mod publish;
 pub mod summary;
+pub mod tracking;
 pub mod truncate;
 
 use std::fmt;

@@ -13,6 +13,7 @@ pub mod markdown;
 pub mod series;
 #[cfg(test)]
 pub(crate) mod tests;
+pub mod trends;
 
 use crate::metrics::{Stats, Summary};
 pub use crate::units::{fmt_energy, fmt_ms, fmt_percent, fmt_rate};
