@@ -3,7 +3,9 @@
 
 mod discover;
 mod health;
+mod merge;
 pub mod outputs;
+mod parts;
 mod run;
 
 use std::net::SocketAddr;
@@ -46,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Compare(args) => compare_command(&args),
         Command::Bless(args) => bless_command(&args),
         Command::Comment(args) => comment_command(&args),
+        Command::Merge(args) => merge::merge_command(&args),
     }
 }
 

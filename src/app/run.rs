@@ -30,7 +30,8 @@ use crate::write_error::WriteContext;
 use crate::{report, results};
 
 pub(super) async fn run_command(args: &RunArgs) -> anyhow::Result<u8> {
-    let options = RunOptions::from_args(args, &env_lookup)?;
+    let mut options = RunOptions::from_args(args, &env_lookup)?;
+    let distribution = super::parts::narrow(args, &mut options)?;
     crate::redact::register(options.secrets());
     fit_fd_limit(&options)?;
     let live = start_live(&args.live)?;
@@ -54,7 +55,15 @@ pub(super) async fn run_command(args: &RunArgs) -> anyhow::Result<u8> {
         (Destination::Sim(_), None) => unreachable!("the simulated server was started above"),
     };
     let gate = gate_options(args.compare, &args.baseline);
-    let outcome = benchmark(&options, &base_url, sim.is_some(), &gate, live.as_ref()).await;
+    let outcome = benchmark(
+        &options,
+        &base_url,
+        sim.is_some(),
+        &gate,
+        live.as_ref(),
+        distribution,
+    )
+    .await;
     if let Some(server) = sim {
         server.shutdown().await;
     }
@@ -89,6 +98,7 @@ async fn benchmark(
     is_sim: bool,
     gate: &GateOptions,
     live: Option<&Live>,
+    distribution: crate::manifest::Distribution,
 ) -> anyhow::Result<u8> {
     // From here on a signal stops the run and its results are still written; one
     // during the preparations below stops it before the first trial.
@@ -122,9 +132,10 @@ async fn benchmark(
     .await;
     let started = chrono::Utc::now();
     let run_id = format!(
-        "{}-{}",
+        "{}-{}{}",
         started.format("%Y%m%d-%H%M%S"),
-        sanitize(&options.target_name)
+        sanitize(&options.target_name),
+        super::parts::run_id_suffix(&distribution)
     );
     let out_dir = options
         .out_dir
@@ -152,6 +163,7 @@ async fn benchmark(
             interrupted_by: None,
             percentile_method: "linear".into(),
             environment: Some(environment),
+            distribution,
         },
         scenarios: options
             .scenarios
@@ -233,6 +245,7 @@ async fn benchmark(
                 grace: options.grace,
                 run_id: &manifest.run.id,
                 live: live_run.as_ref(),
+                generator: manifest.run.distribution.generator,
             };
             runner::run_trial(plan, trial, &body, &env).await;
             if let Some(sampling) = sampling {

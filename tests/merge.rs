@@ -1,0 +1,453 @@
+//! `run --shard`, `run --generator` and `llm-bench merge`, end to end on loopback:
+//! the same workload run as one process and as 2 and 3 parts, merged, must count
+//! the same requests, tokens and errors, and its percentiles must be those of the
+//! parts' rows put together.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use llm_bench::metrics::stats::Stats;
+use llm_bench::metrics::Summary;
+use llm_bench::sim::SimConfig;
+
+/// A simulated server that fails some requests (500s, cut streams), each fault
+/// drawn by the server's arrival count, so the same number of requests meets the
+/// same faults however they are spread over clients.
+fn faulty_sim() -> common::Sim {
+    common::Sim::start(SimConfig {
+        ttft_ms: 5.0,
+        itl_ms: 1.0,
+        output_tokens: 12,
+        error_500_rate: 0.1,
+        disconnect_rate: 0.05,
+        seed: 11,
+        ..SimConfig::default()
+    })
+}
+
+/// `run` against `url` into `out` with `args`, as `n` generators at once when
+/// `n > 1`; returns the folders.
+fn run_parts(url: &str, dir: &Path, name: &str, n: u32, args: &[&str]) -> Vec<PathBuf> {
+    let children: Vec<(PathBuf, std::process::Child)> = (1..=n)
+        .map(|i| {
+            let out = dir.join(format!("{name}-{i}of{n}"));
+            let mut cmd = common::run_command(url, &out);
+            cmd.args(args)
+                .args(["--no-telemetry", "--max-error-rate", "1"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped());
+            if n > 1 {
+                cmd.args(["--generator", &format!("{i}/{n}")]);
+            }
+            (out, cmd.spawn().unwrap())
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|(out, child)| {
+            let o = child.wait_with_output().unwrap();
+            assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+            out
+        })
+        .collect()
+}
+
+fn merge(out: &Path, dirs: &[PathBuf]) -> Output {
+    common::bin()
+        .arg("merge")
+        .arg(out)
+        .args(dirs)
+        .output()
+        .unwrap()
+}
+
+/// Exact statistics of one metric over the measured successful rows of `dirs`.
+fn concatenated(
+    dirs: &[PathBuf],
+    metric: impl Fn(&llm_bench::record::RequestRow) -> Option<f64>,
+) -> Stats {
+    let mut samples: Vec<f64> = dirs
+        .iter()
+        .flat_map(|d| common::rows(d))
+        .filter(|r| !r.warmup && r.ok)
+        .filter_map(|r| metric(&r))
+        .collect();
+    Stats::from_samples(&mut samples).unwrap()
+}
+
+/// Counts, tokens and error kinds of every trial and of the whole scenario.
+fn totals(summary: &Summary) -> Vec<String> {
+    summary
+        .scenarios
+        .iter()
+        .flat_map(|s| {
+            std::iter::once(&s.metrics)
+                .chain(&s.trials)
+                .map(move |m| (s, m))
+        })
+        .map(|(s, m)| {
+            format!(
+                "{} {:?} out={} prompt={} errors={:?}",
+                s.name, m.requests, m.output_tokens_total, m.prompt_tokens_total, m.errors
+            )
+        })
+        .collect()
+}
+
+fn assert_close(a: f64, b: f64, what: &str) {
+    assert!(
+        (a - b).abs() <= 1e-9 * a.abs().max(1.0),
+        "{what}: {a} vs {b}"
+    );
+}
+
+/// The simulated server draws its faults by arrival count, so which request meets
+/// one is a race between concurrent requests. With one trial and no warm-up
+/// every arrival counts, so the totals of each error kind are exact; with
+/// several trials or a warm-up they are exact only without faults.
+#[test]
+fn closed_loop_generators_merge_to_what_one_process_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let faulty = [
+        "--concurrency",
+        "6",
+        "--requests",
+        "48",
+        "--warmup",
+        "0",
+        "--prompt-tokens",
+        "40",
+    ];
+    let trials = [
+        "--concurrency",
+        "6",
+        "--requests",
+        "30",
+        "--warmup",
+        "3",
+        "--trials",
+        "2",
+        "--prompt-tokens",
+        "40",
+    ];
+    for (case, args, faults) in [
+        ("faulty", &faulty[..], true),
+        ("trials", &trials[..], false),
+    ] {
+        let sim = || match faults {
+            true => faulty_sim(),
+            false => common::Sim::start(SimConfig {
+                ttft_ms: 5.0,
+                itl_ms: 1.0,
+                output_tokens: 12,
+                ..SimConfig::default()
+            }),
+        };
+        let single_sim = sim();
+        let single = run_parts(
+            &single_sim.url(),
+            tmp.path(),
+            &format!("{case}-single"),
+            1,
+            args,
+        );
+        let expected = totals(&common::summary(&single[0]));
+        if faults {
+            assert!(
+                expected[0].contains("Http5xx") && expected[0].contains("StreamReset"),
+                "{expected:?}"
+            );
+        }
+        for n in [2, 3] {
+            let sim = sim();
+            let parts = run_parts(&sim.url(), tmp.path(), &format!("{case}-gen"), n, args);
+            let out = tmp.path().join(format!("{case}-merged-{n}"));
+            let o = merge(&out, &parts);
+            assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+            check_merged(&out, &parts, &expected, n);
+        }
+    }
+}
+
+/// Counts as one process's; ids unique; percentiles of the concatenated rows;
+/// the files one run writes.
+fn check_merged(out: &Path, parts: &[PathBuf], expected: &[String], n: u32) {
+    let merged = common::summary(out);
+    assert_eq!(totals(&merged), expected, "{n} generators");
+    // Request ids (and indices) never repeat across generators.
+    let rows = common::rows(out);
+    let mut ids: Vec<_> = rows.iter().map(|r| (r.trial, r.index)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), rows.len());
+    let m = &merged.scenarios[0].metrics;
+    // Percentiles of the concatenated rows (exact: far below the summary's cap).
+    let checks: [(&str, Option<&Stats>, Stats); 2] = [
+        (
+            "TTFT",
+            m.ttft_ms.as_ref(),
+            concatenated(parts, |r| r.ttft_ms),
+        ),
+        (
+            "E2E",
+            m.e2e_ms.as_ref(),
+            concatenated(parts, |r| Some(r.e2e_ms)),
+        ),
+    ];
+    for (what, got, exact) in checks {
+        let got = got.unwrap();
+        assert_eq!(got.count, exact.count, "{what}");
+        for (a, b) in [
+            (got.p50, exact.p50),
+            (got.p90, exact.p90),
+            (got.p99, exact.p99),
+            (got.min, exact.min),
+            (got.max, exact.max),
+            (got.mean, exact.mean),
+        ] {
+            assert_close(a, b, what);
+        }
+    }
+    common::validated_summary(out);
+    // What one run writes, so compare, bless --from and comment work on it.
+    for file in [
+        "report.md",
+        "report.html",
+        "adhoc.baseline.json.new",
+        "client_health.jsonl",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["run"]["merged"]["alignment"], "monotonic");
+    assert_eq!(
+        run["run"]["merged"]["folders"].as_array().unwrap().len(),
+        n as usize
+    );
+}
+
+#[test]
+fn open_loop_generators_send_the_one_schedule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = [
+        "--rate",
+        "60",
+        "--requests",
+        "180",
+        "--seed",
+        "5",
+        "--prompt-tokens",
+        "40",
+    ];
+    let single_sim = faulty_sim();
+    let single = run_parts(&single_sim.url(), tmp.path(), "single", 1, &args);
+    let one = common::summary(&single[0]);
+    let one_schedule: Vec<f64> = {
+        let mut v: Vec<f64> = common::rows(&single[0])
+            .iter()
+            .map(|r| r.scheduled_ms)
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    for n in [2, 3] {
+        let sim = faulty_sim();
+        let parts = run_parts(&sim.url(), tmp.path(), "open", n, &args);
+        // Each generator sent every n-th arrival of the one schedule.
+        let mut sent: Vec<f64> = parts
+            .iter()
+            .flat_map(|d| common::rows(d))
+            .map(|r| r.scheduled_ms)
+            .collect();
+        sent.sort_by(f64::total_cmp);
+        assert_eq!(sent.len(), one_schedule.len());
+        for (a, b) in sent.iter().zip(&one_schedule) {
+            assert!((a - b).abs() < 1e-3, "schedules differ: {a} vs {b}");
+        }
+        let out = tmp.path().join(format!("merged-open-{n}"));
+        let o = merge(&out, &parts);
+        assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+        let merged = common::summary(&out);
+        assert_eq!(totals(&merged), totals(&one));
+        let schedule = &merged.scenarios[0].metrics.schedule;
+        let drawn = one.scenarios[0].metrics.schedule.scheduled_rate.unwrap();
+        // Generators start a few ms apart (separate processes): the merged window
+        // is that much longer than the drawn schedule's, never shorter.
+        let achieved = schedule.achieved_rate.unwrap();
+        assert!(
+            achieved >= drawn * llm_bench::metrics::summary::RATE_ATTAINMENT_FLOOR
+                && achieved <= drawn * 1.02,
+            "merged rate {achieved} vs the schedule's {drawn}"
+        );
+        assert_eq!(schedule.reached_target, Some(true), "{schedule:?}");
+    }
+}
+
+/// A config folder with four scenarios on the built-in simulated server.
+fn shard_config(dir: &Path) -> PathBuf {
+    let config = dir.join("configs");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("targets.yaml"),
+        "default: sim\ntargets:\n  sim:\n    builtin: sim\n    sim: { ttft_ms: 5, itl_ms: 1, output_tokens: 8 }\n    api: chat\n",
+    )
+    .unwrap();
+    std::fs::write(
+        config.join("models.yaml"),
+        "default: sim-model\nmodels:\n  sim-model: { max_tokens: 8 }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        config.join("workloads.yaml"),
+        "prompts:\n  short: { synthetic_tokens: 32 }\nscenarios:\n\
+         \x20 a: { prompt: short, concurrency: 2, requests: 10 }\n\
+         \x20 b: { prompt: short, concurrency: 4, requests: 16 }\n\
+         \x20 c: { prompt: short, rate: 50, requests: 20 }\n\
+         \x20 d: { prompt: short, rate: 40, requests: 12 }\n",
+    )
+    .unwrap();
+    config
+}
+
+fn run_config(config: &Path, out: &Path, extra: &[&str]) -> Output {
+    common::bin()
+        .args(["run", "--no-telemetry", "--warmup", "0", "--config-dir"])
+        .arg(config)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn shards_split_the_scenarios_and_merge_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = shard_config(tmp.path());
+    let single = tmp.path().join("single");
+    let o = run_config(&config, &single, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let expected = totals(&common::summary(&single));
+    for n in [2u32, 3] {
+        let parts: Vec<PathBuf> = (1..=n)
+            .map(|i| {
+                let out = tmp.path().join(format!("shard-{i}of{n}"));
+                let o = run_config(&config, &out, &["--shard", &format!("{i}/{n}")]);
+                assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+                out
+            })
+            .collect();
+        let mut names: Vec<String> = parts
+            .iter()
+            .flat_map(|p| common::summary(p).scenarios.into_iter().map(|s| s.name))
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["a", "b", "c", "d"],
+            "each scenario in exactly one shard"
+        );
+        let out = tmp.path().join(format!("merged-{n}"));
+        let o = merge(&out, &parts);
+        assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+        let mut merged = totals(&common::summary(&out));
+        let mut want = expected.clone();
+        merged.sort();
+        want.sort();
+        assert_eq!(merged, want, "{n} shards");
+        common::validated_summary(&out);
+        // `compare` reads the merged folder as a run's.
+        let o = common::bin()
+            .args(["compare", "--baseline-dir"])
+            .arg(tmp.path().join("no-baselines"))
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+        assert!(out.join("comparison.json").is_file());
+    }
+    // A bad part is a usage error that says how to fix it.
+    for bad in ["0/2", "3/2", "x"] {
+        let o = run_config(
+            &config,
+            &tmp.path().join(format!("bad-{bad}").replace('/', "_")),
+            &["--shard", bad],
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", common::stderr(&o));
+        assert!(
+            common::stderr(&o).contains("1 ≤ I ≤ N"),
+            "{}",
+            common::stderr(&o)
+        );
+    }
+    let o = run_config(&config, &tmp.path().join("too-many"), &["--shard", "5/5"]);
+    assert_eq!(o.status.code(), Some(2), "{}", common::stderr(&o));
+    assert!(
+        common::stderr(&o).contains("use at most 4 shards"),
+        "{}",
+        common::stderr(&o)
+    );
+}
+
+#[test]
+fn folders_that_do_not_belong_together_are_refused_naming_the_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = faulty_sim();
+    let a = run_parts(
+        &sim.url(),
+        tmp.path(),
+        "a",
+        2,
+        &["--requests", "8", "--concurrency", "2"],
+    );
+    let other_model = tmp.path().join("other-model");
+    let o = common::bin()
+        .args([
+            "run",
+            "--url",
+            &sim.url(),
+            "--model",
+            "another-model",
+            "--no-telemetry",
+        ])
+        .args([
+            "--requests",
+            "8",
+            "--concurrency",
+            "2",
+            "--generator",
+            "2/2",
+            "--max-error-rate",
+            "1",
+            "--out",
+        ])
+        .arg(&other_model)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let cases: Vec<(Vec<PathBuf>, &str)> = vec![
+        (vec![a[0].clone(), other_model.clone()], "`run.model`"),
+        (vec![a[0].clone()], "`run.generator` 2/2 missing"),
+        (
+            vec![a[0].clone(), a[0].clone()],
+            "`run.generator` 1/2 of scenario `adhoc` is also in",
+        ),
+        (
+            vec![a[0].clone(), tmp.path().join("nothing")],
+            "is not a results folder",
+        ),
+    ];
+    for (i, (dirs, field)) in cases.into_iter().enumerate() {
+        let out = tmp.path().join(format!("refused-{i}"));
+        let o = merge(&out, &dirs);
+        let stderr = common::stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(field), "expected {field}: {stderr}");
+        assert!(!out.join("summary.json").exists());
+    }
+    let o = merge(&tmp.path().join("ok"), &a);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+}
