@@ -140,3 +140,103 @@ fn realtime_uncertainty_ms(
     let worst_pair = per_host.iter().rev().take(2).sum::<u64>();
     Ok(worst_pair as f64 / 1e6)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Part;
+
+    /// Generator `i` of 2 on host `boot`, its trial 0 starting at monotonic `start_ns`.
+    fn folder(
+        i: u32,
+        boot: &str,
+        anchor_realtime_ns: u64,
+        start_ns: u64,
+        ntp: Option<u64>,
+    ) -> Folder {
+        let mut manifest = crate::report::tests::fixture_manifest(&["chat"]);
+        manifest.run.distribution.generator = Some(Part { index: i, count: 2 });
+        manifest.run.distribution.clock = Some(ClockAnchor {
+            monotonic_ns: 1_000_000_000,
+            realtime_ns: anchor_realtime_ns,
+            read_uncertainty_ns: 500,
+            boot_id: Some(boot.into()),
+            ntp_synchronized: Some(ntp.is_some()),
+            ntp_est_error_us: ntp.or(Some(16_000_000)),
+            ntp_max_error_us: Some(16_000_000),
+        });
+        Folder {
+            path: format!("gen{i}").into(),
+            manifest,
+            trial_starts: [("chat".to_string(), [(0u32, start_ns)].into())].into(),
+            health: Vec::new(),
+        }
+    }
+
+    fn parts(folders: &[Folder]) -> Vec<ScenarioParts> {
+        vec![ScenarioParts {
+            spec: folders[0].manifest.scenarios[0].clone(),
+            folders: (0..folders.len()).collect(),
+        }]
+    }
+
+    const BOUND: Duration = Duration::from_millis(10);
+
+    #[test]
+    fn one_host_lines_up_on_the_monotonic_clock_exactly() {
+        // Wall clocks that disagree wildly do not matter on one host.
+        let folders = [
+            folder(1, "boot-a", 5_000_000_000, 2_000_000_000, None),
+            folder(2, "boot-a", 9_000_000_000, 2_025_000_000, None),
+        ];
+        let a = align(&folders, &parts(&folders), BOUND).unwrap();
+        assert_eq!(a.method, "monotonic");
+        assert_eq!(a.uncertainty_ms, 0.0);
+        assert_eq!(a.offsets_ms[&(1, "chat".into(), 0)], 25.0);
+        assert_eq!(a.offsets_ms[&(0, "chat".into(), 0)], 0.0);
+        assert_eq!(a.origin[&("chat".into(), 0)], 0);
+        assert_eq!(a.max_start_skew_ms, 25.0);
+    }
+
+    #[test]
+    fn hosts_line_up_on_wall_clock_within_the_bound_or_are_refused() {
+        // Host b's trial starts 40 ms (wall clock) before host a's.
+        let synced = |ea, eb| {
+            [
+                folder(1, "boot-a", 5_000_000_000, 1_100_000_000, Some(ea)),
+                folder(2, "boot-b", 5_060_000_000, 1_000_000_000, Some(eb)),
+            ]
+        };
+        let folders = synced(3_000, 4_000);
+        let a = align(&folders, &parts(&folders), BOUND).unwrap();
+        assert_eq!(a.method, "realtime");
+        assert!(
+            (a.uncertainty_ms - 7.001).abs() < 1e-9,
+            "{}",
+            a.uncertainty_ms
+        );
+        assert_eq!(a.origin[&("chat".into(), 0)], 1);
+        assert!((a.offsets_ms[&(0, "chat".into(), 0)] - 40.0).abs() < 1e-9);
+
+        let folders = synced(6_000, 5_000);
+        let e = align(&folders, &parts(&folders), BOUND)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("11.001 ms") && e.contains("--max-clock-uncertainty 10 ms"),
+            "{e}"
+        );
+
+        let folders = [
+            folder(1, "boot-a", 5_000_000_000, 1_100_000_000, Some(1_000)),
+            folder(2, "boot-b", 5_060_000_000, 1_000_000_000, None),
+        ];
+        let e = align(&folders, &parts(&folders), BOUND)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("gen2: `run.clock.ntp_synchronized` is not true"),
+            "{e}"
+        );
+    }
+}
