@@ -134,6 +134,11 @@ pub fn is_mine(index: u64, part: Part) -> bool {
     index % u64::from(part.count) == u64::from(part.index - 1)
 }
 
+/// How many of a schedule's first `total` requests generator `part` sends.
+pub fn requests_of(total: u64, part: Part) -> u64 {
+    (total + u64::from(part.count - part.index)) / u64::from(part.count)
+}
+
 /// The `local`-th request a generator sends, as an index of the whole schedule.
 pub fn global_index(local: u64, part: Part) -> u64 {
     local * u64::from(part.count) + u64::from(part.index - 1)
@@ -244,6 +249,11 @@ mod tests {
                     .map(|l| global_index(l, part(i, n)))
                     .collect();
                 assert_eq!(mine, local);
+                assert_eq!(mine.len() as u64, requests_of(20, part(i, n)));
+                assert_eq!(
+                    (0..7).filter(|&k| is_mine(k, part(i, n))).count() as u64,
+                    requests_of(7, part(i, n))
+                );
                 seen.extend(mine);
             }
             seen.sort_unstable();

@@ -314,7 +314,15 @@ fn shard_config(dir: &Path) -> PathBuf {
 
 fn run_config(config: &Path, out: &Path, extra: &[&str]) -> Output {
     common::bin()
-        .args(["run", "--no-telemetry", "--warmup", "0", "--config-dir"])
+        .args([
+            "run",
+            "--no-telemetry",
+            "--warmup",
+            "0",
+            "--trials",
+            "3",
+            "--config-dir",
+        ])
         .arg(config)
         .arg("--out")
         .arg(out)
@@ -368,6 +376,22 @@ fn shards_split_the_scenarios_and_merge_back() {
             .unwrap();
         assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
         assert!(out.join("comparison.json").is_file());
+        // `bless --from` promotes it; `report` rebuilds it from its rows.
+        let baselines = tmp.path().join(format!("baselines-{n}"));
+        let o = common::bin()
+            .args(["bless", "--reason", "merged shards", "--from"])
+            .arg(&out)
+            .arg("--baseline-dir")
+            .arg(&baselines)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+        for s in ["a", "b", "c", "d"] {
+            assert!(baselines.join(format!("sim/{s}.json")).is_file(), "{s}");
+        }
+        let o = common::bin().arg("report").arg(&out).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+        assert_eq!(totals(&common::summary(&out)).len(), want.len());
     }
     // A bad part is a usage error that says how to fix it.
     for bad in ["0/2", "3/2", "x"] {

@@ -31,6 +31,26 @@ pub(super) fn narrow(args: &RunArgs, options: &mut RunOptions) -> Result<Distrib
     }
     if let Some(part) = generator {
         split::generator_plans(&mut options.scenarios, part)?;
+        for (plan, _) in &options.scenarios {
+            let sends = plan
+                .total_requests
+                .map(|n| format!("{} of {n} requests", split::requests_of(n, part)))
+                .unwrap_or_else(|| format!("1 request in {}", part.count));
+            let limit = match &plan.load {
+                crate::workload::LoadPlan::Closed { concurrency } => {
+                    format!(", {concurrency} in flight")
+                }
+                crate::workload::LoadPlan::Open {
+                    max_concurrency: Some(cap),
+                    ..
+                } => format!(", at most {cap} in flight"),
+                crate::workload::LoadPlan::Open { .. } => String::new(),
+            };
+            eprintln!(
+                "generator {part}: scenario `{}`: {sends}{limit}",
+                plan.spec.name
+            );
+        }
     }
     Ok(Distribution {
         shard,

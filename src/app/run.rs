@@ -193,7 +193,12 @@ async fn benchmark(
     for (plan, template) in &options.scenarios {
         let mut body = template.clone();
         body.model = model.clone();
-        if let Some(note) = capped_note(plan) {
+        // A generator's in-flight limit is its share; `parts` said so.
+        let note = match manifest.run.distribution.generator {
+            None => capped_note(plan),
+            Some(_) => None,
+        };
+        if let Some(note) = note {
             eprintln!("{note}");
         }
         let max_trials = plan.spec.max_trials.unwrap_or(plan.spec.trials);
@@ -222,7 +227,13 @@ async fn benchmark(
             );
             let handle = sink.handle();
             let limit = progress::Limit {
-                requests: plan.total_requests,
+                requests: plan.total_requests.map(|n| {
+                    manifest
+                        .run
+                        .distribution
+                        .generator
+                        .map_or(n, |part| crate::split::requests_of(n, part))
+                }),
                 duration: plan.duration,
             };
             let progress = TrialProgress::start(

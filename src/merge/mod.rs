@@ -108,10 +108,17 @@ pub fn merge(out: &Path, dirs: &[PathBuf], bound: Duration) -> anyhow::Result<Me
     std::fs::create_dir_all(out)
         .map_err(|e| anyhow::anyhow!(e).context(format!("cannot create {}", out.display())))?;
     let manifest = merged_manifest(&folders, &scenarios, info.clone());
-    results::write_json_atomic(&out.join(MANIFEST), &manifest)?;
-    write_rows(out, &folders, &scenarios, &alignment)?;
-    write_health(out, &folders, &alignment)?;
-    write_telemetry(out, &folders, &alignment)?;
+    let written = results::write_json_atomic(&out.join(MANIFEST), &manifest)
+        .and_then(|()| write_rows(out, &folders, &scenarios, &alignment))
+        .and_then(|()| write_health(out, &folders, &alignment))
+        .and_then(|()| write_telemetry(out, &folders, &alignment));
+    if let Err(e) = written {
+        // OUT was new or empty: leave it so, and a rerun is not refused.
+        for name in [MANIFEST, REQUESTS, HEALTH_FILE, TELEMETRY] {
+            let _ = std::fs::remove_file(out.join(name));
+        }
+        return Err(e);
+    }
     Ok(info)
 }
 
@@ -304,23 +311,4 @@ fn write_telemetry(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn part_suffixes_leave_the_run_id() {
-        assert_eq!(
-            base_id("20261203-101010-sim-gen2of3"),
-            "20261203-101010-sim"
-        );
-        assert_eq!(
-            base_id("20261203-101010-sim-shard1of2"),
-            "20261203-101010-sim"
-        );
-        assert_eq!(
-            base_id("20261203-101010-sim-shard1of2-gen2of2"),
-            "20261203-101010-sim"
-        );
-        assert_eq!(base_id("20261203-101010-my-gen"), "20261203-101010-my-gen");
-    }
-}
+mod tests;
