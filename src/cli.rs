@@ -199,6 +199,10 @@ pub struct RunArgs {
     /// one client machine. Merge the folders with `llm-bench merge`.
     #[arg(long, value_name = "I/N")]
     pub generator: Option<String>,
+    /// Wait until this wall-clock time before the first trial (RFC 3339, e.g.
+    /// 2026-12-03T22:30:00Z), so that generators on several machines start together.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
 
     /// Results folder (default: RESULTS_DIR/<run id>).
     #[arg(long, short = 'o', value_name = "DIR")]

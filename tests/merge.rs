@@ -29,7 +29,10 @@ fn faulty_sim() -> common::Sim {
 
 /// `run` against `url` into `out` with `args`, as `n` generators at once when
 /// `n > 1`; returns the folders.
+/// Generators start together (`--start-at`), 3 s from now: time enough for every
+/// process to start on a loaded machine.
 fn run_parts(url: &str, dir: &Path, name: &str, n: u32, args: &[&str]) -> Vec<PathBuf> {
+    let start_at = (chrono::Utc::now() + chrono::TimeDelta::seconds(3)).to_rfc3339();
     let children: Vec<(PathBuf, std::process::Child)> = (1..=n)
         .map(|i| {
             let out = dir.join(format!("{name}-{i}of{n}"));
@@ -40,6 +43,7 @@ fn run_parts(url: &str, dir: &Path, name: &str, n: u32, args: &[&str]) -> Vec<Pa
                 .stderr(std::process::Stdio::piped());
             if n > 1 {
                 cmd.args(["--generator", &format!("{i}/{n}")]);
+                cmd.args(["--start-at", &start_at]);
             }
             (out, cmd.spawn().unwrap())
         })
@@ -231,6 +235,7 @@ fn check_merged(out: &Path, parts: &[PathBuf], expected: &[String], n: u32) {
 
 #[test]
 fn open_loop_generators_send_the_one_schedule() {
+    let _quiet = common::timing_sensitive();
     let tmp = tempfile::tempdir().unwrap();
     let args = [
         "--rate",
@@ -272,6 +277,12 @@ fn open_loop_generators_send_the_one_schedule() {
         assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
         let merged = common::summary(&out);
         assert_eq!(totals(&merged), totals(&one));
+        // `--start-at` started them together: within the connection warm-up and a
+        // loaded machine's wake-up (generous; typically a few ms).
+        let run: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+        let skew = run["run"]["merged"]["max_start_skew_ms"].as_f64().unwrap();
+        assert!((0.0..250.0).contains(&skew), "trial starts {skew} ms apart");
         let schedule = &merged.scenarios[0].metrics.schedule;
         let drawn = one.scenarios[0].metrics.schedule.scheduled_rate.unwrap();
         // Generators start a few ms apart (separate processes): the merged window
@@ -280,7 +291,7 @@ fn open_loop_generators_send_the_one_schedule() {
         assert!(
             achieved >= drawn * llm_bench::metrics::summary::RATE_ATTAINMENT_FLOOR
                 && achieved <= drawn * 1.02,
-            "merged rate {achieved} vs the schedule's {drawn}"
+            "merged rate {achieved} vs the schedule's {drawn} (trial starts {skew} ms apart)"
         );
         assert_eq!(schedule.reached_target, Some(true), "{schedule:?}");
     }
@@ -472,6 +483,26 @@ fn folders_that_do_not_belong_together_are_refused_naming_the_field() {
         assert!(stderr.contains(field), "expected {field}: {stderr}");
         assert!(!out.join("summary.json").exists());
     }
+    let o = common::bin()
+        .args([
+            "run",
+            "--url",
+            &sim.url(),
+            "--model",
+            "sim-model",
+            "--start-at",
+            "tomorrow",
+            "--out",
+        ])
+        .arg(tmp.path().join("bad-start"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", common::stderr(&o));
+    assert!(
+        common::stderr(&o).contains("RFC 3339"),
+        "{}",
+        common::stderr(&o)
+    );
     let o = merge(&tmp.path().join("ok"), &a);
     assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
 }

@@ -31,7 +31,7 @@ use crate::{report, results};
 
 pub(super) async fn run_command(args: &RunArgs) -> anyhow::Result<u8> {
     let mut options = RunOptions::from_args(args, &env_lookup)?;
-    let distribution = super::parts::narrow(args, &mut options)?;
+    let narrowed = super::parts::narrow(args, &mut options)?;
     crate::redact::register(options.secrets());
     fit_fd_limit(&options)?;
     let live = start_live(&args.live)?;
@@ -61,7 +61,7 @@ pub(super) async fn run_command(args: &RunArgs) -> anyhow::Result<u8> {
         sim.is_some(),
         &gate,
         live.as_ref(),
-        distribution,
+        narrowed,
     )
     .await;
     if let Some(server) = sim {
@@ -98,8 +98,12 @@ async fn benchmark(
     is_sim: bool,
     gate: &GateOptions,
     live: Option<&Live>,
-    distribution: crate::manifest::Distribution,
+    narrowed: super::parts::Narrowed,
 ) -> anyhow::Result<u8> {
+    let super::parts::Narrowed {
+        distribution,
+        start_at,
+    } = narrowed;
     // From here on a signal stops the run and its results are still written; one
     // during the preparations below stops it before the first trial.
     let interrupt = Interrupt::new();
@@ -189,6 +193,9 @@ async fn benchmark(
     let mut telemetry_records = Vec::new();
     let mut telemetry_failure = None;
 
+    if let Some(at) = start_at {
+        super::parts::wait_for_start(at, &interrupt.soft).await;
+    }
     let progress_mode = progress::Mode::detect();
     for (plan, template) in &options.scenarios {
         let mut body = template.clone();
