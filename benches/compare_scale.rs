@@ -332,6 +332,7 @@ fn manifest(id: &str) -> Manifest {
             interrupted_by: None,
             percentile_method: "linear".into(),
             environment: None,
+            distribution: Default::default(),
         },
         scenarios: (0..SCENARIOS).map(spec).collect(),
     }

@@ -4,7 +4,9 @@
 mod discover;
 mod health;
 mod history;
+mod merge;
 pub mod outputs;
+mod parts;
 mod run;
 
 use std::net::SocketAddr;
@@ -49,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Comment(args) => comment_command(&args),
         Command::History(command) => history::history_command(&command),
         Command::Trend(args) => history::trend_command(&args),
+        Command::Merge(args) => merge::merge_command(&args),
     }
 }
 

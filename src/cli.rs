@@ -62,6 +62,25 @@ pub enum Command {
     /// permutation test): commit range, step with its interval, step or drift;
     /// optionally a JSON file and the trends page (HTML).
     Trend(TrendArgs),
+    /// Merge results folders of `run --shard` (disjoint scenarios) and `run
+    /// --generator` (shares of the same scenarios) into OUT, which then holds what
+    /// one run writes (summary.json, reports, baseline candidates) for `compare`,
+    /// `bless --from` and `comment`.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The merged results folder (new or empty).
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+    /// Results folders to merge.
+    #[arg(value_name = "DIR", required = true, num_args = 1..)]
+    pub dirs: Vec<PathBuf>,
+    /// Refuse to merge generators whose timelines may be misaligned by more than
+    /// this (the clocks' estimated error; generators on one host line up exactly).
+    #[arg(long, default_value = "10ms", value_name = "DURATION")]
+    pub max_clock_uncertainty: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -180,6 +199,21 @@ pub struct RunArgs {
     /// `timeouts.request`, else 600s).
     #[arg(long, value_name = "DURATION")]
     pub request_timeout: Option<String>,
+
+    /// Run the I-th of N disjoint parts of the selected scenarios (e.g. 2/3), for a
+    /// CI matrix; every machine computes the same split. Merge the folders with
+    /// `llm-bench merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Send the I-th share of each scenario's load (e.g. 2/3): every N-th arrival of
+    /// the open-loop schedule, or 1/N of a closed loop's concurrency, for load beyond
+    /// one client machine. Merge the folders with `llm-bench merge`.
+    #[arg(long, value_name = "I/N")]
+    pub generator: Option<String>,
+    /// Wait until this wall-clock time before the first trial (RFC 3339, e.g.
+    /// 2026-12-03T22:30:00Z), so that generators on several machines start together.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
 
     /// Results folder (default: RESULTS_DIR/<run id>).
     #[arg(long, short = 'o', value_name = "DIR")]

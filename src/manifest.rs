@@ -45,6 +45,66 @@ pub struct RunMeta {
     /// before the first request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<crate::telemetry::Environment>,
+    /// `--shard`, `--generator`, the wall-clock anchor and, for `llm-bench merge`,
+    /// the folders merged: written as keys of `run` itself.
+    #[serde(flatten, default)]
+    pub distribution: Distribution,
+}
+
+/// How this run's requests relate to other processes' (see `llm-bench merge`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Distribution {
+    /// `--shard I/N`: this run holds the I-th of N disjoint parts of the scenarios.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Part>,
+    /// `--generator I/N`: this run sent the I-th share of each scenario's load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<Part>,
+    /// `CLOCK_REALTIME` beside `CLOCK_MONOTONIC`, read together before the first
+    /// trial, so rows of runs on other machines can be lined up on wall-clock time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<crate::clock::ClockAnchor>,
+    /// Set by `llm-bench merge`: the folders this run was merged from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<MergeInfo>,
+}
+
+/// Part `index` (1-based) of `count`, as in `--shard 2/3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// What `llm-bench merge` combined and how well the timelines line up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergeInfo {
+    pub folders: Vec<MergedFolder>,
+    /// `monotonic` (all generators on one host: one clock, exact) or `realtime`
+    /// (generators on several hosts, lined up on their NTP-disciplined clocks).
+    pub alignment: String,
+    /// Bound on how far two generators' timelines may be misaligned, ms: the
+    /// clock readings' own spread, plus each host's NTP estimated error.
+    pub clock_uncertainty_ms: f64,
+    /// Largest gap between generators' starts of one trial, ms (they were
+    /// started independently; the merged window covers them all).
+    pub max_start_skew_ms: f64,
+}
+
+/// One folder given to `llm-bench merge`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergedFolder {
+    pub run_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Part>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<Part>,
 }
 
 /// One scenario as it was asked for.

@@ -15,9 +15,10 @@ fn yaml(path: &str) -> serde_yaml::Value {
     serde_yaml::from_str(&text(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-const WORKFLOWS: [&str; 5] = [
+const WORKFLOWS: [&str; 6] = [
     "ci.yml",
     "benchmark-pr.yml",
+    "benchmark-matrix.yml",
     "nightly.yml",
     "bless.yml",
     "release.yml",
@@ -109,9 +110,14 @@ fn least_privilege_and_no_persisted_credentials() {
                     writes.iter().all(|w| *w == "pull-requests"),
                     "{file}: the GPU job {name:?} may write only its comment: {writes:?}"
                 );
-                assert_eq!(
-                    job["concurrency"]["group"], "llm-bench-gpu",
-                    "{file}: the GPU jobs share one concurrency group"
+                // A matrix's shards run side by side, each on its own runner: one
+                // group per shard.
+                let group = job["concurrency"]["group"].as_str().unwrap_or_default();
+                assert!(
+                    group == "llm-bench-gpu"
+                        || (file == "benchmark-matrix.yml"
+                            && group == "llm-bench-gpu-shard-${{ matrix.shard }}"),
+                    "{file}: the GPU jobs share one concurrency group: {group}"
                 );
                 assert_eq!(job["concurrency"]["cancel-in-progress"], false);
             }

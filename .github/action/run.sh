@@ -5,7 +5,8 @@
 #   run.sh install       the release binary for the action's ref, or plan a source build
 #   run.sh build-source  cargo install from the action's source (cached)
 #   run.sh bench         run and compare each target (on pull requests and merge queues:
-#                        against the base commit's baselines), or bless
+#                        against the base commit's baselines), or bless; with
+#                        merge-from, merge the shards' folders there and compare that
 #   run.sh publish       `llm-bench comment` for each results folder: sticky PR comment,
 #                        job summary, annotations; a failed run is published as failed;
 #                        then the action's aggregated step outputs
@@ -108,6 +109,23 @@ cmd_bench() {
     fi
   fi
 
+  if [[ -n ${LB_MERGE_FROM:-} ]]; then
+    if $bless; then
+      die "merge-from does not bless: bless the merged folder with \`llm-bench bless --from\` in the bless workflow"
+    fi
+    local -a gate_args=(--baseline-dir "$compare_dir")
+    if truthy strict "${LB_STRICT:-false}"; then
+      gate_args+=(--strict)
+    fi
+    clean_results "$results"
+    merge_and_compare "$bin" "$LB_MERGE_FROM" "$results" "${gate_args[@]}"
+    set_output baselines-changed "$changed"
+    if [[ ${compare_dir:-$baselines} != "$baselines" ]]; then
+      set_output path-alias "$compare_dir=$baselines"
+    fi
+    return 0
+  fi
+
   if ((${#targets[@]} == 0)); then
     targets=("")
   fi
@@ -148,6 +166,37 @@ cmd_bench() {
   if [[ ${compare_dir:-$baselines} != "$baselines" ]]; then
     set_output path-alias "$compare_dir=$baselines"
   fi
+}
+
+# merge-from: every results folder under FROM (each shard's artifact) merged into OUT
+# with `llm-bench merge`, then OUT judged by `llm-bench compare COMPARE_ARGS`; the
+# outputs are a run's, so publish and gate treat OUT as one.
+merge_and_compare() { # BIN FROM OUT COMPARE_ARGS...
+  local bin=$1 from=$2 out=$3
+  shift 3
+  local -a compare_args=("$@") dirs=()
+  [[ -d $from ]] || die "input merge-from '$from' is not a folder: download the shards' artifacts there first (actions/download-artifact with a pattern)"
+  mapfile -t dirs < <(find "$from" -mindepth 1 -maxdepth 3 -name run.json -printf '%h\n' | LC_ALL=C sort)
+  ((${#dirs[@]} > 0)) || die "input merge-from '$from' holds no results folder (no run.json): did the shard jobs upload their results?"
+  local logs="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/llm-bench-logs" code
+  rm -rf "$logs"
+  mkdir -p "$logs"
+  echo "::group::llm-bench merge (${#dirs[@]} folders)"
+  set +e
+  "$bin" merge "$out" "${dirs[@]}" 2> >(tee "$logs/merge.log" >&2)
+  code=$?
+  wait # for tee
+  if ((code == 0)); then
+    "$bin" compare "${compare_args[@]+"${compare_args[@]}"}" "$out" 2> >(tee "$logs/merge.log" >&2)
+    code=$?
+    wait
+  fi
+  set -e
+  echo "::endgroup::"
+  echo "llm-bench merge and compare: exit code $code ($out)"
+  set_output results-dir "$out"
+  set_output runs "$code $out"
+  set_output errors "$(first_error "$logs/merge.log")"
 }
 
 # ---- publish ------------------------------------------------------------------------

@@ -30,7 +30,8 @@ use crate::write_error::WriteContext;
 use crate::{report, results};
 
 pub(super) async fn run_command(args: &RunArgs) -> anyhow::Result<u8> {
-    let options = RunOptions::from_args(args, &env_lookup)?;
+    let mut options = RunOptions::from_args(args, &env_lookup)?;
+    let narrowed = super::parts::narrow(args, &mut options)?;
     crate::redact::register(options.secrets());
     fit_fd_limit(&options)?;
     let live = start_live(&args.live)?;
@@ -54,7 +55,15 @@ pub(super) async fn run_command(args: &RunArgs) -> anyhow::Result<u8> {
         (Destination::Sim(_), None) => unreachable!("the simulated server was started above"),
     };
     let gate = gate_options(args.compare, &args.baseline);
-    let outcome = benchmark(&options, &base_url, sim.is_some(), &gate, live.as_ref()).await;
+    let outcome = benchmark(
+        &options,
+        &base_url,
+        sim.is_some(),
+        &gate,
+        live.as_ref(),
+        narrowed,
+    )
+    .await;
     if let Some(server) = sim {
         server.shutdown().await;
     }
@@ -89,7 +98,12 @@ async fn benchmark(
     is_sim: bool,
     gate: &GateOptions,
     live: Option<&Live>,
+    narrowed: super::parts::Narrowed,
 ) -> anyhow::Result<u8> {
+    let super::parts::Narrowed {
+        distribution,
+        start_at,
+    } = narrowed;
     // From here on a signal stops the run and its results are still written; one
     // during the preparations below stops it before the first trial.
     let interrupt = Interrupt::new();
@@ -122,9 +136,10 @@ async fn benchmark(
     .await;
     let started = chrono::Utc::now();
     let run_id = format!(
-        "{}-{}",
+        "{}-{}{}",
         started.format("%Y%m%d-%H%M%S"),
-        sanitize(&options.target_name)
+        sanitize(&options.target_name),
+        super::parts::run_id_suffix(&distribution)
     );
     let out_dir = options
         .out_dir
@@ -152,6 +167,7 @@ async fn benchmark(
             interrupted_by: None,
             percentile_method: "linear".into(),
             environment: Some(environment),
+            distribution,
         },
         scenarios: options
             .scenarios
@@ -177,11 +193,19 @@ async fn benchmark(
     let mut telemetry_records = Vec::new();
     let mut telemetry_failure = None;
 
+    if let Some(at) = start_at {
+        super::parts::wait_for_start(at, &interrupt.soft).await;
+    }
     let progress_mode = progress::Mode::detect();
     for (plan, template) in &options.scenarios {
         let mut body = template.clone();
         body.model = model.clone();
-        if let Some(note) = capped_note(plan) {
+        // A generator's in-flight limit is its share; `parts` said so.
+        let note = match manifest.run.distribution.generator {
+            None => capped_note(plan),
+            Some(_) => None,
+        };
+        if let Some(note) = note {
             eprintln!("{note}");
         }
         let max_trials = plan.spec.max_trials.unwrap_or(plan.spec.trials);
@@ -210,7 +234,13 @@ async fn benchmark(
             );
             let handle = sink.handle();
             let limit = progress::Limit {
-                requests: plan.total_requests,
+                requests: plan.total_requests.map(|n| {
+                    manifest
+                        .run
+                        .distribution
+                        .generator
+                        .map_or(n, |part| crate::split::requests_of(n, part))
+                }),
                 duration: plan.duration,
             };
             let progress = TrialProgress::start(
@@ -233,6 +263,7 @@ async fn benchmark(
                 grace: options.grace,
                 run_id: &manifest.run.id,
                 live: live_run.as_ref(),
+                generator: manifest.run.distribution.generator,
             };
             runner::run_trial(plan, trial, &body, &env).await;
             if let Some(sampling) = sampling {

@@ -29,6 +29,7 @@ fn run_meta() -> RunMeta {
         interrupted_by: None,
         percentile_method: "linear".into(),
         environment: None,
+        distribution: Default::default(),
     }
 }
 

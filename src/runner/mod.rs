@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::{BodyTemplate, Client, PreparedBody};
 use crate::live::{LiveRun, TrialProbe};
+use crate::manifest::Part;
 use crate::record::{ErrorKind, Outcome, RequestRow, RequestTiming, RowContext};
 use crate::workload::{LoadPlan, ScenarioPlan};
 use sink::{SinkHandle, TrialHealth};
@@ -114,6 +115,8 @@ pub struct RunEnv<'a> {
     pub run_id: &'a str,
     /// Live metrics (`--metrics-listen`, `--pushgateway`), when on.
     pub live: Option<&'a LiveRun>,
+    /// `--generator I/N`: send only this share of each schedule (see `split`).
+    pub generator: Option<Part>,
 }
 
 /// Runs one trial of one scenario; returns when every request has been recorded.
@@ -125,6 +128,7 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
         grace,
         run_id,
         live,
+        generator,
     } = *env;
     let probe = live.map(|l| l.probe(&plan.spec.name, trial));
     let soft = interrupt.soft.child_token();
@@ -155,6 +159,7 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
         start,
         in_flight: AtomicU32::new(0),
         probe,
+        generator,
         id_prefix: client
             .sends_request_ids()
             .then(|| format!("{run_id}-{}-{trial}-", plan.spec.name)),
@@ -196,6 +201,8 @@ struct TrialContext {
     in_flight: AtomicU32,
     /// Live metrics' sent and in-flight counts, when on.
     probe: Option<TrialProbe>,
+    /// `--generator I/N`: which requests of the schedule are this process's.
+    generator: Option<Part>,
     /// `<run id>-<scenario>-<trial>-`: a request's `X-Request-Id` is this plus its
     /// index. `None` when the target's own headers set `X-Request-Id`.
     id_prefix: Option<String>,
@@ -205,6 +212,18 @@ impl TrialContext {
     /// Whether request `index` is beyond the scenario's request count.
     fn exhausted(&self, index: u64) -> bool {
         self.plan.total_requests.is_some_and(|n| index >= n)
+    }
+
+    /// Whether request `index` of the schedule is this generator's to send.
+    fn is_mine(&self, index: u64) -> bool {
+        self.generator
+            .is_none_or(|part| crate::split::is_mine(index, part))
+    }
+
+    /// The `local`-th request this process sends, as an index of the schedule.
+    fn global_index(&self, local: u64) -> u64 {
+        self.generator
+            .map_or(local, |part| crate::split::global_index(local, part))
     }
 
     /// Sends request `index`, scheduled at `scheduled`, and records it.

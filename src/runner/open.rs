@@ -33,6 +33,10 @@ pub(super) async fn run(
         if ctx.exhausted(index) || ctx.plan.duration.is_some_and(|d| offset >= d) {
             break;
         }
+        // `--generator I/N`: every N-th arrival of the one schedule.
+        if !ctx.is_mine(index) {
+            continue;
+        }
         let at = ctx.start + offset;
         tokio::select! {
             _ = timer::sleep_until(at) => {}

@@ -237,6 +237,7 @@ mod tests {
                 interrupted_by: None,
                 percentile_method: "linear".into(),
                 environment: None,
+                distribution: Default::default(),
             },
             scenarios: vec![spec],
         };
@@ -386,6 +387,7 @@ mod tests {
                 interrupted_by: None,
                 percentile_method: "linear".into(),
                 environment: None,
+                distribution: Default::default(),
             },
             scenarios: vec![spec],
         };

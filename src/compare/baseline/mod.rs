@@ -484,6 +484,7 @@ pub(crate) mod tests {
                 interrupted_by: None,
                 percentile_method: "linear".into(),
                 environment: None,
+                distribution: Default::default(),
             },
             scenarios: vec![ScenarioSpec {
                 name: "s".into(),

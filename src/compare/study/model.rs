@@ -134,6 +134,7 @@ fn manifest(thresholds: &Thresholds) -> Manifest {
             interrupted_by: None,
             percentile_method: "linear".into(),
             environment: None,
+            distribution: Default::default(),
         },
         scenarios: vec![spec(thresholds)],
     }
