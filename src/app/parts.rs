@@ -89,27 +89,26 @@ fn parse_start_at(text: &str) -> Result<chrono::DateTime<chrono::Utc>, UsageErro
     Ok(at)
 }
 
-/// Sleeps until `at` on the wall clock (the precise timer, against the monotonic
-/// clock from now on), unless the run is stopped first; a time past is a warning.
-pub(super) async fn wait_for_start(
-    at: chrono::DateTime<chrono::Utc>,
-    stop: &tokio_util::sync::CancellationToken,
-) {
-    let Ok(wait) = (at - chrono::Utc::now()).to_std() else {
-        eprintln!(
-            "warning: --start-at {} has passed; starting now",
-            at.to_rfc3339()
-        );
-        return;
-    };
-    eprintln!(
-        "waiting {:.1} s for --start-at {}",
-        wait.as_secs_f64(),
-        at.to_rfc3339()
-    );
-    tokio::select! {
-        _ = crate::timer::sleep_until(std::time::Instant::now() + wait) => {}
-        _ = stop.cancelled() => {}
+/// `at` on the wall clock as an instant of the monotonic clock (the timer's), and
+/// how long from now; a time past is a warning and starts now.
+pub(super) fn start_instant(at: chrono::DateTime<chrono::Utc>) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    match (at - chrono::Utc::now()).to_std() {
+        Ok(wait) => {
+            eprintln!(
+                "the first trial starts at {} (--start-at), in {:.1} s",
+                at.to_rfc3339(),
+                wait.as_secs_f64()
+            );
+            now + wait
+        }
+        Err(_) => {
+            eprintln!(
+                "warning: --start-at {} has passed; starting now",
+                at.to_rfc3339()
+            );
+            now
+        }
     }
 }
 

@@ -193,9 +193,8 @@ async fn benchmark(
     let mut telemetry_records = Vec::new();
     let mut telemetry_failure = None;
 
-    if let Some(at) = start_at {
-        super::parts::wait_for_start(at, &interrupt.soft).await;
-    }
+    // The first trial's clock starts at `--start-at`, after its connections are open.
+    let mut start_not_before = start_at.map(super::parts::start_instant);
     let progress_mode = progress::Mode::detect();
     for (plan, template) in &options.scenarios {
         let mut body = template.clone();
@@ -264,6 +263,7 @@ async fn benchmark(
                 run_id: &manifest.run.id,
                 live: live_run.as_ref(),
                 generator: manifest.run.distribution.generator,
+                start_not_before: start_not_before.take(),
             };
             runner::run_trial(plan, trial, &body, &env).await;
             if let Some(sampling) = sampling {

@@ -117,6 +117,9 @@ pub struct RunEnv<'a> {
     pub live: Option<&'a LiveRun>,
     /// `--generator I/N`: send only this share of each schedule (see `split`).
     pub generator: Option<Part>,
+    /// `--start-at`: the trial's clock starts no earlier than this, after its
+    /// connections are opened, so generators on several machines start together.
+    pub start_not_before: Option<Instant>,
 }
 
 /// Runs one trial of one scenario; returns when every request has been recorded.
@@ -129,6 +132,7 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
         run_id,
         live,
         generator,
+        start_not_before,
     } = *env;
     let probe = live.map(|l| l.probe(&plan.spec.name, trial));
     let soft = interrupt.soft.child_token();
@@ -136,6 +140,12 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
     tokio::select! {
         () = client.warm_up(plan.warm_connections()) => {}
         () = soft.cancelled() => {}
+    }
+    if let Some(at) = start_not_before {
+        tokio::select! {
+            () = crate::timer::sleep_until(at) => {}
+            () = soft.cancelled() => {}
+        }
     }
     let start = Instant::now();
     let deadline = plan.duration.map(|d| {
