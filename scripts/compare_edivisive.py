@@ -9,8 +9,9 @@ Series (2% lognormal noise, 60 runs): 100 flat, 100 with a 5% step at run 30, 50
 with steps of +6% at 20 and -6% at 40. Both sides see the log values, test at
 p <= 0.05 and keep every significant split (llm-bench with --min-magnitude 0, so
 only the method differs: llm-bench keeps >= 3 runs a side and draws 199
-permutations, the reference 100). Prints how often the two agree exactly and
-within one run.
+permutations, the reference 100, and llm-bench also tests the newest 3 runs
+against those before them, which the reference does not). Prints how often the
+two agree exactly and within one run.
 """
 import json
 import math

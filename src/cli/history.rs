@@ -74,7 +74,8 @@ pub struct TrendArgs {
     /// Smallest step reported, as a share of the level before it.
     #[arg(long, value_name = "SHARE", default_value_t = crate::trend::DEFAULT_MIN_MAGNITUDE)]
     pub min_magnitude: f64,
-    /// Significance level of each permutation test.
+    /// Significance level of E-divisive's permutation test (the check of the
+    /// newest 3 runs uses half of it).
     #[arg(long, value_name = "P", default_value_t = crate::trend::DEFAULT_ALPHA)]
     pub alpha: f64,
     /// Write the change points as JSON to FILE (`-` for stdout).

@@ -4,7 +4,9 @@
 //!
 //! A series is one metric of one scenario of one target, a value per run (the
 //! geometric mean of its trials), analysed on a log scale so a step is a ratio.
-//! [`edivisive`] finds the change points and tests each by permutation; a change
+//! [`edivisive`] finds the change points and tests each by permutation;
+//! [`recent`] then tests the newest 3 runs against those before them, since
+//! E-divisive sees a step only a few runs old poorly. A change
 //! smaller than a minimum magnitude is dropped (a real but tiny shift is not worth
 //! an alarm). Each change point is described by [`shape`]: the step with its 95%
 //! interval (Welch on the log values of the segments either side), the commits
@@ -12,9 +14,12 @@
 //! slow drift.
 
 pub mod edivisive;
+pub mod recent;
 pub mod render;
 pub mod shape;
 
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use serde::Serialize;
 
 use crate::compare::metric::MetricId;
@@ -143,15 +148,31 @@ pub fn analyse(entries: &[Entry], settings: &Settings) -> Vec<Series> {
     out
 }
 
-/// The change points of one series of positive values.
+/// The change points of one series of positive values: E-divisive's, then a
+/// step in the newest runs after the last of them ([`recent`]).
 pub fn detect(values: &[f64], metric: MetricId, settings: &Settings) -> Vec<shape::Found> {
     let logs: Vec<f64> = values.iter().map(|v| v.ln()).collect();
     let search = edivisive::Settings {
         alpha: settings.alpha,
         permutations: PERMUTATIONS,
         min_segment: MIN_SEGMENT,
-        seed: 0x6c6c_6d2d_7472_6e64,
+        seed: SEED,
     };
     let splits = edivisive::change_points(&logs, &search);
-    shape::describe_all(&logs, &splits, metric, settings.min_magnitude)
+    let found = shape::describe_all(&logs, &splits, metric, settings.min_magnitude);
+    let kept: Vec<edivisive::Split> = splits
+        .into_iter()
+        .filter(|s| found.iter().any(|f| f.index == s.index))
+        .collect();
+    let mut rng = StdRng::seed_from_u64(SEED.rotate_left(32));
+    let alpha = settings.alpha * recent::ALPHA_SHARE;
+    let with_recent =
+        recent::with_recent_step(&logs, kept.clone(), alpha, recent::PERMUTATIONS, &mut rng);
+    if with_recent == kept {
+        return found;
+    }
+    shape::describe_all(&logs, &with_recent, metric, settings.min_magnitude)
 }
+
+/// Seed of the permutations: the same series always gives the same answer.
+const SEED: u64 = 0x6c6c_6d2d_7472_6e64;
