@@ -39,9 +39,10 @@ pub use error::{ConfigError, ConfigErrors};
 pub use models::{Model, DEFAULT_MAX_TOKENS};
 pub use secret::Secret;
 pub use targets::{check_header_value, ApiFlavor, Endpoint, MetricsSource, Target, Timeouts};
+pub use workloads::lengths::MAX_LENGTH_TOKENS;
 pub use workloads::{
-    too_many_in_flight, usable_concurrency, Arrival, Load, PrefixCache, PromptSource, PromptSpec,
-    Scenario, Slo, Stop, Workloads, MAX_CONCURRENCY,
+    too_many_in_flight, usable_concurrency, Arrival, Lengths, Load, PrefixCache, PromptSource,
+    PromptSpec, Scenario, Slo, Stop, Workloads, MAX_CONCURRENCY,
 };
 
 use references::unknown_name;

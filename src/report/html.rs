@@ -438,6 +438,7 @@ fn token_source(source: crate::record::TokenSource) -> &'static str {
     match source {
         crate::record::TokenSource::Usage => "server usage",
         crate::record::TokenSource::Chunks => "chunk count",
+        crate::record::TokenSource::Tokenizer => "tokenizer count",
     }
 }
 

@@ -20,7 +20,9 @@
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, Normal};
+
+use super::lengths::{self, Lengths};
+use super::tokenizer::TokenCounter;
 
 /// Words that are a single token in common BPE vocabularies (with a leading space).
 const WORDS: &[&str] = &[
@@ -39,8 +41,8 @@ const WORDS: &[&str] = &[
 pub enum PromptGenerator {
     /// The same text for every request.
     Template(String),
-    /// Seeded random words; `tokens` on average, with a relative spread.
-    Synthetic { tokens: u32, spread: f64, seed: u64 },
+    /// Seeded random words, each request's length drawn from a distribution.
+    Synthetic(Synthetic),
     /// Another generator's prompts, each preceded by its request's salt
     /// ([`PromptGenerator::salted`]).
     Salted {
@@ -50,10 +52,64 @@ pub enum PromptGenerator {
     },
 }
 
+/// Seeded generated prompts.
+#[derive(Debug, Clone)]
+pub struct Synthetic {
+    /// Each request's length in tokens.
+    pub lengths: Lengths,
+    pub seed: u64,
+    /// When set, every prompt (salt included) is exactly the drawn length as this
+    /// tokenizer counts it; otherwise one word stands for one token.
+    pub tokenizer: Option<TokenCounter>,
+}
+
 /// Characters a salt adds before a prompt: 8 hex digits and a space.
 pub const SALT_LEN: usize = 9;
 
 impl PromptGenerator {
+    /// Seeded words of `tokens` tokens on average, with a standard deviation of
+    /// `spread * tokens` (`synthetic_tokens` and `spread` of workloads.yaml).
+    pub fn synthetic(tokens: u32, spread: f64, seed: u64) -> PromptGenerator {
+        let mean = f64::from(tokens.max(1));
+        let lengths = if spread > 0.0 {
+            Lengths::Normal {
+                mean,
+                sd: mean * spread,
+            }
+        } else {
+            Lengths::Fixed(tokens.max(1))
+        };
+        PromptGenerator::Synthetic(Synthetic {
+            lengths,
+            seed,
+            tokenizer: None,
+        })
+    }
+
+    /// The same prompts measured with `tokenizer` (synthetic prompts only).
+    pub fn with_tokenizer(self, tokenizer: Option<TokenCounter>) -> PromptGenerator {
+        match self {
+            PromptGenerator::Synthetic(s) => {
+                PromptGenerator::Synthetic(Synthetic { tokenizer, ..s })
+            }
+            PromptGenerator::Salted { prompts, run_salt } => PromptGenerator::Salted {
+                prompts: Box::new(prompts.with_tokenizer(tokenizer)),
+                run_salt,
+            },
+            other => other,
+        }
+    }
+
+    /// Whether synthetic lengths are exact (a tokenizer counts them); `None` when
+    /// the prompts are not synthetic.
+    pub fn exact_lengths(&self) -> Option<bool> {
+        match self {
+            PromptGenerator::Template(_) => None,
+            PromptGenerator::Synthetic(s) => Some(s.tokenizer.is_some()),
+            PromptGenerator::Salted { prompts, .. } => prompts.exact_lengths(),
+        }
+    }
+
     /// These prompts, each starting with a salt of its own drawn from `run_salt`
     /// (pass a fresh random number per run).
     pub fn salted(self, run_salt: u64) -> PromptGenerator {
@@ -69,22 +125,13 @@ impl PromptGenerator {
         match self {
             PromptGenerator::Template(text) => text.clone(),
             PromptGenerator::Salted { prompts, run_salt } => {
-                format!(
-                    "{} {}",
-                    salt(*run_salt, trial, index),
-                    prompts.prompt(trial, index)
-                )
+                let salt = salt(*run_salt, trial, index);
+                match &**prompts {
+                    PromptGenerator::Synthetic(s) => s.text(Some(&salt), trial, index),
+                    other => format!("{salt} {}", other.prompt(trial, index)),
+                }
             }
-            PromptGenerator::Synthetic { .. } => {
-                let mut out = String::with_capacity(self.len_hint());
-                self.each_word(trial, index, |word| {
-                    if !out.is_empty() {
-                        out.push(' ');
-                    }
-                    out.push_str(word);
-                });
-                out
-            }
+            PromptGenerator::Synthetic(s) => s.text(None, trial, index),
         }
     }
 
@@ -96,6 +143,10 @@ impl PromptGenerator {
             PromptGenerator::Template(text) => {
                 let _ = serde_json::to_writer(out, text);
             }
+            // Exact lengths need the whole text to count it.
+            _ if self.exact_lengths() == Some(true) => {
+                let _ = serde_json::to_writer(out, &self.prompt(trial, index));
+            }
             PromptGenerator::Salted { prompts, run_salt } => {
                 // The inner prompt as a JSON string, its opening quote replaced by
                 // the quote and the salt (hex digits and a space need no escaping).
@@ -104,11 +155,11 @@ impl PromptGenerator {
                 let salt = format!("\"{} ", salt(*run_salt, trial, index));
                 out.splice(start..start + 1, salt.bytes());
             }
-            PromptGenerator::Synthetic { .. } => {
+            PromptGenerator::Synthetic(s) => {
                 // The words are plain lowercase ASCII: nothing to escape.
                 out.push(b'"');
                 let mut first = true;
-                self.each_word(trial, index, |word| {
+                s.each_word(trial, index, |word| {
                     if !std::mem::take(&mut first) {
                         out.push(b' ');
                     }
@@ -123,32 +174,8 @@ impl PromptGenerator {
     pub fn len_hint(&self) -> usize {
         match self {
             PromptGenerator::Template(text) => text.len() + text.len() / 8,
-            PromptGenerator::Synthetic { tokens, spread, .. } => {
-                (f64::from(*tokens) * (1.0 + 2.0 * spread.max(0.0)) * 6.0) as usize
-            }
+            PromptGenerator::Synthetic(s) => (s.lengths.mean() * 8.0) as usize,
             PromptGenerator::Salted { prompts, .. } => prompts.len_hint() + SALT_LEN,
-        }
-    }
-
-    /// Calls `f` with each word of a synthetic prompt; each request has its own
-    /// seed, so prompts do not depend on the order they are generated in.
-    fn each_word(&self, trial: u32, index: u64, mut f: impl FnMut(&'static str)) {
-        let PromptGenerator::Synthetic {
-            tokens,
-            spread,
-            seed,
-        } = self
-        else {
-            return;
-        };
-        // A small, fast generator: statistical quality is plenty for picking words,
-        // and seeding it costs nothing next to a cryptographic one.
-        let mut rng = SmallRng::seed_from_u64(
-            seed ^ (u64::from(trial) << 40) ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
-        let len = synthetic_length(*tokens, *spread, &mut rng);
-        for _ in 0..len {
-            f(WORDS[rng.gen_range(0..WORDS.len())]);
         }
     }
 
@@ -156,7 +183,7 @@ impl PromptGenerator {
     pub fn approx_tokens(&self) -> u32 {
         match self {
             PromptGenerator::Template(text) => text.split_whitespace().count() as u32,
-            PromptGenerator::Synthetic { tokens, .. } => *tokens,
+            PromptGenerator::Synthetic(s) => s.lengths.mean().round() as u32,
             PromptGenerator::Salted { prompts, .. } => prompts.approx_tokens(),
         }
     }
@@ -177,13 +204,52 @@ fn salt(run_salt: u64, trial: u32, index: u64) -> String {
     format!("{:08x}", z as u32)
 }
 
-fn synthetic_length(tokens: u32, spread: f64, rng: &mut SmallRng) -> usize {
-    let mean = f64::from(tokens.max(1));
-    if spread <= 0.0 {
-        return mean as usize;
+impl Synthetic {
+    /// The generator of request `index` of `trial`: its own seed, so prompts do
+    /// not depend on the order they are generated in. A small, fast generator:
+    /// statistical quality is plenty for picking words.
+    fn rng(&self, trial: u32, index: u64) -> SmallRng {
+        SmallRng::seed_from_u64(
+            self.seed ^ (u64::from(trial) << 40) ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        )
     }
-    let drawn = Normal::new(mean, mean * spread).map_or(mean, |d| d.sample(rng));
-    drawn.round().max(1.0) as usize
+
+    /// Calls `f` with each word of a prompt of one word per token.
+    fn each_word(&self, trial: u32, index: u64, mut f: impl FnMut(&'static str)) {
+        let mut rng = self.rng(trial, index);
+        let len = lengths::draw(&self.lengths, &mut rng);
+        for _ in 0..len {
+            f(WORDS[rng.gen_range(0..WORDS.len())]);
+        }
+    }
+
+    /// The prompt of one request, after `salt` when given.
+    fn text(&self, salt: Option<&str>, trial: u32, index: u64) -> String {
+        let Some(tokenizer) = &self.tokenizer else {
+            let mut out = salt.map(|s| format!("{s} ")).unwrap_or_default();
+            let start = out.len();
+            self.each_word(trial, index, |word| {
+                if out.len() > start {
+                    out.push(' ');
+                }
+                out.push_str(word);
+            });
+            return out;
+        };
+        let mut rng = self.rng(trial, index);
+        let target = lengths::draw(&self.lengths, &mut rng) as usize;
+        let mut text = salt.map(str::to_string).unwrap_or_default();
+        let mut word = |out: &mut String| {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(WORDS[rng.gen_range(0..WORDS.len())]);
+        };
+        if text.is_empty() {
+            word(&mut text);
+        }
+        tokenizer.fit(text, target, word).0
+    }
 }
 
 #[cfg(test)]
@@ -192,11 +258,7 @@ mod tests {
 
     #[test]
     fn synthetic_prompts_have_the_requested_length_and_differ() {
-        let g = PromptGenerator::Synthetic {
-            tokens: 64,
-            spread: 0.0,
-            seed: 1,
-        };
+        let g = PromptGenerator::synthetic(64, 0.0, 1);
         let a = g.prompt(0, 0);
         assert_eq!(a.split_whitespace().count(), 64);
         assert_ne!(a, g.prompt(0, 1));
@@ -205,11 +267,7 @@ mod tests {
 
     #[test]
     fn spread_varies_length_around_the_mean() {
-        let g = PromptGenerator::Synthetic {
-            tokens: 200,
-            spread: 0.1,
-            seed: 3,
-        };
+        let g = PromptGenerator::synthetic(200, 0.1, 3);
         let lens: Vec<usize> = (0..400)
             .map(|i| g.prompt(0, i).split_whitespace().count())
             .collect();
@@ -221,19 +279,10 @@ mod tests {
     #[test]
     fn json_prompts_are_the_prompts_as_json_strings() {
         let generators = [
-            PromptGenerator::Synthetic {
-                tokens: 50,
-                spread: 0.2,
-                seed: 9,
-            },
+            PromptGenerator::synthetic(50, 0.2, 9),
             PromptGenerator::Template("say \"hi\"\n\tand é".into()),
             PromptGenerator::Template("say \"hi\"".into()).salted(77),
-            PromptGenerator::Synthetic {
-                tokens: 5,
-                spread: 0.0,
-                seed: 9,
-            }
-            .salted(78),
+            PromptGenerator::synthetic(5, 0.0, 9).salted(78),
         ];
         for g in generators {
             for index in 0..20 {
@@ -249,11 +298,7 @@ mod tests {
     /// per run (two runs with one seed send different prompts), 9 characters long.
     #[test]
     fn salts_differ_per_request_and_per_run_and_keep_the_seeded_text() {
-        let plain = PromptGenerator::Synthetic {
-            tokens: 16,
-            spread: 0.0,
-            seed: 1,
-        };
+        let plain = PromptGenerator::synthetic(16, 0.0, 1);
         let run_a = plain.clone().salted(1);
         let run_b = plain.clone().salted(2);
         let a = run_a.prompt(0, 0);

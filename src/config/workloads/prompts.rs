@@ -1,5 +1,6 @@
 //! `prompts:` entries: fixed text, or synthetic text of a given token length.
 
+use super::lengths::{self, RawLengths};
 use super::raw::RawPrompt;
 use super::{PromptSource, PromptSpec};
 use crate::config::error::ConfigError;
@@ -28,7 +29,23 @@ pub(super) fn check(
             }
             PromptSource::Template { text }
         }
-        (None, Some(tokens)) => {
+        (None, Some(RawLengths::Named(named))) => {
+            if raw.spread.is_some() {
+                errors.push(source.at_key(
+                    &at("spread"),
+                    "`spread` varies a fixed `synthetic_tokens` count; with a distribution \
+                     the distribution sets the spread: remove `spread`",
+                ));
+            }
+            let lengths = lengths::check(
+                source,
+                &at("synthetic_tokens"),
+                RawLengths::Named(named),
+                errors,
+            );
+            PromptSource::SyntheticLengths { lengths }
+        }
+        (None, Some(RawLengths::Number(tokens))) => {
             if tokens == 0 {
                 errors.push(source.at_value(&at("synthetic_tokens"), "must be at least 1"));
             }
