@@ -302,6 +302,7 @@ fn spec(i: usize) -> ScenarioSpec {
         stream: true,
         seed: 42,
         output_tokens: None,
+        shared_prefix: None,
         tokenizer_sha256: None,
         prefix_cache: Default::default(),
         max_trials: None,

@@ -70,6 +70,10 @@ pub struct ScenarioSpec {
     /// `uniform[64,256]`); absent when every request asks for `max_tokens`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_tokens: Option<String>,
+    /// `GROUPSxTOKENS` when the prompt's requests share prefixes in groups
+    /// (`shared_prefix:`), e.g. `4x512`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_prefix: Option<String>,
     /// SHA-256 of the model's `tokenizer:` file when it made synthetic prompt
     /// lengths exact; absent when they are approximate (one word per token).
     #[serde(default, skip_serializing_if = "Option::is_none")]

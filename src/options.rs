@@ -150,6 +150,7 @@ impl RunOptions {
             seed,
             prefix_cache,
             output_tokens: None,
+            shared_prefix: None,
             tokenizer_sha256: None,
             trials: crate::compare::default_trials(
                 args.trials,
@@ -308,10 +309,12 @@ impl RunOptions {
                         lengths: lengths.clone(),
                         seed,
                         tokenizer: None,
+                        prefix: None,
                     })
                 }
             }
-            .with_tokenizer(tokenizer.clone());
+            .with_tokenizer(tokenizer.clone())
+            .with_shared_prefix(prompt_spec.shared_prefix);
             let prefix_cache = prefix_cache(args, prompt_spec.prefix_cache);
             let prompt = salt_unless_allowed(prompt, prefix_cache, run_salt);
             let max_tokens = args
@@ -342,6 +345,7 @@ impl RunOptions {
                 seed,
                 prefix_cache,
                 output_tokens: output_tokens.as_ref().map(config::Lengths::describe),
+                shared_prefix: prompt_spec.shared_prefix.map(|p| p.describe()),
                 tokenizer_sha256: tokenizer
                     .as_ref()
                     .filter(|_| exact)

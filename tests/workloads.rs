@@ -176,3 +176,42 @@ fn length_distributions_reach_the_server_per_request() {
     );
     assert_eq!(check["short"].as_u64(), Some(0), "{check}");
 }
+
+/// Shared prefixes: the server receives, for each of G groups, one prefix of
+/// exactly L tokens, then each request's own salt and suffix of the drawn length.
+#[test]
+fn shared_prefix_groups_reach_the_server_with_the_salt_after_the_prefix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = SimConfig {
+        ttft_ms: 1.0,
+        itl_ms: 0.0,
+        ..SimConfig::default()
+    };
+    let workloads = "prompts:\n  p:\n    synthetic_tokens: { uniform: [10, 16] }\n    shared_prefix: { groups: 3, tokens: 40 }\nscenarios:\n  s:\n    prompt: p\n    concurrency: 3\n    requests: 30\n";
+    let (out, served) = run(tmp.path(), sim, true, workloads);
+    let tokenizer = TokenCounter::load(&tiny_tokenizer()).unwrap();
+    let served = by_request_id(&served);
+    let mut prefixes: Vec<std::collections::HashSet<String>> = vec![Default::default(); 3];
+    for r in rows(&out) {
+        let prompt = served[r.request_id.as_deref().unwrap()]["prompt"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // The request's salt is the second 8-hex-digit word (the first starts the
+        // group's prefix).
+        let words: Vec<&str> = prompt.split(' ').collect();
+        let is_salt = |w: &&str| w.len() == 8 && w.bytes().all(|b| b.is_ascii_hexdigit());
+        assert!(is_salt(&words[0]), "{prompt}");
+        let at = 1 + words[1..].iter().position(is_salt).expect("a request salt");
+        let (prefix, own) = (words[..at].join(" "), words[at..].join(" "));
+        assert_eq!(tokenizer.count(&prefix), Some(40), "{prefix}");
+        let own_tokens = tokenizer.count(&own).unwrap();
+        assert!((10..=16).contains(&own_tokens), "{own}");
+        prefixes[(r.index % 3) as usize].insert(prefix);
+    }
+    for group in &prefixes {
+        assert_eq!(group.len(), 1, "one prefix per group: {group:?}");
+    }
+    let all: std::collections::HashSet<&String> = prefixes.iter().flatten().collect();
+    assert_eq!(all.len(), 3, "groups differ");
+}

@@ -42,7 +42,7 @@ pub use targets::{check_header_value, ApiFlavor, Endpoint, MetricsSource, Target
 pub use workloads::lengths::MAX_LENGTH_TOKENS;
 pub use workloads::{
     too_many_in_flight, usable_concurrency, Arrival, Lengths, Load, PrefixCache, PromptSource,
-    PromptSpec, Scenario, Slo, Stop, Workloads, MAX_CONCURRENCY,
+    PromptSpec, Scenario, SharedPrefix, Slo, Stop, Workloads, MAX_CONCURRENCY,
 };
 
 use references::unknown_name;

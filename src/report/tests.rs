@@ -45,6 +45,7 @@ fn spec(name: &str, load: LoadSpec, requests: u64, trials: u32, slo: SloSpec) ->
         stream: true,
         seed: 42,
         output_tokens: None,
+        shared_prefix: None,
         tokenizer_sha256: None,
         prefix_cache: Default::default(),
         max_trials: None,

@@ -23,6 +23,7 @@ use rand::{Rng, SeedableRng};
 
 use super::lengths::{self, Lengths};
 use super::tokenizer::TokenCounter;
+use crate::config::SharedPrefix;
 
 /// Words that are a single token in common BPE vocabularies (with a leading space).
 const WORDS: &[&str] = &[
@@ -61,7 +62,14 @@ pub struct Synthetic {
     /// When set, every prompt (salt included) is exactly the drawn length as this
     /// tokenizer counts it; otherwise one word stands for one token.
     pub tokenizer: Option<TokenCounter>,
+    /// Groups of requests whose prompts start with the same text; the drawn
+    /// length is then that of each request's own part after it.
+    pub prefix: Option<SharedPrefix>,
 }
+
+/// Mixed into the run's random number for the salts of shared prefixes, so they
+/// never equal a request's salt.
+const PREFIX_SALT: u64 = 0x5348_4152_4544_5046;
 
 /// Characters a salt adds before a prompt: 8 hex digits and a space.
 pub const SALT_LEN: usize = 9;
@@ -83,6 +91,7 @@ impl PromptGenerator {
             lengths,
             seed,
             tokenizer: None,
+            prefix: None,
         })
     }
 
@@ -100,6 +109,18 @@ impl PromptGenerator {
         }
     }
 
+    /// The same prompts in groups sharing a prefix (synthetic prompts only).
+    pub fn with_shared_prefix(self, prefix: Option<SharedPrefix>) -> PromptGenerator {
+        match self {
+            PromptGenerator::Synthetic(s) => PromptGenerator::Synthetic(Synthetic { prefix, ..s }),
+            PromptGenerator::Salted { prompts, run_salt } => PromptGenerator::Salted {
+                prompts: Box::new(prompts.with_shared_prefix(prefix)),
+                run_salt,
+            },
+            other => other,
+        }
+    }
+
     /// Whether synthetic lengths are exact (a tokenizer counts them); `None` when
     /// the prompts are not synthetic.
     pub fn exact_lengths(&self) -> Option<bool> {
@@ -107,6 +128,16 @@ impl PromptGenerator {
             PromptGenerator::Template(_) => None,
             PromptGenerator::Synthetic(s) => Some(s.tokenizer.is_some()),
             PromptGenerator::Salted { prompts, .. } => prompts.exact_lengths(),
+        }
+    }
+
+    /// Whether a prompt must be built whole before it is written: exact lengths
+    /// are counted on the whole text, and shared prefixes go before the salt.
+    fn needs_whole_text(&self) -> bool {
+        match self {
+            PromptGenerator::Template(_) => false,
+            PromptGenerator::Synthetic(s) => s.tokenizer.is_some() || s.prefix.is_some(),
+            PromptGenerator::Salted { prompts, .. } => prompts.needs_whole_text(),
         }
     }
 
@@ -124,13 +155,14 @@ impl PromptGenerator {
     pub fn prompt(&self, trial: u32, index: u64) -> String {
         match self {
             PromptGenerator::Template(text) => text.clone(),
-            PromptGenerator::Salted { prompts, run_salt } => {
-                let salt = salt(*run_salt, trial, index);
-                match &**prompts {
-                    PromptGenerator::Synthetic(s) => s.text(Some(&salt), trial, index),
-                    other => format!("{salt} {}", other.prompt(trial, index)),
-                }
-            }
+            PromptGenerator::Salted { prompts, run_salt } => match &**prompts {
+                PromptGenerator::Synthetic(s) => s.text(Some(*run_salt), trial, index),
+                other => format!(
+                    "{} {}",
+                    salt(*run_salt, trial, index),
+                    other.prompt(trial, index)
+                ),
+            },
             PromptGenerator::Synthetic(s) => s.text(None, trial, index),
         }
     }
@@ -144,7 +176,7 @@ impl PromptGenerator {
                 let _ = serde_json::to_writer(out, text);
             }
             // Exact lengths need the whole text to count it.
-            _ if self.exact_lengths() == Some(true) => {
+            _ if self.needs_whole_text() => {
                 let _ = serde_json::to_writer(out, &self.prompt(trial, index));
             }
             PromptGenerator::Salted { prompts, run_salt } => {
@@ -174,7 +206,10 @@ impl PromptGenerator {
     pub fn len_hint(&self) -> usize {
         match self {
             PromptGenerator::Template(text) => text.len() + text.len() / 8,
-            PromptGenerator::Synthetic(s) => (s.lengths.mean() * 8.0) as usize,
+            PromptGenerator::Synthetic(s) => {
+                let prefix = s.prefix.map_or(0.0, |p| f64::from(p.tokens));
+                ((s.lengths.mean() + prefix) * 8.0) as usize
+            }
             PromptGenerator::Salted { prompts, .. } => prompts.len_hint() + SALT_LEN,
         }
     }
@@ -183,7 +218,10 @@ impl PromptGenerator {
     pub fn approx_tokens(&self) -> u32 {
         match self {
             PromptGenerator::Template(text) => text.split_whitespace().count() as u32,
-            PromptGenerator::Synthetic(s) => s.lengths.mean().round() as u32,
+            PromptGenerator::Synthetic(s) => {
+                let prefix = s.prefix.map_or(0.0, |p| f64::from(p.tokens));
+                (s.lengths.mean() + prefix).round() as u32
+            }
             PromptGenerator::Salted { prompts, .. } => prompts.approx_tokens(),
         }
     }
@@ -223,8 +261,58 @@ impl Synthetic {
         }
     }
 
-    /// The prompt of one request, after `salt` when given.
-    fn text(&self, salt: Option<&str>, trial: u32, index: u64) -> String {
+    /// The prompt of one request: its group's shared prefix (if any), then its
+    /// own salt (when salted) and words.
+    fn text(&self, run_salt: Option<u64>, trial: u32, index: u64) -> String {
+        let salt = run_salt.map(|r| salt(r, trial, index));
+        let own = self.own_text(salt.as_deref(), trial, index);
+        match &self.prefix {
+            None => own,
+            Some(prefix) => {
+                let group = (index % u64::from(prefix.groups.max(1))) as u32;
+                format!("{} {own}", self.prefix_text(prefix, group, run_salt))
+            }
+        }
+    }
+
+    /// The shared prefix of `group`: the same for every request of the group in
+    /// every trial of the run. Salted runs start it with a salt of the group's
+    /// own, drawn from the run's random number, so it is shared within the run
+    /// and never with an earlier run's cache.
+    fn prefix_text(&self, prefix: &SharedPrefix, group: u32, run_salt: Option<u64>) -> String {
+        let mut rng = SmallRng::seed_from_u64(
+            self.seed
+                ^ 0x7072_6566_6978_0000
+                ^ u64::from(group).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let mut text = run_salt
+            .map(|r| salt(r ^ PREFIX_SALT, u32::MAX, u64::from(group)))
+            .unwrap_or_default();
+        let mut word = |out: &mut String| {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(WORDS[rng.gen_range(0..WORDS.len())]);
+        };
+        // The group's salt is never cut.
+        let keep = text.len();
+        if text.is_empty() {
+            word(&mut text);
+        }
+        match &self.tokenizer {
+            Some(tokenizer) => tokenizer.fit(text, prefix.tokens as usize, keep, word).0,
+            None => {
+                // One word (or the salt) per token.
+                for _ in 1..prefix.tokens {
+                    word(&mut text);
+                }
+                text
+            }
+        }
+    }
+
+    /// A request's own part of its prompt, after `salt` when given.
+    fn own_text(&self, salt: Option<&str>, trial: u32, index: u64) -> String {
         let Some(tokenizer) = &self.tokenizer else {
             let mut out = salt.map(|s| format!("{s} ")).unwrap_or_default();
             let start = out.len();
@@ -245,10 +333,12 @@ impl Synthetic {
             }
             out.push_str(WORDS[rng.gen_range(0..WORDS.len())]);
         };
+        // The salt is never cut: a prompt shorter than its salt is the salt.
+        let keep = text.len();
         if text.is_empty() {
             word(&mut text);
         }
-        tokenizer.fit(text, target, word).0
+        tokenizer.fit(text, target, keep, word).0
     }
 }
 
@@ -316,5 +406,46 @@ mod tests {
         assert!(template.prompt(0, 3).ends_with(" Say hello."));
         assert_ne!(template.prompt(0, 3), template.prompt(0, 4));
         assert_eq!(template.approx_tokens(), 2);
+    }
+
+    /// Shared prefixes: requests of a group start with the same text, groups
+    /// differ, each request's salt comes after the prefix, and another run (run
+    /// salt) shares nothing with this one.
+    #[test]
+    fn shared_prefixes_are_shared_per_group_and_per_run_only() {
+        let plain = PromptGenerator::synthetic(5, 0.0, 1).with_shared_prefix(Some(SharedPrefix {
+            groups: 3,
+            tokens: 12,
+        }));
+        let run_a = plain.clone().salted(1);
+        let run_b = plain.salted(2);
+        let prefix_of = |p: &str| p.split(' ').take(12).collect::<Vec<_>>().join(" ");
+        let a: Vec<String> = (0..9).map(|i| run_a.prompt(0, i)).collect();
+        for (i, p) in a.iter().enumerate() {
+            let words: Vec<&str> = p.split(' ').collect();
+            // 12 prefix tokens (group salt + 11 words), request salt, 5 words.
+            assert_eq!(words.len(), 12 + 1 + 5, "{p}");
+            assert!(words[12].len() == 8 && words[12].bytes().all(|b| b.is_ascii_hexdigit()));
+            assert_eq!(
+                prefix_of(p),
+                prefix_of(&a[i % 3]),
+                "same group, same prefix"
+            );
+            assert_eq!(
+                prefix_of(p),
+                prefix_of(&run_a.prompt(1, i as u64)),
+                "every trial"
+            );
+        }
+        assert_ne!(prefix_of(&a[0]), prefix_of(&a[1]));
+        assert_ne!(a[0], a[3], "own salt and words differ");
+        assert_ne!(
+            prefix_of(&a[0]),
+            prefix_of(&run_b.prompt(0, 0)),
+            "runs share nothing"
+        );
+        let mut json = Vec::new();
+        run_a.write_json(0, 4, &mut json);
+        assert_eq!(json, serde_json::to_vec(&a[4]).unwrap());
     }
 }

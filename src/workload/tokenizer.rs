@@ -74,11 +74,14 @@ impl TokenCounter {
 
     /// `text` cut or extended (by `more`, which appends a little text) until it is
     /// exactly `target` tokens long; after [`FIT_ROUNDS`] rounds the last text is
-    /// returned as it is. Returns the text and its count.
+    /// returned as it is. The first `keep` bytes are never cut (a salt): when they
+    /// alone are longer than `target`, they are the text. Returns the text and its
+    /// count.
     pub fn fit(
         &self,
         mut text: String,
         target: usize,
+        keep: usize,
         mut more: impl FnMut(&mut String),
     ) -> (String, usize) {
         let mut count = 0;
@@ -97,9 +100,12 @@ impl TokenCounter {
             } else {
                 // Keep the text up to the end of token `target` (byte offsets).
                 let end = encoding.get_offsets()[target.max(1) - 1].1;
-                let mut end = end.min(text.len());
+                let mut end = end.max(keep).min(text.len());
                 while !text.is_char_boundary(end) {
                     end -= 1;
+                }
+                if end >= text.len() {
+                    break;
                 }
                 text.truncate(end);
             }
@@ -130,10 +136,22 @@ mod tests {
     fn fit_reaches_the_exact_count_from_above_and_below() {
         let t = tiny();
         for target in [1, 2, 7, 50, 333] {
-            let (text, n) = t.fit("zebra the river".into(), target, |s| s.push_str(" paper"));
+            let (text, n) = t.fit("zebra the river".into(), target, 0, |s| {
+                s.push_str(" paper")
+            });
             assert_eq!(n, target);
             assert_eq!(t.count(&text), Some(target), "{text:?}");
         }
+    }
+
+    #[test]
+    fn fit_never_cuts_the_kept_start() {
+        let t = tiny();
+        // "zebra" alone is 5 tokens: asked for 2, the kept word stays whole.
+        let (text, n) = t.fit("zebra the".into(), 2, 5, |s| s.push_str(" the"));
+        assert_eq!((text.as_str(), n), ("zebra", 5));
+        let (text, n) = t.fit("zebra the the".into(), 6, 5, |s| s.push_str(" the"));
+        assert_eq!((text.as_str(), n), ("zebra the", 6));
     }
 
     #[test]

@@ -497,6 +497,7 @@ pub(crate) mod tests {
                 stream: true,
                 seed: 7,
                 output_tokens: None,
+                shared_prefix: None,
                 tokenizer_sha256: None,
                 prefix_cache: Default::default(),
                 max_trials: None,

@@ -108,6 +108,7 @@ fn spec(thresholds: &Thresholds) -> ScenarioSpec {
         stream: true,
         seed: 42,
         output_tokens: None,
+        shared_prefix: None,
         tokenizer_sha256: None,
         prefix_cache: Default::default(),
         trials: 1,

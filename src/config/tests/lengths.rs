@@ -152,3 +152,44 @@ fn a_tokenizer_path_is_relative_to_the_config_folder() {
         Some(dir.path().join("tok.json"))
     );
 }
+
+#[test]
+fn shared_prefixes_load_hash_and_name_their_mistakes() {
+    let text = |prefix: &str| {
+        with_prompt(
+            &format!("    synthetic_tokens: 8\n    shared_prefix: {prefix}\n"),
+            "",
+        )
+    };
+    let a = load(TARGETS, MODELS, &text("{ groups: 4, tokens: 64 }")).unwrap();
+    let shared = a.workloads.prompts[0].shared_prefix;
+    assert_eq!(
+        shared,
+        Some(crate::config::SharedPrefix {
+            groups: 4,
+            tokens: 64
+        })
+    );
+    let b = load(TARGETS, MODELS, &text("{ groups: 2, tokens: 64 }")).unwrap();
+    assert_ne!(a.workloads.hash, b.workloads.hash);
+
+    let e = error(
+        "    synthetic_tokens: 8\n    shared_prefix: { groups: 0, tokens: 64 }\n",
+        "",
+    );
+    assert_eq!(
+        place(&e),
+        "workloads.yaml:4:30: prompts.p.shared_prefix.groups"
+    );
+    let e = error(
+        "    synthetic_tokens: 8\n    shared_prefix: { groups: 2 }\n",
+        "",
+    );
+    assert_eq!(place(&e), "workloads.yaml:4:5: prompts.p.shared_prefix");
+    assert!(e.message.contains("no `tokens`"), "{}", e.message);
+    let e = error(
+        "    text: hi\n    shared_prefix: { groups: 2, tokens: 3 }\n",
+        "",
+    );
+    assert_eq!(place(&e), "workloads.yaml:4:5: prompts.p.shared_prefix");
+}

@@ -44,6 +44,9 @@ fn prompt_json(prompt: &PromptSpec) -> Value {
     if prompt.prefix_cache == PrefixCache::Allow {
         value["prefix_cache"] = json!("allow");
     }
+    if let Some(shared) = &prompt.shared_prefix {
+        value["shared_prefix"] = json!(shared.describe());
+    }
     value
 }
 

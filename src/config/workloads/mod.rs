@@ -6,6 +6,7 @@
 
 mod hash;
 pub mod lengths;
+pub mod prefix;
 mod prompts;
 mod raw;
 mod scenario;
@@ -15,6 +16,7 @@ mod sweep;
 use std::time::Duration;
 
 pub use lengths::Lengths;
+pub use prefix::SharedPrefix;
 use raw::RawFile;
 use scenario::Inherited;
 
@@ -66,6 +68,9 @@ pub struct PromptSpec {
     pub source: PromptSource,
     /// `prefix_cache:`; [`PrefixCache::Avoid`] unless the prompt opts in.
     pub prefix_cache: PrefixCache,
+    /// `shared_prefix:` (synthetic prompts only): groups of requests whose prompts
+    /// start with the same text.
+    pub shared_prefix: Option<SharedPrefix>,
 }
 
 /// Whether the requests of a prompt may share a cacheable prefix, with each other

@@ -1,6 +1,7 @@
 //! `prompts:` entries: fixed text, or synthetic text of a given token length.
 
 use super::lengths::{self, RawLengths};
+use super::prefix;
 use super::raw::RawPrompt;
 use super::{PromptSource, PromptSpec};
 use crate::config::error::ConfigError;
@@ -82,9 +83,21 @@ pub(super) fn check(
             }
         }
     };
+    let shared_prefix = raw.shared_prefix.map(|written| {
+        if matches!(prompt_source, PromptSource::Template { .. }) {
+            errors.push(source.at_key(
+                &at("shared_prefix"),
+                "`shared_prefix` builds generated prefixes for `synthetic_tokens` prompts; \
+                 with `text`, write the shared part into the text and set \
+                 `prefix_cache: allow`",
+            ));
+        }
+        prefix::check(source, &at("shared_prefix"), written, errors)
+    });
     PromptSpec {
         name,
         source: prompt_source,
         prefix_cache: raw.prefix_cache.unwrap_or_default(),
+        shared_prefix,
     }
 }

@@ -48,7 +48,7 @@ pub(super) struct RawDefaults {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `text` or `synthetic_tokens` (and optionally `spread` and `prefix_cache`)"
+    expecting = "a mapping with `text` or `synthetic_tokens` (and optionally `spread`, `prefix_cache` and `shared_prefix`)"
 )]
 pub(super) struct RawPrompt {
     pub text: Option<String>,
@@ -56,6 +56,8 @@ pub(super) struct RawPrompt {
     pub synthetic_tokens: Option<super::lengths::RawLengths>,
     pub spread: Option<f64>,
     pub prefix_cache: Option<super::PrefixCache>,
+    /// Groups of requests sharing a leading text (see `prefix.rs`).
+    pub shared_prefix: Option<super::prefix::RawSharedPrefix>,
 }
 
 #[derive(Deserialize)]
