@@ -16,7 +16,7 @@ use crate::manifest::{LoadSpec, ScenarioSpec, SloSpec};
 use crate::sim::SimConfig;
 use crate::telemetry::{GpuSelection, TelemetryOptions};
 use crate::workload::prompts::Synthetic;
-use crate::workload::tokenizer::TokenCounter;
+use crate::workload::tokenizer::{TokenCounter, TokenizerError};
 use crate::workload::{ArrivalKind, LoadPlan, PromptGenerator, ScenarioPlan};
 
 pub use crate::usage_error::UsageError;
@@ -279,7 +279,13 @@ impl RunOptions {
         let run_salt: u64 = rand::random();
         let tokenizer = model
             .and_then(|m| m.tokenizer.as_deref())
-            .map(TokenCounter::load)
+            .map(|path| {
+                let bytes = std::fs::read(path).map_err(|e| TokenizerError {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                TokenCounter::from_bytes(path, &bytes)
+            })
             .transpose()
             .map_err(|e| UsageError(format!("models.yaml: model `{model_name}`: {e}")))?;
         let mut scenarios = Vec::new();

@@ -11,6 +11,11 @@ use llm_bench::sim::{SimConfig, UsageMode};
 use llm_bench::workload::tokenizer::TokenCounter;
 use serde_json::Value;
 
+fn tiny() -> TokenCounter {
+    let path = tiny_tokenizer();
+    TokenCounter::from_bytes(&path, &std::fs::read(&path).unwrap()).unwrap()
+}
+
 fn tiny_tokenizer() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tokenizer/tiny-wordpiece.json")
 }
@@ -87,7 +92,7 @@ fn a_tokenizer_makes_prompt_lengths_exact_and_counts_output_without_usage() {
     };
     let workloads = "prompts:\n  p:\n    synthetic_tokens: 37\nscenarios:\n  s:\n    prompt: p\n    concurrency: 2\n    requests: 12\n";
     let (out, served) = run(tmp.path(), sim, true, workloads);
-    let tokenizer = TokenCounter::load(&tiny_tokenizer()).unwrap();
+    let tokenizer = tiny();
     assert_eq!(served.len(), 12);
     let mut prompts = std::collections::HashSet::new();
     for e in &served {
@@ -131,7 +136,7 @@ fn length_distributions_reach_the_server_per_request() {
     };
     let workloads = "prompts:\n  p:\n    synthetic_tokens: { uniform: [5, 40] }\nscenarios:\n  s:\n    prompt: p\n    concurrency: 4\n    requests: 60\n    output_tokens: { empirical: [3, 8, 13] }\n";
     let (out, served) = run(tmp.path(), sim, true, workloads);
-    let tokenizer = TokenCounter::load(&tiny_tokenizer()).unwrap();
+    let tokenizer = tiny();
     let served = by_request_id(&served);
     let rows = rows(&out);
     assert_eq!((rows.len(), served.len()), (60, 60));
@@ -189,7 +194,7 @@ fn shared_prefix_groups_reach_the_server_with_the_salt_after_the_prefix() {
     };
     let workloads = "prompts:\n  p:\n    synthetic_tokens: { uniform: [10, 16] }\n    shared_prefix: { groups: 3, tokens: 40 }\nscenarios:\n  s:\n    prompt: p\n    concurrency: 3\n    requests: 30\n";
     let (out, served) = run(tmp.path(), sim, true, workloads);
-    let tokenizer = TokenCounter::load(&tiny_tokenizer()).unwrap();
+    let tokenizer = tiny();
     let served = by_request_id(&served);
     let mut prefixes: Vec<std::collections::HashSet<String>> = vec![Default::default(); 3];
     for r in rows(&out) {

@@ -45,17 +45,18 @@ pub struct TokenizerError {
 const FIT_ROUNDS: usize = 8;
 
 impl TokenCounter {
-    pub fn load(path: &Path) -> Result<TokenCounter, TokenizerError> {
+    /// Parses a tokenizer.json read from `path` (named in errors only); the
+    /// caller reads the file, so this module stays free of I/O.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<TokenCounter, TokenizerError> {
         let error = |reason: String| TokenizerError {
             path: path.display().to_string(),
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|e| error(e.to_string()))?;
-        let tokenizer = Tokenizer::from_bytes(&bytes).map_err(|e| error(e.to_string()))?;
+        let tokenizer = Tokenizer::from_bytes(bytes).map_err(|e| error(e.to_string()))?;
         Ok(TokenCounter {
             tokenizer: Arc::new(tokenizer),
             path: path.to_path_buf(),
-            sha256: crate::hash::sha256_hex(&bytes),
+            sha256: crate::hash::sha256_hex(bytes),
         })
     }
 
@@ -118,10 +119,11 @@ impl TokenCounter {
 mod tests {
     use super::*;
 
-    pub(crate) fn tiny() -> TokenCounter {
+    fn tiny() -> TokenCounter {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/tokenizer/tiny-wordpiece.json");
-        TokenCounter::load(&path).expect("the test tokenizer loads")
+        let bytes = std::fs::read(&path).expect("the test tokenizer is in the repository");
+        TokenCounter::from_bytes(&path, &bytes).expect("the test tokenizer loads")
     }
 
     #[test]
@@ -155,13 +157,9 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_or_broken_file_says_which_and_why() {
-        let e = TokenCounter::load(Path::new("/nonexistent/tokenizer.json")).unwrap_err();
-        assert!(e.to_string().contains("/nonexistent/tokenizer.json"), "{e}");
-        let dir = tempfile::tempdir().unwrap();
-        let bad = dir.path().join("tokenizer.json");
-        std::fs::write(&bad, "{\"model\": 3}").unwrap();
-        let e = TokenCounter::load(&bad).unwrap_err();
+    fn a_broken_file_says_which_and_why() {
+        let bad = Path::new("/config/tokenizer.json");
+        let e = TokenCounter::from_bytes(bad, b"{\"model\": 3}").unwrap_err();
         assert!(e.to_string().contains("tokenizer.json"), "{e}");
     }
 }
