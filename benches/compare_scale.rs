@@ -301,6 +301,9 @@ fn spec(i: usize) -> ScenarioSpec {
         ignore_eos: true,
         stream: true,
         seed: 42,
+        output_tokens: None,
+        shared_prefix: None,
+        tokenizer_sha256: None,
         prefix_cache: Default::default(),
         max_trials: None,
         trials: TRIALS,
@@ -396,6 +399,8 @@ fn trial_rows(spec: &ScenarioSpec, trial: u32, seed: u64, ttft_factor: f64) -> V
                 trial_start: t0,
                 in_flight: concurrency,
                 max_tokens: None,
+                requested_output_tokens: None,
+                tokenizer_output_tokens: None,
             };
             RequestRow::new(ctx, &outcome)
         })

@@ -110,6 +110,8 @@ fn row(c: &mut Criterion) {
         trial_start: t0,
         in_flight: 64,
         max_tokens: Some(128),
+        requested_output_tokens: None,
+        tokenizer_output_tokens: None,
     };
     c.bench_function("per_request/row_new_128_tokens", |b| {
         b.iter(|| black_box(RequestRow::new(ctx, black_box(&outcome))))
@@ -162,11 +164,7 @@ fn body(c: &mut Criterion) {
         stream: true,
         extra: serde_json::Map::new(),
     };
-    let prompts = PromptGenerator::Synthetic {
-        tokens: 256,
-        spread: 0.0,
-        seed: 7,
-    };
+    let prompts = PromptGenerator::synthetic(256, 0.0, 7);
     let mut group = c.benchmark_group("per_request");
     let mut index = 0u64;
     group.bench_function("body_value_tree_256_tokens", |b| {

@@ -126,6 +126,18 @@ pub struct ScenarioSpec {
     /// default) when every request starts with a salt of its own.
     #[serde(default, skip_serializing_if = "crate::config::PrefixCache::is_avoid")]
     pub prefix_cache: crate::config::PrefixCache,
+    /// Each request's `max_tokens` drawn from this distribution (e.g.
+    /// `uniform[64,256]`); absent when every request asks for `max_tokens`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<String>,
+    /// `GROUPSxTOKENS` when the prompt's requests share prefixes in groups
+    /// (`shared_prefix:`), e.g. `4x512`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_prefix: Option<String>,
+    /// SHA-256 of the model's `tokenizer:` file when it made synthetic prompt
+    /// lengths exact; absent when they are approximate (one word per token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer_sha256: Option<String>,
     pub trials: u32,
     /// `--max-trials`: more trials, up to this many, while a gated verdict is
     /// inconclusive.

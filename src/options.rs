@@ -15,6 +15,8 @@ use crate::config::{self, Config, Endpoint, Load, PrefixCache, PromptSource};
 use crate::manifest::{LoadSpec, ScenarioSpec, SloSpec};
 use crate::sim::SimConfig;
 use crate::telemetry::{GpuSelection, TelemetryOptions};
+use crate::workload::prompts::Synthetic;
+use crate::workload::tokenizer::{TokenCounter, TokenizerError};
 use crate::workload::{ArrivalKind, LoadPlan, PromptGenerator, ScenarioPlan};
 
 pub use crate::usage_error::UsageError;
@@ -131,11 +133,7 @@ impl RunOptions {
         let seed = args.seed.unwrap_or(42);
         let prefix_cache = prefix_cache(args, PrefixCache::Avoid);
         let prompt = salt_unless_allowed(
-            PromptGenerator::Synthetic {
-                tokens: args.prompt_tokens.unwrap_or(256),
-                spread: 0.0,
-                seed,
-            },
+            PromptGenerator::synthetic(args.prompt_tokens.unwrap_or(256), 0.0, seed),
             prefix_cache,
             rand::random(),
         );
@@ -151,6 +149,9 @@ impl RunOptions {
             stream: !args.no_stream,
             seed,
             prefix_cache,
+            output_tokens: None,
+            shared_prefix: None,
+            tokenizer_sha256: None,
             trials: crate::compare::default_trials(
                 args.trials,
                 1,
@@ -276,6 +277,17 @@ impl RunOptions {
         // sends other salts, so it cannot be served from the cache the last run
         // filled.
         let run_salt: u64 = rand::random();
+        let tokenizer = model
+            .and_then(|m| m.tokenizer.as_deref())
+            .map(|path| {
+                let bytes = std::fs::read(path).map_err(|e| TokenizerError {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                TokenCounter::from_bytes(path, &bytes)
+            })
+            .transpose()
+            .map_err(|e| UsageError(format!("models.yaml: model `{model_name}`: {e}")))?;
         let mut scenarios = Vec::new();
         for s in selected {
             let load = load_override.clone().unwrap_or_else(|| s.load.clone());
@@ -293,24 +305,34 @@ impl RunOptions {
                     anyhow!("scenario `{}` names unknown prompt `{}`", s.name, s.prompt)
                 })?;
             let prompt = match (&prompt_spec.source, args.prompt_tokens) {
-                (_, Some(tokens)) => PromptGenerator::Synthetic {
-                    tokens,
-                    spread: 0.0,
-                    seed,
-                },
+                (_, Some(tokens)) => PromptGenerator::synthetic(tokens, 0.0, seed),
                 (PromptSource::Template { text }, None) => PromptGenerator::Template(text.clone()),
-                (PromptSource::Synthetic { tokens, spread }, None) => PromptGenerator::Synthetic {
-                    tokens: *tokens,
-                    spread: *spread,
-                    seed,
-                },
-            };
+                (PromptSource::Synthetic { tokens, spread }, None) => {
+                    PromptGenerator::synthetic(*tokens, *spread, seed)
+                }
+                (PromptSource::SyntheticLengths { lengths }, None) => {
+                    PromptGenerator::Synthetic(Synthetic {
+                        lengths: lengths.clone(),
+                        seed,
+                        tokenizer: None,
+                        prefix: None,
+                    })
+                }
+            }
+            .with_tokenizer(tokenizer.clone())
+            .with_shared_prefix(prompt_spec.shared_prefix);
             let prefix_cache = prefix_cache(args, prompt_spec.prefix_cache);
             let prompt = salt_unless_allowed(prompt, prefix_cache, run_salt);
             let max_tokens = args
                 .max_tokens
                 .or(s.max_tokens)
                 .unwrap_or_else(|| model.map_or(128, |m| m.max_tokens));
+            // `--max-tokens` gives every request the same limit.
+            let output_tokens = s
+                .output_tokens
+                .clone()
+                .filter(|_| args.max_tokens.is_none());
+            let exact = prompt.exact_lengths() == Some(true);
             let spec = ScenarioSpec {
                 name: s.name.clone(),
                 // `--prompt-tokens` replaces the named prompt: say so, so that the
@@ -328,6 +350,12 @@ impl RunOptions {
                 stream: s.stream && !args.no_stream,
                 seed,
                 prefix_cache,
+                output_tokens: output_tokens.as_ref().map(config::Lengths::describe),
+                shared_prefix: prompt_spec.shared_prefix.map(|p| p.describe()),
+                tokenizer_sha256: tokenizer
+                    .as_ref()
+                    .filter(|_| exact)
+                    .map(|t| t.sha256().to_string()),
                 trials: crate::compare::default_trials(
                     args.trials,
                     s.trials,
@@ -351,7 +379,10 @@ impl RunOptions {
                 stream: spec.stream,
                 extra: model.map(|m| m.extra_body.clone()).unwrap_or_default(),
             };
-            scenarios.push((plan(spec, &load, prompt, requests, duration)?, body));
+            let mut plan = plan(spec, &load, prompt, requests, duration)?;
+            plan.output_tokens = output_tokens;
+            plan.tokenizer = tokenizer.clone();
+            scenarios.push((plan, body));
         }
         let destination = match &target.endpoint {
             Endpoint::Url(url) => Destination::Url(url.clone()),
@@ -609,6 +640,8 @@ fn plan(
         prompts,
         total_requests,
         duration,
+        output_tokens: None,
+        tokenizer: None,
     })
 }
 

@@ -122,6 +122,8 @@ pub enum TokenSource {
     Usage,
     /// No usage was sent: one token per content chunk was assumed.
     Chunks,
+    /// No usage was sent: the text was counted with the model's `tokenizer:`.
+    Tokenizer,
 }
 
 /// Raw instants of one request, filled in by the client as events happen.
@@ -274,6 +276,10 @@ pub struct RequestRow {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_tokens: Option<u64>,
     pub output_tokens: u64,
+    /// The output length this request asked for (`max_tokens` drawn from the
+    /// scenario's `output_tokens:`); absent when every request asks the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_output_tokens: Option<u64>,
     /// Content chunks received (several tokens may share one chunk).
     pub chunks: u64,
     pub token_source: TokenSource,
@@ -339,6 +345,9 @@ pub struct Outcome {
     pub connection: Option<Connection>,
     pub attempts: u32,
     pub first_attempt_error: Option<String>,
+    /// The generated text, when the client was asked to keep it (a model with a
+    /// tokenizer) and it fit the per-request cap.
+    pub content_text: Option<String>,
 }
 
 /// The connection a request went out on.
@@ -361,6 +370,7 @@ impl Outcome {
             connection: None,
             attempts: 1,
             first_attempt_error: None,
+            content_text: None,
         }
     }
 }
@@ -378,6 +388,10 @@ pub struct RowContext<'a> {
     /// The most output tokens the request allowed, over all its choices (`max_tokens`
     /// × `n`); `None` when the body does not say.
     pub max_tokens: Option<u64>,
+    /// The output length drawn for this request (`output_tokens:`), if any.
+    pub requested_output_tokens: Option<u64>,
+    /// The response's text counted with the model's tokenizer, when there is one.
+    pub tokenizer_output_tokens: Option<u64>,
 }
 
 impl RequestRow {
@@ -385,10 +399,12 @@ impl RequestRow {
     pub fn new(ctx: RowContext<'_>, outcome: &Outcome) -> RequestRow {
         let t = &outcome.timing;
         let chunks = t.tokens.count();
-        let (output_tokens, token_source) = match outcome.usage_output_tokens {
-            Some(n) => (n, TokenSource::Usage),
-            None => (chunks, TokenSource::Chunks),
-        };
+        let (output_tokens, token_source) =
+            match (outcome.usage_output_tokens, ctx.tokenizer_output_tokens) {
+                (Some(n), _) => (n, TokenSource::Usage),
+                (None, Some(n)) => (n, TokenSource::Tokenizer),
+                (None, None) => (chunks, TokenSource::Chunks),
+            };
         let itl_rest = t.tokens.rest().map(Box::new);
         let mut flags = TokenCounts {
             usage: outcome.usage_output_tokens,
@@ -431,6 +447,7 @@ impl RequestRow {
             itl_rest,
             prompt_tokens: outcome.usage_prompt_tokens,
             output_tokens,
+            requested_output_tokens: ctx.requested_output_tokens,
             chunks,
             token_source,
             flags,

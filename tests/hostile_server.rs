@@ -44,6 +44,8 @@ async fn send(client: &Client, stream: bool) -> RequestRow {
         trial_start: start,
         in_flight: 1,
         max_tokens: Some(16),
+        requested_output_tokens: None,
+        tokenizer_output_tokens: None,
     };
     let row = RequestRow::new(ctx, &outcome);
     // What the run writes reads back as the same row.

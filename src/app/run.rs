@@ -119,7 +119,14 @@ async fn benchmark(
         stall_timeout: options.timeouts.stall,
         max_connections: peak_concurrency(options),
     })
-    .map_err(|e| UsageError(format!("{e:#}")))?;
+    .map_err(|e| UsageError(format!("{e:#}")))?
+    // A model with a tokenizer counts responses that come without usage.
+    .keeping_text(
+        options
+            .scenarios
+            .iter()
+            .any(|(plan, _)| plan.tokenizer.is_some()),
+    );
     let model = match &options.model {
         Some(m) => m.clone(),
         None => discover_model(base_url, options).await?,

@@ -28,6 +28,9 @@ pub(super) struct Exchange {
     pub limits: Limits,
     /// The response's `Content-Type`, to explain an empty response.
     pub content_type: Option<String>,
+    /// The generated text, when kept for a tokenizer to count (at most
+    /// `limits.per_buffer` bytes; past that it is dropped and not counted).
+    text: Option<String>,
 }
 
 impl Exchange {
@@ -42,6 +45,26 @@ impl Exchange {
             attempts: None,
             limits,
             content_type: None,
+            text: None,
+        }
+    }
+
+    /// Keep the generated text, for [`Outcome::content_text`].
+    pub fn keep_text(&mut self) {
+        self.text = Some(String::new());
+    }
+
+    /// Adds a payload's text to the kept text, if it is kept.
+    fn keep(&mut self, payload: &str, chunk: &ChunkInfo<'_>) {
+        let Some(text) = &mut self.text else {
+            return;
+        };
+        if chunk.content_bytes == 0 {
+            return;
+        }
+        super::content::append_content(payload, text);
+        if text.len() > self.limits.per_buffer {
+            self.text = None;
         }
     }
 
@@ -92,6 +115,7 @@ impl Exchange {
         outcome.usage_prompt_tokens = self.usage_prompt;
         outcome.usage_output_tokens = self.usage_output;
         outcome.received = self.received;
+        outcome.content_text = self.text;
         if let Some(a) = attempts {
             outcome.attempts = a.count.max(1);
             outcome.first_attempt_error = a.first_error;
@@ -137,6 +161,7 @@ impl Exchange {
         match parse_chunk(text) {
             Ok(chunk) => {
                 // A whole response counts as one chunk: TTFT equals E2E.
+                self.keep(text, &chunk);
                 self.on_chunk(&chunk, now);
             }
             Err(e) => self.fail(ErrorKind::MalformedEvent, e.to_string()),
@@ -155,7 +180,10 @@ impl Exchange {
                 true
             }
             SseEvent::Data(data) => match parse_chunk(data) {
-                Ok(chunk) => self.on_chunk(&chunk, now),
+                Ok(chunk) => {
+                    self.keep(data, &chunk);
+                    self.on_chunk(&chunk, now)
+                }
                 Err(e) => {
                     self.fail(ErrorKind::MalformedEvent, e.to_string());
                     true

@@ -59,6 +59,8 @@ pub struct Client {
     transport: Transport,
     options: Arc<ClientOptions>,
     limits: Limits,
+    /// Keep each response's text ([`Client::keeping_text`]).
+    keep_text: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -118,7 +120,16 @@ impl Client {
             transport,
             limits: Limits::for_streams(options.max_connections),
             options: Arc::new(options),
+            keep_text: false,
         })
+    }
+
+    /// This client, keeping each response's generated text in its outcome
+    /// (`Outcome::content_text`), for a tokenizer to count when the server sends
+    /// no usage. Costs a second parse of each chunk that carries text.
+    pub fn keeping_text(mut self, keep: bool) -> Client {
+        self.keep_text = keep;
+        self
     }
 
     /// Opens up to `connections` connections before a trial's clock starts, so the
@@ -162,6 +173,9 @@ impl Client {
         let request_id = request_id.filter(|id| id.bytes().all(|b| b.is_ascii_graphic()));
         let sent = Instant::now();
         let mut exchange = Exchange::new(RequestTiming::new(scheduled, sent), self.limits);
+        if self.keep_text {
+            exchange.keep_text();
+        }
         let work = self.run(&mut exchange, body, request_id, stream);
         let open = match tokio::time::timeout(self.options.request_timeout, work).await {
             Ok(open) => open,

@@ -8,6 +8,7 @@
 //! builds the JSON bodies.
 
 pub mod chunk;
+mod content;
 mod exchange;
 pub mod h1;
 pub mod http;

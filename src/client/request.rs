@@ -52,6 +52,12 @@ impl BodyTemplate {
     /// server's tokenizer rather than from counting chunks. `ignore_eos` is only sent
     /// when asked for: strict servers answer 422 to fields they do not know.
     pub fn body(&self, prompt: &str) -> Vec<u8> {
+        self.body_with(prompt, json!(self.max_tokens), None)
+    }
+
+    /// [`BodyTemplate::body`] with `max_tokens` (and, when given and `extra_body`
+    /// sets it, `min_tokens`) replaced by these values.
+    fn body_with(&self, prompt: &str, max_tokens: Value, min_tokens: Option<Value>) -> Vec<u8> {
         let mut body = Map::new();
         body.insert("model".into(), Value::String(self.model.clone()));
         match self.api {
@@ -61,7 +67,7 @@ impl BodyTemplate {
             ),
             Api::Completions => body.insert("prompt".into(), Value::String(prompt.to_string())),
         };
-        body.insert("max_tokens".into(), json!(self.max_tokens));
+        body.insert("max_tokens".into(), max_tokens);
         body.insert("stream".into(), json!(self.stream));
         if self.stream {
             body.insert("stream_options".into(), json!({ "include_usage": true }));
@@ -72,6 +78,11 @@ impl BodyTemplate {
         for (k, v) in &self.extra {
             body.insert(k.clone(), v.clone());
         }
+        if let Some(min_tokens) = min_tokens {
+            if body.contains_key("min_tokens") {
+                body.insert("min_tokens".into(), min_tokens);
+            }
+        }
         serde_json::to_vec(&Value::Object(body)).unwrap_or_default()
     }
 
@@ -79,58 +90,127 @@ impl BodyTemplate {
     /// which replaces it), capped by `max_completion_tokens`, times `n` choices.
     /// `None` when `extra_body` sets one of them to something that is not a count.
     pub fn output_limit(&self) -> Option<u64> {
-        let count = |key: &str| self.extra.get(key).map(Value::as_u64);
-        let max_tokens = count("max_tokens").unwrap_or(Some(u64::from(self.max_tokens)))?;
-        let limit = match count("max_completion_tokens") {
-            Some(cap) => max_tokens.min(cap?),
-            None => max_tokens,
-        };
-        let choices = count("n").unwrap_or(Some(1))?.max(1);
-        Some(limit.saturating_mul(choices))
+        output_limit(&self.extra, u64::from(self.max_tokens))
     }
 
     /// The body rendered once, split where the prompt goes.
     pub fn prepare(&self) -> PreparedBody {
-        let whole = self.body(PROMPT_MARK);
-        let mark = serde_json::to_vec(PROMPT_MARK).unwrap_or_default();
-        let mut found = whole
-            .windows(mark.len())
-            .enumerate()
-            .filter(|(_, w)| *w == mark);
-        match (found.next(), found.next()) {
-            (Some((at, _)), None) => PreparedBody {
-                prefix: whole[..at].to_vec(),
-                suffix: Some(whole[at + mark.len()..].to_vec()),
+        self.prepare_holes(false)
+    }
+
+    /// Like [`BodyTemplate::prepare`], with a second hole where each request's own
+    /// `max_tokens` goes (and `min_tokens`, when `extra_body` sets it, so a server
+    /// that honours it generates exactly that many): for `output_tokens:`
+    /// distributions.
+    pub fn prepare_per_request_output(&self) -> PreparedBody {
+        self.prepare_holes(true)
+    }
+
+    fn prepare_holes(&self, per_request_output: bool) -> PreparedBody {
+        let (max_tokens, min_tokens) = match per_request_output {
+            true => (json!(OUTPUT_MARK), Some(json!(OUTPUT_MARK))),
+            false => (json!(self.max_tokens), None),
+        };
+        let whole = self.body_with(PROMPT_MARK, max_tokens, min_tokens);
+        let marks = [
+            (
+                serde_json::to_vec(PROMPT_MARK).unwrap_or_default(),
+                Hole::Prompt,
+            ),
+            (
+                serde_json::to_vec(OUTPUT_MARK).unwrap_or_default(),
+                Hole::OutputTokens,
+            ),
+        ];
+        let mut found: Vec<(usize, usize, Hole)> = Vec::new();
+        for (mark, hole) in &marks {
+            for (at, _) in whole
+                .windows(mark.len())
+                .enumerate()
+                .filter(|(_, w)| w == mark)
+            {
+                found.push((at, mark.len(), *hole));
+            }
+        }
+        found.sort_by_key(|f| f.0);
+        let limit_keys: Map<String, Value> = self
+            .extra
+            .iter()
+            .filter(|(k, _)| LIMIT_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let prompts = found.iter().filter(|f| f.2 == Hole::Prompt).count();
+        if prompts != 1 {
+            // `extra_body` replaced the prompt's field (or, absurdly, holds the
+            // mark): every request gets the same body, as `body` would give it.
+            return PreparedBody {
+                pieces: vec![self.body("")],
+                holes: Vec::new(),
                 stream: self.stream,
                 output_limit: self.output_limit(),
-            },
-            // `extra_body` replaced the prompt's field (or, absurdly, holds the mark):
-            // every request gets the same body, as `body` would give it.
-            _ => PreparedBody {
-                prefix: self.body(""),
-                suffix: None,
-                stream: self.stream,
-                output_limit: self.output_limit(),
-            },
+                limit_keys,
+            };
+        }
+        let mut pieces = Vec::new();
+        let mut holes = Vec::new();
+        let mut from = 0;
+        for (at, len, hole) in found {
+            pieces.push(whole[from..at].to_vec());
+            holes.push(hole);
+            from = at + len;
+        }
+        pieces.push(whole[from..].to_vec());
+        PreparedBody {
+            pieces,
+            holes,
+            stream: self.stream,
+            output_limit: self.output_limit(),
+            limit_keys,
         }
     }
+}
+
+/// The `extra_body` keys that bound a response's length.
+const LIMIT_KEYS: [&str; 3] = ["max_tokens", "max_completion_tokens", "n"];
+
+/// See [`BodyTemplate::output_limit`].
+fn output_limit(extra: &Map<String, Value>, max_tokens: u64) -> Option<u64> {
+    let count = |key: &str| extra.get(key).map(Value::as_u64);
+    let max_tokens = count("max_tokens").unwrap_or(Some(max_tokens))?;
+    let limit = match count("max_completion_tokens") {
+        Some(cap) => max_tokens.min(cap?),
+        None => max_tokens,
+    };
+    let choices = count("n").unwrap_or(Some(1))?.max(1);
+    Some(limit.saturating_mul(choices))
 }
 
 /// Stands for the prompt while the fixed part of a body is rendered; control
 /// characters keep it from colliding with anything a config would hold.
 const PROMPT_MARK: &str = "\u{1}llm-bench prompt\u{1}";
+/// Stands for a request's own output length, the same way.
+const OUTPUT_MARK: &str = "\u{1}llm-bench output tokens\u{1}";
 
-/// A scenario's request body with a hole for the prompt: see [`BodyTemplate::prepare`].
+/// What goes between two fixed pieces of a prepared body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hole {
+    Prompt,
+    OutputTokens,
+}
+
+/// A scenario's request body with holes for the prompt (and each request's output
+/// length): see [`BodyTemplate::prepare`].
 #[derive(Debug, Clone)]
 pub struct PreparedBody {
-    /// Everything before the prompt's JSON string.
-    prefix: Vec<u8>,
-    /// Everything after it; `None` when the body has no prompt field.
-    suffix: Option<Vec<u8>>,
+    /// The fixed bytes; a hole sits between each two.
+    pieces: Vec<Vec<u8>>,
+    holes: Vec<Hole>,
     /// Whether the body asks for a streamed response.
     pub stream: bool,
     /// [`BodyTemplate::output_limit`].
     pub output_limit: Option<u64>,
+    /// The `extra_body` keys that bound the output, for a request's own limit.
+    limit_keys: Map<String, Value>,
 }
 
 impl PreparedBody {
@@ -141,14 +221,51 @@ impl PreparedBody {
         prompt_len_hint: usize,
         write_prompt: impl FnOnce(&mut Vec<u8>),
     ) -> Vec<u8> {
-        let Some(suffix) = &self.suffix else {
-            return self.prefix.clone();
-        };
-        let mut out = Vec::with_capacity(self.prefix.len() + prompt_len_hint + 2 + suffix.len());
-        out.extend_from_slice(&self.prefix);
-        write_prompt(&mut out);
-        out.extend_from_slice(suffix);
+        self.render_with(prompt_len_hint, None, write_prompt)
+    }
+
+    /// [`PreparedBody::render`] with this request's own output length, for a body
+    /// from [`BodyTemplate::prepare_per_request_output`].
+    pub fn render_with(
+        &self,
+        prompt_len_hint: usize,
+        output_tokens: Option<u32>,
+        write_prompt: impl FnOnce(&mut Vec<u8>),
+    ) -> Vec<u8> {
+        let fixed: usize = self.pieces.iter().map(Vec::len).sum();
+        let mut out = Vec::with_capacity(fixed + prompt_len_hint + 16);
+        let mut write_prompt = Some(write_prompt);
+        for (piece, hole) in self
+            .pieces
+            .iter()
+            .zip(self.holes.iter().map(Some).chain([None]))
+        {
+            out.extend_from_slice(piece);
+            match hole {
+                Some(Hole::Prompt) => {
+                    if let Some(write) = write_prompt.take() {
+                        write(&mut out);
+                    }
+                }
+                Some(Hole::OutputTokens) => {
+                    let n = output_tokens.unwrap_or(1);
+                    out.extend_from_slice(n.to_string().as_bytes());
+                }
+                None => {}
+            }
+        }
         out
+    }
+
+    /// The most output tokens a request with this output length may get back
+    /// ([`BodyTemplate::output_limit`] with it as `max_tokens`).
+    pub fn output_limit_of(&self, output_tokens: Option<u32>) -> Option<u64> {
+        match output_tokens {
+            Some(n) if self.holes.contains(&Hole::OutputTokens) => {
+                output_limit(&self.limit_keys, u64::from(n))
+            }
+            _ => self.output_limit,
+        }
     }
 }
 
@@ -239,6 +356,49 @@ mod tests {
         assert_eq!(t.prepare().output_limit, Some(12));
         t.extra.insert("max_tokens".into(), Value::Null);
         assert_eq!(t.output_limit(), None);
+    }
+
+    /// Each request's own `max_tokens` (and `min_tokens` where `extra_body` sets
+    /// it) lands in the body, which stays otherwise the one `body` builds.
+    #[test]
+    fn per_request_output_lengths_fill_max_tokens_and_min_tokens() {
+        let mut extra = Map::new();
+        extra.insert("min_tokens".into(), json!(1));
+        extra.insert("n".into(), json!(2));
+        let t = BodyTemplate {
+            api: Api::Chat,
+            model: "m".into(),
+            max_tokens: 16,
+            ignore_eos: true,
+            stream: true,
+            extra,
+        };
+        let prepared = t.prepare_per_request_output();
+        let body = prepared.render_with(8, Some(77), |out| {
+            serde_json::to_writer(out, "hi \"x\"").unwrap()
+        });
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            (v["max_tokens"].clone(), v["min_tokens"].clone()),
+            (json!(77), json!(77))
+        );
+        assert_eq!(v["messages"][0]["content"], "hi \"x\"");
+        assert_eq!(prepared.output_limit_of(Some(77)), Some(154));
+        let mut expected: Value = serde_json::from_slice(&t.body("hi \"x\"")).unwrap();
+        expected["max_tokens"] = json!(77);
+        expected["min_tokens"] = json!(77);
+        assert_eq!(v, expected);
+        // Without `min_tokens` in extra_body, none is added.
+        let plain = BodyTemplate {
+            extra: Map::new(),
+            ..t
+        };
+        let body = plain
+            .prepare_per_request_output()
+            .render_with(1, Some(5), |out| serde_json::to_writer(out, "p").unwrap());
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["max_tokens"], 5);
+        assert!(v.get("min_tokens").is_none());
     }
 
     #[test]

@@ -42,9 +42,10 @@ pub use secret::Secret;
 pub(crate) use sim::MAX_DELAY_MS as MAX_SIM_DELAY_MS;
 pub use sim::{SimConfig, UsageMode};
 pub use targets::{check_header_value, ApiFlavor, Endpoint, MetricsSource, Target, Timeouts};
+pub use workloads::lengths::MAX_LENGTH_TOKENS;
 pub use workloads::{
-    too_many_in_flight, usable_concurrency, Arrival, Load, PrefixCache, PromptSource, PromptSpec,
-    Scenario, Slo, Stop, Workloads, MAX_CONCURRENCY,
+    too_many_in_flight, usable_concurrency, Arrival, Lengths, Load, PrefixCache, PromptSource,
+    PromptSpec, Scenario, SharedPrefix, Slo, Stop, Workloads, MAX_CONCURRENCY,
 };
 
 use references::unknown_name;

@@ -4,6 +4,8 @@
 //! output length and engine-specific body fields such as vLLM's `ignore_eos`) lives
 //! here so workloads.yaml stays model-independent.
 
+use std::path::PathBuf;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -43,6 +45,10 @@ pub struct Model {
     pub max_tokens: u32,
     /// Fields merged into every request body, e.g. `{ignore_eos: true, min_tokens: 128}`.
     pub extra_body: Map<String, Value>,
+    /// A Hugging Face `tokenizer.json` (`tokenizer:`, relative to the config
+    /// folder): exact prompt lengths, and output counts when a server sends no
+    /// usage. Checked to exist here; parsed when a run starts.
+    pub tokenizer: Option<PathBuf>,
 }
 
 /// models.yaml, validated.
@@ -65,11 +71,12 @@ struct RawFile {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping of model settings (`max_tokens`, `extra_body`)"
+    expecting = "a mapping of model settings (`max_tokens`, `extra_body`, `tokenizer`)"
 )]
 struct RawModel {
     max_tokens: Option<u32>,
     extra_body: Option<Map<String, Value>>,
+    tokenizer: Option<String>,
 }
 
 /// Reads and validates models.yaml; problems go to `errors`. Returns `None` only
@@ -108,6 +115,7 @@ fn model(
     let raw = raw.unwrap_or(RawModel {
         max_tokens: None,
         extra_body: None,
+        tokenizer: None,
     });
     if name.trim().is_empty() {
         errors.push(source.at_key(
@@ -135,9 +143,25 @@ fn model(
             ));
         }
     }
+    let tokenizer = raw.tokenizer.map(|written| {
+        let path = source.dir().join(&written);
+        if !path.is_file() {
+            errors.push(source.at_value(
+                &["models", name.as_str(), "tokenizer"],
+                format!(
+                    "no file at {} (relative paths are from the config folder); point it at \
+                     the model's Hugging Face tokenizer.json, or remove `tokenizer` to keep \
+                     approximate prompt lengths",
+                    path.display()
+                ),
+            ));
+        }
+        path
+    });
     Model {
         name,
         max_tokens,
         extra_body,
+        tokenizer,
     }
 }

@@ -79,6 +79,11 @@ impl Source {
         }
     }
 
+    /// The folder the file is in: where relative paths in it start.
+    pub fn dir(&self) -> &Path {
+        self.file.parent().unwrap_or(Path::new("."))
+    }
+
     pub fn new(file: PathBuf, text: String) -> Source {
         let text = match text.strip_prefix('\u{feff}') {
             Some(rest) => rest.to_string(),

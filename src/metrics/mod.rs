@@ -4,6 +4,7 @@
 //! whether they come straight from a run or from `requests.jsonl` years later.
 
 pub mod health;
+pub mod output_length;
 pub mod percentile;
 pub mod samples;
 pub mod stats;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::output_length::{OutputLength, OutputLengthAccumulator};
 use super::samples::{Samples, PER_TOKEN_CAP};
 use super::{ClientHealth, Stats};
 use crate::fingerprint::Fingerprint;
@@ -76,6 +77,10 @@ pub struct Metrics {
     /// Absent when no row was flagged.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub flags: BTreeMap<RowFlag, u64>,
+    /// Requested against received output lengths, when the scenario draws each
+    /// request's `max_tokens` (`output_tokens:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_length: Option<OutputLength>,
     pub schedule: Schedule,
     pub goodput: Option<Goodput>,
     /// How the client itself fared; `client_limited` means these numbers describe
@@ -143,6 +148,7 @@ pub struct Accumulator {
     error_examples: BTreeMap<ErrorKind, String>,
     tokens_by_source: BTreeMap<TokenSource, u64>,
     flags: BTreeMap<RowFlag, u64>,
+    output_length: OutputLengthAccumulator,
     output_tokens_total: u64,
     prompt_tokens_total: u64,
     good: u64,
@@ -172,6 +178,7 @@ impl Default for Accumulator {
             error_examples: BTreeMap::new(),
             tokens_by_source: BTreeMap::new(),
             flags: BTreeMap::new(),
+            output_length: OutputLengthAccumulator::default(),
             output_tokens_total: 0,
             prompt_tokens_total: 0,
             good: 0,
@@ -266,6 +273,7 @@ impl Accumulator {
         self.output_tokens_total += row.output_tokens;
         self.prompt_tokens_total += row.prompt_tokens.unwrap_or(0);
         *self.tokens_by_source.entry(row.token_source).or_default() += 1;
+        self.output_length.add(row);
         if meets_slo(row, slo) {
             self.good += 1;
         }
@@ -309,6 +317,7 @@ impl Accumulator {
         }
         self.output_tokens_total += other.output_tokens_total;
         self.prompt_tokens_total += other.prompt_tokens_total;
+        self.output_length.merge(&other.output_length);
         self.good += other.good;
         // Rates across trials are not meaningful as one span; keep the first trial's.
         self.starts = self.starts.or(other.starts);
@@ -389,6 +398,7 @@ impl Accumulator {
             error_examples: self.error_examples,
             tokens_by_source: self.tokens_by_source,
             flags: self.flags,
+            output_length: self.output_length.finish(),
             goodput,
             client_health: self.health,
             requests: self.counts,

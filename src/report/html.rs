@@ -247,6 +247,11 @@ fn scenario(
     key_figures(out, m);
     stats_table(out, m);
     notes(out, m);
+    let _ = writeln!(
+        out,
+        "<ul class=\"notes\"><li>{}</li></ul>",
+        esc(&super::lengths::length_note(s))
+    );
     out.push_str("<div class=\"charts\">\n");
     let Some(series) = series else {
         figure(
@@ -438,6 +443,7 @@ fn token_source(source: crate::record::TokenSource) -> &'static str {
     match source {
         crate::record::TokenSource::Usage => "server usage",
         crate::record::TokenSource::Chunks => "chunk count",
+        crate::record::TokenSource::Tokenizer => "tokenizer count",
     }
 }
 

@@ -243,6 +243,7 @@ fn details(s: &ScenarioSummary) -> String {
             sources.join(", ")
         },
     ));
+    out.push_str(&format!("- {}\n", super::lengths::length_note(s)));
     out.push_str(&format!(
         "- {} warm-up · {} cancelled · {} dropped (not counted)\n",
         m.requests.warmup, m.requests.cancelled, m.requests.dropped

@@ -9,6 +9,7 @@ pub mod completeness;
 pub mod console;
 pub mod csv;
 pub mod html;
+pub mod lengths;
 pub mod markdown;
 pub mod series;
 #[cfg(test)]

@@ -719,6 +719,7 @@ mod tests {
             tpot_ms: None,
             itl_ms: vec![],
             prompt_tokens: Some(10),
+            requested_output_tokens: None,
             output_tokens: 1,
             chunks: 1,
             token_source: TokenSource::Usage,

@@ -162,7 +162,10 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
         plan: plan.clone(),
         trial,
         client: client.clone(),
-        body: body.prepare(),
+        body: match plan.output_tokens {
+            Some(_) => body.prepare_per_request_output(),
+            None => body.prepare(),
+        },
         sink: sink.clone(),
         soft,
         hard,
@@ -239,9 +242,12 @@ impl TrialContext {
     /// Sends request `index`, scheduled at `scheduled`, and records it.
     async fn execute(&self, index: u64, scheduled: Instant) {
         let prompts = &self.plan.prompts;
-        let body = self.body.render(prompts.len_hint(), |out| {
-            prompts.write_json(self.trial, index, out);
-        });
+        let output_tokens = self.plan.output_tokens_of(self.trial, index);
+        let body = self
+            .body
+            .render_with(prompts.len_hint(), output_tokens, |out| {
+                prompts.write_json(self.trial, index, out);
+            });
         let request_id = self.id_prefix.as_ref().map(|p| format!("{p}{index}"));
         let in_flight = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(probe) = &self.probe {
@@ -258,10 +264,33 @@ impl TrialContext {
         if let Some(probe) = &self.probe {
             probe.request_done();
         }
-        self.record(index, request_id.as_deref(), in_flight, &outcome);
+        self.record(
+            index,
+            request_id.as_deref(),
+            in_flight,
+            output_tokens,
+            &outcome,
+        );
     }
 
-    fn record(&self, index: u64, request_id: Option<&str>, in_flight: u32, outcome: &Outcome) {
+    fn record(
+        &self,
+        index: u64,
+        request_id: Option<&str>,
+        in_flight: u32,
+        output_tokens: Option<u32>,
+        outcome: &Outcome,
+    ) {
+        // Counted here, off the client's read loop, and only when the server
+        // sent no usage.
+        let tokenizer_output_tokens = match (&self.plan.tokenizer, outcome.usage_output_tokens) {
+            (Some(tokenizer), None) => outcome
+                .content_text
+                .as_deref()
+                .and_then(|text| tokenizer.count(text))
+                .map(|n| n as u64),
+            _ => None,
+        };
         let ctx = RowContext {
             scenario: &self.plan.spec.name,
             trial: self.trial,
@@ -270,7 +299,9 @@ impl TrialContext {
             warmup: self.plan.is_warmup(index),
             trial_start: self.start,
             in_flight,
-            max_tokens: self.body.output_limit,
+            max_tokens: self.body.output_limit_of(output_tokens),
+            requested_output_tokens: output_tokens.map(u64::from),
+            tokenizer_output_tokens,
         };
         self.sink.send(RequestRow::new(ctx, outcome));
     }

@@ -143,6 +143,10 @@ async fn complete(
         Ok(request) => request,
         Err(error) => return error.into_response(),
     };
+    let logged_prompt = shared
+        .request_log
+        .as_ref()
+        .and_then(|_| super::request::logged_prompt(api, &body));
     drop(body);
 
     let faults = Faults::draw(config, index);
@@ -174,10 +178,12 @@ async fn complete(
         send_done: config.send_done,
         faults,
         stall: millis(config.stall_ms as f64 * config.speed_factor),
-        stamps: shared
-            .request_log
-            .as_ref()
-            .map(|_| Stamps::new(request_id(headers), arrival)),
+        stamps: shared.request_log.as_ref().map(|_| {
+            let mut stamps = Stamps::new(request_id(headers), arrival);
+            stamps.max_tokens = request.max_tokens;
+            stamps.prompt = logged_prompt;
+            stamps
+        }),
     };
     shared
         .counters

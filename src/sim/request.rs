@@ -115,6 +115,24 @@ impl CompletionRequest {
     }
 }
 
+/// The prompt as text, for the request log: the string contents of every
+/// message joined by newlines (chat), or the prompt string (completions).
+pub(crate) fn logged_prompt(api: Api, body: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    match api {
+        Api::Chat => {
+            let parts: Vec<&str> = value
+                .get("messages")?
+                .as_array()?
+                .iter()
+                .filter_map(|m| m.get("content").and_then(Value::as_str))
+                .collect();
+            Some(parts.join("\n"))
+        }
+        Api::Completions => value.get("prompt")?.as_str().map(str::to_string),
+    }
+}
+
 /// The prompt's tokens in order, as [`prompt_tokens`] counts them: the words of
 /// every message (chat) or prompt part (completions), token ids as their numbers.
 /// Only called once the body is known to be well formed.

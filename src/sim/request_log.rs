@@ -42,6 +42,13 @@ pub(crate) struct Entry<'a> {
     pub chunks: u32,
     /// Whether the response went out in full (no injected fault, no disconnect).
     pub complete: bool,
+    /// The request's `max_tokens` (or `max_completion_tokens`), when it set one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    /// The prompt as received (message contents joined by newlines), to check
+    /// what a workload sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<&'a str>,
 }
 
 impl RequestLog {
@@ -75,6 +82,8 @@ pub(crate) struct Stamps {
     pub first_chunk: Option<Instant>,
     pub last_chunk: Option<Instant>,
     pub chunks: u32,
+    pub max_tokens: Option<u32>,
+    pub prompt: Option<String>,
 }
 
 impl Stamps {
@@ -85,6 +94,8 @@ impl Stamps {
             first_chunk: None,
             last_chunk: None,
             chunks: 0,
+            max_tokens: None,
+            prompt: None,
         }
     }
 
@@ -104,6 +115,8 @@ impl Stamps {
             last_chunk_ns: self.last_chunk.and_then(monotonic_ns),
             chunks: self.chunks,
             complete,
+            max_tokens: self.max_tokens,
+            prompt: self.prompt.as_deref(),
         }
     }
 }

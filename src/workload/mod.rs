@@ -5,7 +5,9 @@
 //! arrival process, so the same seed always produces the same load.
 
 pub mod arrival;
+pub mod lengths;
 pub mod prompts;
+pub mod tokenizer;
 
 pub use arrival::{ArrivalKind, ArrivalSchedule};
 pub use prompts::PromptGenerator;
@@ -53,6 +55,10 @@ pub struct ScenarioPlan {
     /// Requests to send including warm-up; `None` when only a duration limits the run.
     pub total_requests: Option<u64>,
     pub duration: Option<Duration>,
+    /// Each request's `max_tokens`, drawn (`output_tokens:`); `None`: the body's.
+    pub output_tokens: Option<lengths::Lengths>,
+    /// The model's tokenizer: counts responses that come without usage.
+    pub tokenizer: Option<tokenizer::TokenCounter>,
 }
 
 impl ScenarioPlan {
@@ -63,6 +69,13 @@ impl ScenarioPlan {
             .total_requests
             .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
         self.load.expected_connections().min(sent).max(1)
+    }
+
+    /// The output length request `index` of `trial` asks for, when drawn.
+    pub fn output_tokens_of(&self, trial: u32, index: u64) -> Option<u32> {
+        self.output_tokens
+            .as_ref()
+            .map(|l| lengths::output_tokens(l, self.spec.seed, trial, index))
     }
 
     pub fn is_warmup(&self, index: u64) -> bool {

@@ -20,7 +20,10 @@
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, Normal};
+
+use super::lengths::{self, Lengths};
+use super::tokenizer::TokenCounter;
+use crate::config::SharedPrefix;
 
 /// Words that are a single token in common BPE vocabularies (with a leading space).
 const WORDS: &[&str] = &[
@@ -39,8 +42,8 @@ const WORDS: &[&str] = &[
 pub enum PromptGenerator {
     /// The same text for every request.
     Template(String),
-    /// Seeded random words; `tokens` on average, with a relative spread.
-    Synthetic { tokens: u32, spread: f64, seed: u64 },
+    /// Seeded random words, each request's length drawn from a distribution.
+    Synthetic(Synthetic),
     /// Another generator's prompts, each preceded by its request's salt
     /// ([`PromptGenerator::salted`]).
     Salted {
@@ -50,10 +53,94 @@ pub enum PromptGenerator {
     },
 }
 
+/// Seeded generated prompts.
+#[derive(Debug, Clone)]
+pub struct Synthetic {
+    /// Each request's length in tokens.
+    pub lengths: Lengths,
+    pub seed: u64,
+    /// When set, every prompt (salt included) is exactly the drawn length as this
+    /// tokenizer counts it; otherwise one word stands for one token.
+    pub tokenizer: Option<TokenCounter>,
+    /// Groups of requests whose prompts start with the same text; the drawn
+    /// length is then that of each request's own part after it.
+    pub prefix: Option<SharedPrefix>,
+}
+
+/// Mixed into the run's random number for the salts of shared prefixes, so they
+/// never equal a request's salt.
+const PREFIX_SALT: u64 = 0x5348_4152_4544_5046;
+
 /// Characters a salt adds before a prompt: 8 hex digits and a space.
 pub const SALT_LEN: usize = 9;
 
 impl PromptGenerator {
+    /// Seeded words of `tokens` tokens on average, with a standard deviation of
+    /// `spread * tokens` (`synthetic_tokens` and `spread` of workloads.yaml).
+    pub fn synthetic(tokens: u32, spread: f64, seed: u64) -> PromptGenerator {
+        let mean = f64::from(tokens.max(1));
+        let lengths = if spread > 0.0 {
+            Lengths::Normal {
+                mean,
+                sd: mean * spread,
+            }
+        } else {
+            Lengths::Fixed(tokens.max(1))
+        };
+        PromptGenerator::Synthetic(Synthetic {
+            lengths,
+            seed,
+            tokenizer: None,
+            prefix: None,
+        })
+    }
+
+    /// The same prompts measured with `tokenizer` (synthetic prompts only).
+    pub fn with_tokenizer(self, tokenizer: Option<TokenCounter>) -> PromptGenerator {
+        match self {
+            PromptGenerator::Synthetic(s) => {
+                PromptGenerator::Synthetic(Synthetic { tokenizer, ..s })
+            }
+            PromptGenerator::Salted { prompts, run_salt } => PromptGenerator::Salted {
+                prompts: Box::new(prompts.with_tokenizer(tokenizer)),
+                run_salt,
+            },
+            other => other,
+        }
+    }
+
+    /// The same prompts in groups sharing a prefix (synthetic prompts only).
+    pub fn with_shared_prefix(self, prefix: Option<SharedPrefix>) -> PromptGenerator {
+        match self {
+            PromptGenerator::Synthetic(s) => PromptGenerator::Synthetic(Synthetic { prefix, ..s }),
+            PromptGenerator::Salted { prompts, run_salt } => PromptGenerator::Salted {
+                prompts: Box::new(prompts.with_shared_prefix(prefix)),
+                run_salt,
+            },
+            other => other,
+        }
+    }
+
+    /// Whether synthetic lengths are exact (a tokenizer counts them); `None` when
+    /// the prompts are not synthetic.
+    pub fn exact_lengths(&self) -> Option<bool> {
+        match self {
+            PromptGenerator::Template(_) => None,
+            PromptGenerator::Synthetic(s) => Some(s.tokenizer.is_some()),
+            PromptGenerator::Salted { prompts, .. } => prompts.exact_lengths(),
+        }
+    }
+
+    /// Whether a prompt must be built whole before it is written: exact lengths
+    /// are counted on the whole text, and shared prefixes go before the salt.
+    fn needs_whole_text(&self) -> bool {
+        match self {
+            PromptGenerator::Template(_) => false,
+            PromptGenerator::Synthetic(s) => s.tokenizer.is_some() || s.prefix.is_some(),
+            PromptGenerator::Salted { prompts, .. } => prompts.needs_whole_text(),
+        }
+    }
+
     /// These prompts, each starting with a salt of its own drawn from `run_salt`
     /// (pass a fresh random number per run).
     pub fn salted(self, run_salt: u64) -> PromptGenerator {
@@ -68,23 +155,15 @@ impl PromptGenerator {
     pub fn prompt(&self, trial: u32, index: u64) -> String {
         match self {
             PromptGenerator::Template(text) => text.clone(),
-            PromptGenerator::Salted { prompts, run_salt } => {
-                format!(
+            PromptGenerator::Salted { prompts, run_salt } => match &**prompts {
+                PromptGenerator::Synthetic(s) => s.text(Some(*run_salt), trial, index),
+                other => format!(
                     "{} {}",
                     salt(*run_salt, trial, index),
-                    prompts.prompt(trial, index)
-                )
-            }
-            PromptGenerator::Synthetic { .. } => {
-                let mut out = String::with_capacity(self.len_hint());
-                self.each_word(trial, index, |word| {
-                    if !out.is_empty() {
-                        out.push(' ');
-                    }
-                    out.push_str(word);
-                });
-                out
-            }
+                    other.prompt(trial, index)
+                ),
+            },
+            PromptGenerator::Synthetic(s) => s.text(None, trial, index),
         }
     }
 
@@ -96,6 +175,10 @@ impl PromptGenerator {
             PromptGenerator::Template(text) => {
                 let _ = serde_json::to_writer(out, text);
             }
+            // Exact lengths need the whole text to count it.
+            _ if self.needs_whole_text() => {
+                let _ = serde_json::to_writer(out, &self.prompt(trial, index));
+            }
             PromptGenerator::Salted { prompts, run_salt } => {
                 // The inner prompt as a JSON string, its opening quote replaced by
                 // the quote and the salt (hex digits and a space need no escaping).
@@ -104,11 +187,11 @@ impl PromptGenerator {
                 let salt = format!("\"{} ", salt(*run_salt, trial, index));
                 out.splice(start..start + 1, salt.bytes());
             }
-            PromptGenerator::Synthetic { .. } => {
+            PromptGenerator::Synthetic(s) => {
                 // The words are plain lowercase ASCII: nothing to escape.
                 out.push(b'"');
                 let mut first = true;
-                self.each_word(trial, index, |word| {
+                s.each_word(trial, index, |word| {
                     if !std::mem::take(&mut first) {
                         out.push(b' ');
                     }
@@ -123,32 +206,11 @@ impl PromptGenerator {
     pub fn len_hint(&self) -> usize {
         match self {
             PromptGenerator::Template(text) => text.len() + text.len() / 8,
-            PromptGenerator::Synthetic { tokens, spread, .. } => {
-                (f64::from(*tokens) * (1.0 + 2.0 * spread.max(0.0)) * 6.0) as usize
+            PromptGenerator::Synthetic(s) => {
+                let prefix = s.prefix.map_or(0.0, |p| f64::from(p.tokens));
+                ((s.lengths.mean() + prefix) * 8.0) as usize
             }
             PromptGenerator::Salted { prompts, .. } => prompts.len_hint() + SALT_LEN,
-        }
-    }
-
-    /// Calls `f` with each word of a synthetic prompt; each request has its own
-    /// seed, so prompts do not depend on the order they are generated in.
-    fn each_word(&self, trial: u32, index: u64, mut f: impl FnMut(&'static str)) {
-        let PromptGenerator::Synthetic {
-            tokens,
-            spread,
-            seed,
-        } = self
-        else {
-            return;
-        };
-        // A small, fast generator: statistical quality is plenty for picking words,
-        // and seeding it costs nothing next to a cryptographic one.
-        let mut rng = SmallRng::seed_from_u64(
-            seed ^ (u64::from(trial) << 40) ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
-        let len = synthetic_length(*tokens, *spread, &mut rng);
-        for _ in 0..len {
-            f(WORDS[rng.gen_range(0..WORDS.len())]);
         }
     }
 
@@ -156,7 +218,10 @@ impl PromptGenerator {
     pub fn approx_tokens(&self) -> u32 {
         match self {
             PromptGenerator::Template(text) => text.split_whitespace().count() as u32,
-            PromptGenerator::Synthetic { tokens, .. } => *tokens,
+            PromptGenerator::Synthetic(s) => {
+                let prefix = s.prefix.map_or(0.0, |p| f64::from(p.tokens));
+                (s.lengths.mean() + prefix).round() as u32
+            }
             PromptGenerator::Salted { prompts, .. } => prompts.approx_tokens(),
         }
     }
@@ -177,13 +242,104 @@ fn salt(run_salt: u64, trial: u32, index: u64) -> String {
     format!("{:08x}", z as u32)
 }
 
-fn synthetic_length(tokens: u32, spread: f64, rng: &mut SmallRng) -> usize {
-    let mean = f64::from(tokens.max(1));
-    if spread <= 0.0 {
-        return mean as usize;
+impl Synthetic {
+    /// The generator of request `index` of `trial`: its own seed, so prompts do
+    /// not depend on the order they are generated in. A small, fast generator:
+    /// statistical quality is plenty for picking words.
+    fn rng(&self, trial: u32, index: u64) -> SmallRng {
+        SmallRng::seed_from_u64(
+            self.seed ^ (u64::from(trial) << 40) ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        )
     }
-    let drawn = Normal::new(mean, mean * spread).map_or(mean, |d| d.sample(rng));
-    drawn.round().max(1.0) as usize
+
+    /// Calls `f` with each word of a prompt of one word per token.
+    fn each_word(&self, trial: u32, index: u64, mut f: impl FnMut(&'static str)) {
+        let mut rng = self.rng(trial, index);
+        let len = lengths::draw(&self.lengths, &mut rng);
+        for _ in 0..len {
+            f(WORDS[rng.gen_range(0..WORDS.len())]);
+        }
+    }
+
+    /// The prompt of one request: its group's shared prefix (if any), then its
+    /// own salt (when salted) and words.
+    fn text(&self, run_salt: Option<u64>, trial: u32, index: u64) -> String {
+        let salt = run_salt.map(|r| salt(r, trial, index));
+        let own = self.own_text(salt.as_deref(), trial, index);
+        match &self.prefix {
+            None => own,
+            Some(prefix) => {
+                let group = (index % u64::from(prefix.groups.max(1))) as u32;
+                format!("{} {own}", self.prefix_text(prefix, group, run_salt))
+            }
+        }
+    }
+
+    /// The shared prefix of `group`: the same for every request of the group in
+    /// every trial of the run. Salted runs start it with a salt of the group's
+    /// own, drawn from the run's random number, so it is shared within the run
+    /// and never with an earlier run's cache.
+    fn prefix_text(&self, prefix: &SharedPrefix, group: u32, run_salt: Option<u64>) -> String {
+        let mut rng = SmallRng::seed_from_u64(
+            self.seed
+                ^ 0x7072_6566_6978_0000
+                ^ u64::from(group).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let mut text = run_salt
+            .map(|r| salt(r ^ PREFIX_SALT, u32::MAX, u64::from(group)))
+            .unwrap_or_default();
+        let mut word = |out: &mut String| {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(WORDS[rng.gen_range(0..WORDS.len())]);
+        };
+        // The group's salt is never cut.
+        let keep = text.len();
+        if text.is_empty() {
+            word(&mut text);
+        }
+        match &self.tokenizer {
+            Some(tokenizer) => tokenizer.fit(text, prefix.tokens as usize, keep, word).0,
+            None => {
+                // One word (or the salt) per token.
+                for _ in 1..prefix.tokens {
+                    word(&mut text);
+                }
+                text
+            }
+        }
+    }
+
+    /// A request's own part of its prompt, after `salt` when given.
+    fn own_text(&self, salt: Option<&str>, trial: u32, index: u64) -> String {
+        let Some(tokenizer) = &self.tokenizer else {
+            let mut out = salt.map(|s| format!("{s} ")).unwrap_or_default();
+            let start = out.len();
+            self.each_word(trial, index, |word| {
+                if out.len() > start {
+                    out.push(' ');
+                }
+                out.push_str(word);
+            });
+            return out;
+        };
+        let mut rng = self.rng(trial, index);
+        let target = lengths::draw(&self.lengths, &mut rng) as usize;
+        let mut text = salt.map(str::to_string).unwrap_or_default();
+        let mut word = |out: &mut String| {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(WORDS[rng.gen_range(0..WORDS.len())]);
+        };
+        // The salt is never cut: a prompt shorter than its salt is the salt.
+        let keep = text.len();
+        if text.is_empty() {
+            word(&mut text);
+        }
+        tokenizer.fit(text, target, keep, word).0
+    }
 }
 
 #[cfg(test)]
@@ -192,11 +348,7 @@ mod tests {
 
     #[test]
     fn synthetic_prompts_have_the_requested_length_and_differ() {
-        let g = PromptGenerator::Synthetic {
-            tokens: 64,
-            spread: 0.0,
-            seed: 1,
-        };
+        let g = PromptGenerator::synthetic(64, 0.0, 1);
         let a = g.prompt(0, 0);
         assert_eq!(a.split_whitespace().count(), 64);
         assert_ne!(a, g.prompt(0, 1));
@@ -205,11 +357,7 @@ mod tests {
 
     #[test]
     fn spread_varies_length_around_the_mean() {
-        let g = PromptGenerator::Synthetic {
-            tokens: 200,
-            spread: 0.1,
-            seed: 3,
-        };
+        let g = PromptGenerator::synthetic(200, 0.1, 3);
         let lens: Vec<usize> = (0..400)
             .map(|i| g.prompt(0, i).split_whitespace().count())
             .collect();
@@ -221,19 +369,10 @@ mod tests {
     #[test]
     fn json_prompts_are_the_prompts_as_json_strings() {
         let generators = [
-            PromptGenerator::Synthetic {
-                tokens: 50,
-                spread: 0.2,
-                seed: 9,
-            },
+            PromptGenerator::synthetic(50, 0.2, 9),
             PromptGenerator::Template("say \"hi\"\n\tand é".into()),
             PromptGenerator::Template("say \"hi\"".into()).salted(77),
-            PromptGenerator::Synthetic {
-                tokens: 5,
-                spread: 0.0,
-                seed: 9,
-            }
-            .salted(78),
+            PromptGenerator::synthetic(5, 0.0, 9).salted(78),
         ];
         for g in generators {
             for index in 0..20 {
@@ -249,11 +388,7 @@ mod tests {
     /// per run (two runs with one seed send different prompts), 9 characters long.
     #[test]
     fn salts_differ_per_request_and_per_run_and_keep_the_seeded_text() {
-        let plain = PromptGenerator::Synthetic {
-            tokens: 16,
-            spread: 0.0,
-            seed: 1,
-        };
+        let plain = PromptGenerator::synthetic(16, 0.0, 1);
         let run_a = plain.clone().salted(1);
         let run_b = plain.clone().salted(2);
         let a = run_a.prompt(0, 0);
@@ -271,5 +406,46 @@ mod tests {
         assert!(template.prompt(0, 3).ends_with(" Say hello."));
         assert_ne!(template.prompt(0, 3), template.prompt(0, 4));
         assert_eq!(template.approx_tokens(), 2);
+    }
+
+    /// Shared prefixes: requests of a group start with the same text, groups
+    /// differ, each request's salt comes after the prefix, and another run (run
+    /// salt) shares nothing with this one.
+    #[test]
+    fn shared_prefixes_are_shared_per_group_and_per_run_only() {
+        let plain = PromptGenerator::synthetic(5, 0.0, 1).with_shared_prefix(Some(SharedPrefix {
+            groups: 3,
+            tokens: 12,
+        }));
+        let run_a = plain.clone().salted(1);
+        let run_b = plain.salted(2);
+        let prefix_of = |p: &str| p.split(' ').take(12).collect::<Vec<_>>().join(" ");
+        let a: Vec<String> = (0..9).map(|i| run_a.prompt(0, i)).collect();
+        for (i, p) in a.iter().enumerate() {
+            let words: Vec<&str> = p.split(' ').collect();
+            // 12 prefix tokens (group salt + 11 words), request salt, 5 words.
+            assert_eq!(words.len(), 12 + 1 + 5, "{p}");
+            assert!(words[12].len() == 8 && words[12].bytes().all(|b| b.is_ascii_hexdigit()));
+            assert_eq!(
+                prefix_of(p),
+                prefix_of(&a[i % 3]),
+                "same group, same prefix"
+            );
+            assert_eq!(
+                prefix_of(p),
+                prefix_of(&run_a.prompt(1, i as u64)),
+                "every trial"
+            );
+        }
+        assert_ne!(prefix_of(&a[0]), prefix_of(&a[1]));
+        assert_ne!(a[0], a[3], "own salt and words differ");
+        assert_ne!(
+            prefix_of(&a[0]),
+            prefix_of(&run_b.prompt(0, 0)),
+            "runs share nothing"
+        );
+        let mut json = Vec::new();
+        run_a.write_json(0, 4, &mut json);
+        assert_eq!(json, serde_json::to_vec(&a[4]).unwrap());
     }
 }

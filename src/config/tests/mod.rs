@@ -2,6 +2,7 @@
 //! `file:line:column: path` and the key part of the message.
 
 mod files;
+mod lengths;
 mod targets;
 mod workloads;
 

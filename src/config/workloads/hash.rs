@@ -37,9 +37,15 @@ fn prompt_json(prompt: &PromptSpec) -> Value {
         PromptSource::Synthetic { tokens, spread } => {
             json!({"name": prompt.name, "synthetic_tokens": tokens, "spread": spread})
         }
+        PromptSource::SyntheticLengths { lengths } => {
+            json!({"name": prompt.name, "synthetic_tokens": lengths.describe()})
+        }
     };
     if prompt.prefix_cache == PrefixCache::Allow {
         value["prefix_cache"] = json!("allow");
+    }
+    if let Some(shared) = &prompt.shared_prefix {
+        value["shared_prefix"] = json!(shared.describe());
     }
     value
 }
@@ -65,7 +71,7 @@ fn scenario_json(s: &Scenario) -> Value {
             })
         }
     };
-    json!({
+    let mut value = json!({
         "name": s.name,
         "prompt": s.prompt,
         "load": load,
@@ -79,7 +85,12 @@ fn scenario_json(s: &Scenario) -> Value {
         "trials": s.trials,
         "slo": {"ttft_ms": s.slo.ttft_ms, "tpot_ms": s.slo.tpot_ms, "e2e_ms": s.slo.e2e_ms},
         "max_error_rate": s.max_error_rate,
-    })
+    });
+    // Only when set, so every existing hash stays as it was.
+    if let Some(lengths) = &s.output_tokens {
+        value["output_tokens"] = json!(lengths.describe());
+    }
+    value
 }
 
 /// Compact JSON with object keys in byte order.

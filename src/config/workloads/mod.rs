@@ -5,6 +5,8 @@
 //! comments, which is how two runs are known to have used the same workload.
 
 mod hash;
+pub mod lengths;
+pub mod prefix;
 mod prompts;
 mod raw;
 mod scenario;
@@ -13,6 +15,8 @@ mod sweep;
 
 use std::time::Duration;
 
+pub use lengths::Lengths;
+pub use prefix::SharedPrefix;
 use raw::RawFile;
 use scenario::Inherited;
 
@@ -64,6 +68,9 @@ pub struct PromptSpec {
     pub source: PromptSource,
     /// `prefix_cache:`; [`PrefixCache::Avoid`] unless the prompt opts in.
     pub prefix_cache: PrefixCache,
+    /// `shared_prefix:` (synthetic prompts only): groups of requests whose prompts
+    /// start with the same text.
+    pub shared_prefix: Option<SharedPrefix>,
 }
 
 /// Whether the requests of a prompt may share a cacheable prefix, with each other
@@ -100,6 +107,9 @@ pub enum PromptSource {
     /// Seeded generated text of about `tokens` tokens; each request's length is drawn
     /// with a standard deviation of `spread * tokens` (0 = every prompt equally long).
     Synthetic { tokens: u32, spread: f64 },
+    /// Seeded generated text whose length each request draws from a distribution
+    /// (`synthetic_tokens: {uniform: [LO, HI]}`, ...).
+    SyntheticLengths { lengths: Lengths },
 }
 
 /// One benchmark scenario.
@@ -114,6 +124,9 @@ pub struct Scenario {
     pub warmup: u64,
     /// Overrides the model's `max_tokens`.
     pub max_tokens: Option<u32>,
+    /// Each request's `max_tokens` drawn from this distribution (`output_tokens:`);
+    /// replaces `max_tokens`.
+    pub output_tokens: Option<Lengths>,
     /// Ask the server to ignore end-of-sequence so every response is `max_tokens` long.
     pub ignore_eos: bool,
     pub stream: bool,

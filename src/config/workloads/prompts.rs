@@ -1,5 +1,7 @@
 //! `prompts:` entries: fixed text, or synthetic text of a given token length.
 
+use super::lengths::{self, RawLengths};
+use super::prefix;
 use super::raw::RawPrompt;
 use super::{PromptSource, PromptSpec};
 use crate::config::error::ConfigError;
@@ -28,7 +30,23 @@ pub(super) fn check(
             }
             PromptSource::Template { text }
         }
-        (None, Some(tokens)) => {
+        (None, Some(RawLengths::Named(named))) => {
+            if raw.spread.is_some() {
+                errors.push(source.at_key(
+                    &at("spread"),
+                    "`spread` varies a fixed `synthetic_tokens` count; with a distribution \
+                     the distribution sets the spread: remove `spread`",
+                ));
+            }
+            let lengths = lengths::check(
+                source,
+                &at("synthetic_tokens"),
+                RawLengths::Named(named),
+                errors,
+            );
+            PromptSource::SyntheticLengths { lengths }
+        }
+        (None, Some(RawLengths::Number(tokens))) => {
             if tokens == 0 {
                 errors.push(source.at_value(&at("synthetic_tokens"), "must be at least 1"));
             }
@@ -65,9 +83,21 @@ pub(super) fn check(
             }
         }
     };
+    let shared_prefix = raw.shared_prefix.map(|written| {
+        if matches!(prompt_source, PromptSource::Template { .. }) {
+            errors.push(source.at_key(
+                &at("shared_prefix"),
+                "`shared_prefix` builds generated prefixes for `synthetic_tokens` prompts; \
+                 with `text`, write the shared part into the text and set \
+                 `prefix_cache: allow`",
+            ));
+        }
+        prefix::check(source, &at("shared_prefix"), written, errors)
+    });
     PromptSpec {
         name,
         source: prompt_source,
         prefix_cache: raw.prefix_cache.unwrap_or_default(),
+        shared_prefix,
     }
 }

@@ -48,13 +48,16 @@ pub(super) struct RawDefaults {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `text` or `synthetic_tokens` (and optionally `spread` and `prefix_cache`)"
+    expecting = "a mapping with `text` or `synthetic_tokens` (and optionally `spread`, `prefix_cache` and `shared_prefix`)"
 )]
 pub(super) struct RawPrompt {
     pub text: Option<String>,
-    pub synthetic_tokens: Option<u32>,
+    /// A token count, or a length distribution (see `lengths.rs`).
+    pub synthetic_tokens: Option<super::lengths::RawLengths>,
     pub spread: Option<f64>,
     pub prefix_cache: Option<super::PrefixCache>,
+    /// Groups of requests sharing a leading text (see `prefix.rs`).
+    pub shared_prefix: Option<super::prefix::RawSharedPrefix>,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +77,8 @@ pub(super) struct RawScenario {
     pub duration: Option<DurationText>,
     pub warmup: Option<u64>,
     pub max_tokens: Option<u32>,
+    /// Each request's `max_tokens`, drawn from a length distribution.
+    pub output_tokens: Option<super::lengths::RawLengths>,
     pub ignore_eos: Option<bool>,
     pub stream: Option<bool>,
     pub seed: Option<u64>,

@@ -52,6 +52,7 @@ pub(super) fn check(
         stop,
         warmup,
         max_tokens: own.max_tokens,
+        output_tokens: output_tokens(source, &base, &raw, errors),
         ignore_eos: own.ignore_eos.unwrap_or(false),
         stream: own.stream.unwrap_or(true),
         seed: own.seed.unwrap_or(DEFAULT_SEED),
@@ -74,6 +75,26 @@ fn scenario_thresholds(
     let own = own.cloned().unwrap_or_default();
     thresholds::check(source, base, &own, errors);
     thresholds::validate(&own.or(inherited.thresholds)).unwrap_or_default()
+}
+
+/// `output_tokens:`, which replaces `max_tokens` (so the two together are a
+/// mistake: which one would win is not obvious).
+fn output_tokens(
+    source: &Source,
+    base: &[&str],
+    raw: &RawScenario,
+    errors: &mut Vec<ConfigError>,
+) -> Option<super::Lengths> {
+    let written = raw.output_tokens.clone()?;
+    let path = [base, &["output_tokens"]].concat();
+    if raw.max_tokens.is_some() {
+        errors.push(source.at_key(
+            &path,
+            "set either `max_tokens` (one limit for every request) or `output_tokens` (each \
+             request's limit drawn from a distribution), not both",
+        ));
+    }
+    Some(super::lengths::check(source, &path, written, errors))
 }
 
 /// Scenario names appear on the command line and in result file names.
