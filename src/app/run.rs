@@ -412,6 +412,9 @@ fn peak_concurrency(options: &RunOptions) -> usize {
                 LoadPlan::Closed { concurrency } => concurrency as usize,
                 LoadPlan::Open {
                     max_concurrency, ..
+                }
+                | LoadPlan::Trace {
+                    max_concurrency, ..
                 } => max_concurrency.map_or(1024, |c| c as usize),
             };
             let sent = plan

@@ -41,7 +41,7 @@ pub use secret::Secret;
 pub use targets::{check_header_value, ApiFlavor, Endpoint, MetricsSource, Target, Timeouts};
 pub use workloads::{
     too_many_in_flight, usable_concurrency, Arrival, Load, PrefixCache, PromptSource, PromptSpec,
-    Scenario, Slo, Stop, Workloads, MAX_CONCURRENCY,
+    Scenario, Slo, Stop, Trace, TraceFormat, TraceRequest, Workloads, MAX_CONCURRENCY,
 };
 
 use references::unknown_name;

@@ -149,6 +149,7 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
         trial,
         client: client.clone(),
         body: body.prepare(),
+        template: body.clone(),
         sink: sink.clone(),
         soft,
         hard,
@@ -170,6 +171,10 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
             let schedule = plan.schedule(trial).into_iter().flatten();
             Some(open::run(ctx, schedule, max_concurrency).await)
         }
+        LoadPlan::Trace {
+            ref replay,
+            max_concurrency,
+        } => Some(open::run(ctx, replay.schedule(), max_concurrency).await),
     };
     if let Some(task) = deadline {
         task.abort();
@@ -189,6 +194,8 @@ struct TrialContext {
     trial: u32,
     client: Client,
     body: PreparedBody,
+    /// The body before preparing, for trace rows (each has its own `max_tokens`).
+    template: BodyTemplate,
     sink: SinkHandle,
     soft: CancellationToken,
     hard: CancellationToken,
@@ -209,10 +216,16 @@ impl TrialContext {
 
     /// Sends request `index`, scheduled at `scheduled`, and records it.
     async fn execute(&self, index: u64, scheduled: Instant) {
-        let prompts = &self.plan.prompts;
-        let body = self.body.render(prompts.len_hint(), |out| {
-            prompts.write_json(self.trial, index, out);
-        });
+        let (body, output_limit) = match self.plan.trace_row(index) {
+            Some(row) => trace_body(&self.plan, &self.template, row, self.trial, index),
+            None => {
+                let prompts = &self.plan.prompts;
+                let body = self.body.render(prompts.len_hint(), |out| {
+                    prompts.write_json(self.trial, index, out);
+                });
+                (body, self.body.output_limit)
+            }
+        };
         let request_id = self.id_prefix.as_ref().map(|p| format!("{p}{index}"));
         let in_flight = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(probe) = &self.probe {
@@ -229,10 +242,23 @@ impl TrialContext {
         if let Some(probe) = &self.probe {
             probe.request_done();
         }
-        self.record(index, request_id.as_deref(), in_flight, &outcome);
+        self.record(
+            index,
+            request_id.as_deref(),
+            in_flight,
+            output_limit,
+            &outcome,
+        );
     }
 
-    fn record(&self, index: u64, request_id: Option<&str>, in_flight: u32, outcome: &Outcome) {
+    fn record(
+        &self,
+        index: u64,
+        request_id: Option<&str>,
+        in_flight: u32,
+        output_limit: Option<u64>,
+        outcome: &Outcome,
+    ) {
         let ctx = RowContext {
             scenario: &self.plan.spec.name,
             trial: self.trial,
@@ -241,10 +267,32 @@ impl TrialContext {
             warmup: self.plan.is_warmup(index),
             trial_start: self.start,
             in_flight,
-            max_tokens: self.body.output_limit,
+            max_tokens: output_limit,
         };
         self.sink.send(RequestRow::new(ctx, outcome));
     }
+}
+
+/// The body of one trace row: a prompt of the row's input length and `max_tokens`
+/// of its output length (rendered per request; a trace's rate is what a server
+/// took in production, far below what this costs), and that body's output limit.
+fn trace_body(
+    plan: &ScenarioPlan,
+    template: &BodyTemplate,
+    row: &crate::config::TraceRequest,
+    trial: u32,
+    index: u64,
+) -> (Vec<u8>, Option<u64>) {
+    let prompts = crate::workload::trace::with_length(&plan.prompts, row.input_tokens);
+    let body = BodyTemplate {
+        max_tokens: row.output_tokens,
+        ..template.clone()
+    }
+    .prepare();
+    let rendered = body.render(prompts.len_hint(), |out| {
+        prompts.write_json(trial, index, out);
+    });
+    (rendered, body.output_limit)
 }
 
 fn cancelled(scheduled: Instant) -> Outcome {

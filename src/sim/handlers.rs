@@ -177,7 +177,7 @@ async fn complete(
         stamps: shared
             .request_log
             .as_ref()
-            .map(|_| Stamps::new(request_id(headers), arrival)),
+            .map(|_| Stamps::new(request_id(headers), arrival, request.max_tokens)),
     };
     shared
         .counters

@@ -40,6 +40,8 @@ pub(crate) struct Entry<'a> {
     pub last_chunk_ns: Option<u64>,
     /// Chunks handed to the connection.
     pub chunks: u32,
+    /// The request's `max_completion_tokens`, else `max_tokens`, if it set one.
+    pub max_tokens: Option<u32>,
     /// Whether the response went out in full (no injected fault, no disconnect).
     pub complete: bool,
 }
@@ -75,16 +77,18 @@ pub(crate) struct Stamps {
     pub first_chunk: Option<Instant>,
     pub last_chunk: Option<Instant>,
     pub chunks: u32,
+    pub max_tokens: Option<u32>,
 }
 
 impl Stamps {
-    pub fn new(request_id: Option<String>, arrival: Instant) -> Stamps {
+    pub fn new(request_id: Option<String>, arrival: Instant, max_tokens: Option<u32>) -> Stamps {
         Stamps {
             request_id,
             arrival,
             first_chunk: None,
             last_chunk: None,
             chunks: 0,
+            max_tokens,
         }
     }
 
@@ -103,6 +107,7 @@ impl Stamps {
             first_chunk_ns: self.first_chunk.and_then(monotonic_ns),
             last_chunk_ns: self.last_chunk.and_then(monotonic_ns),
             chunks: self.chunks,
+            max_tokens: self.max_tokens,
             complete,
         }
     }

@@ -64,10 +64,25 @@ fn scenario_json(s: &Scenario) -> Value {
                 "max_concurrency": max_concurrency,
             })
         }
+        // The rows' digest, not the path: the same requests at the same times are
+        // the same workload wherever the file lies, and an edited file is not.
+        Load::Trace {
+            trace,
+            max_concurrency,
+        } => json!({
+            "trace_sha256": trace.sha256,
+            "time_scale": trace.time_scale,
+            "max_concurrency": max_concurrency,
+        }),
+    };
+    // A trace's prompts are its rows (hashed with the load), whatever its file's name.
+    let prompt = match s.load {
+        Load::Trace { .. } => None,
+        _ => Some(&s.prompt),
     };
     json!({
         "name": s.name,
-        "prompt": s.prompt,
+        "prompt": prompt,
         "load": load,
         "requests": s.stop.requests,
         "duration_ms": s.stop.duration.map(|d| d.as_secs_f64() * 1000.0),

@@ -10,6 +10,9 @@ mod raw;
 mod scenario;
 mod settings;
 mod sweep;
+mod trace;
+
+pub use trace::{Trace, TraceFormat, TraceRequest};
 
 use std::time::Duration;
 
@@ -159,6 +162,12 @@ pub enum Load {
     Open {
         rate: f64,
         arrival: Arrival,
+        max_concurrency: Option<u32>,
+    },
+    /// Requests sent when a recorded trace says, each with the trace's input and
+    /// output lengths, optionally capped at `max_concurrency` in flight.
+    Trace {
+        trace: Trace,
         max_concurrency: Option<u32>,
     },
 }

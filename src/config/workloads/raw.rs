@@ -70,6 +70,8 @@ pub(super) struct RawScenario {
     pub arrival: Option<RawArrival>,
     pub burstiness: Option<f64>,
     pub max_concurrency: Option<u32>,
+    /// A recorded trace to replay instead of `concurrency` / `rate` (see `trace.rs`).
+    pub trace: Option<RawTrace>,
     pub requests: Option<u64>,
     pub duration: Option<DurationText>,
     pub warmup: Option<u64>,
@@ -82,6 +84,16 @@ pub(super) struct RawScenario {
     pub max_error_rate: Option<f64>,
     /// Overrides of the project's `thresholds:`, key by key.
     pub thresholds: Option<RawThresholds>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `file` (a JSONL or CSV trace) and optionally `time_scale`"
+)]
+pub(super) struct RawTrace {
+    pub file: Option<String>,
+    pub time_scale: Option<f64>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
