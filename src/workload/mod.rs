@@ -5,6 +5,7 @@
 //! arrival process, so the same seed always produces the same load.
 
 pub mod arrival;
+pub mod capacity;
 pub mod prompts;
 pub mod trace;
 
