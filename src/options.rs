@@ -355,7 +355,9 @@ impl RunOptions {
                 stream: spec.stream,
                 extra: model.map(|m| m.extra_body.clone()).unwrap_or_default(),
             };
-            scenarios.push((plan(spec, &load, prompt, requests, duration)?, body));
+            let mut plan = plan(spec, &load, prompt, requests, duration)?;
+            plan.capacity = capacity_search(s, &load)?;
+            scenarios.push((plan, body));
         }
         let destination = match &target.endpoint {
             Endpoint::Url(url) => Destination::Url(url.clone()),
@@ -642,6 +644,7 @@ fn plan(
         prompts,
         total_requests,
         duration,
+        capacity: None,
     })
 }
 
@@ -730,6 +733,29 @@ fn trace_scenario(
         extra: model.map(|m| m.extra_body.clone()).unwrap_or_default(),
     };
     Ok((plan(spec, &s.load, prompt, requests, duration)?, body))
+}
+
+/// The search a `capacity:` scenario runs, starting at its rate (or `--rate`'s).
+fn capacity_search(
+    s: &config::Scenario,
+    load: &Load,
+) -> anyhow::Result<Option<crate::workload::capacity::SearchSettings>> {
+    let Some(spec) = s.capacity else {
+        return Ok(None);
+    };
+    let Load::Open { rate, .. } = load else {
+        bail!(UsageError(format!(
+            "scenario `{}` searches the highest request rate meeting its SLO; --concurrency \
+             cannot run it (use --rate to change where the search starts)",
+            s.name
+        )));
+    };
+    Ok(Some(crate::workload::capacity::SearchSettings {
+        start: *rate,
+        attain: spec.attain,
+        tolerance: spec.tolerance,
+        max_steps: spec.max_steps,
+    }))
 }
 
 /// `--prefix-cache`, else the prompt's own setting.

@@ -40,8 +40,8 @@ pub use models::{Model, DEFAULT_MAX_TOKENS};
 pub use secret::Secret;
 pub use targets::{check_header_value, ApiFlavor, Endpoint, MetricsSource, Target, Timeouts};
 pub use workloads::{
-    too_many_in_flight, usable_concurrency, Arrival, Load, PrefixCache, PromptSource, PromptSpec,
-    Scenario, Slo, Stop, Trace, TraceFormat, TraceRequest, Workloads, MAX_CONCURRENCY,
+    too_many_in_flight, usable_concurrency, Arrival, CapacitySpec, Load, PrefixCache, PromptSource,
+    PromptSpec, Scenario, Slo, Stop, Trace, TraceFormat, TraceRequest, Workloads, MAX_CONCURRENCY,
 };
 
 use references::unknown_name;

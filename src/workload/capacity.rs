@@ -214,7 +214,10 @@ mod tests {
     fn wilson_matches_a_published_value() {
         // 81 of 263: Wilson 95% interval 0.2553 to 0.3662 (Newcombe 1998, Table I).
         let (lo, hi) = wilson(81, 263);
-        assert!((lo - 0.2553).abs() < 5e-4 && (hi - 0.3662).abs() < 5e-4, "{lo} {hi}");
+        assert!(
+            (lo - 0.2553).abs() < 5e-4 && (hi - 0.3662).abs() < 5e-4,
+            "{lo} {hi}"
+        );
         assert_eq!(wilson(0, 0), (0.0, 1.0));
     }
 
@@ -252,7 +255,10 @@ mod tests {
         assert_eq!(search.record(20.0, 90, 100), StepVerdict::Indistinguishable);
         assert_eq!(search.next_rate(), None);
         let c = search.result();
-        assert_eq!((c.rate, c.stopped), (Some(20.0), Stopped::Indistinguishable));
+        assert_eq!(
+            (c.rate, c.stopped),
+            (Some(20.0), Stopped::Indistinguishable)
+        );
         assert_eq!(verdict(50, 100, 0.9), StepVerdict::Fail);
     }
 }

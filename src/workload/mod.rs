@@ -70,6 +70,9 @@ pub struct ScenarioPlan {
     /// Requests to send including warm-up; `None` when only a duration limits the run.
     pub total_requests: Option<u64>,
     pub duration: Option<Duration>,
+    /// `capacity:`: run this plan as the steps of a capacity search (see
+    /// [`capacity`]) instead of as its trials.
+    pub capacity: Option<capacity::SearchSettings>,
 }
 
 impl ScenarioPlan {

@@ -80,7 +80,7 @@ fn scenario_json(s: &Scenario) -> Value {
         Load::Trace { .. } => None,
         _ => Some(&s.prompt),
     };
-    json!({
+    let mut value = json!({
         "name": s.name,
         "prompt": prompt,
         "load": load,
@@ -94,7 +94,16 @@ fn scenario_json(s: &Scenario) -> Value {
         "trials": s.trials,
         "slo": {"ttft_ms": s.slo.ttft_ms, "tpot_ms": s.slo.tpot_ms, "e2e_ms": s.slo.e2e_ms},
         "max_error_rate": s.max_error_rate,
-    })
+    });
+    // Only when set, so every existing hash stays as it was.
+    if let Some(c) = &s.capacity {
+        value["capacity"] = json!({
+            "attain": c.attain,
+            "tolerance": c.tolerance,
+            "max_steps": c.max_steps,
+        });
+    }
+    value
 }
 
 /// Compact JSON with object keys in byte order.

@@ -4,6 +4,7 @@
 //! server. The parsed result carries a content hash that ignores formatting and
 //! comments, which is how two runs are known to have used the same workload.
 
+mod capacity;
 mod hash;
 mod prompts;
 mod raw;
@@ -12,6 +13,7 @@ mod settings;
 mod sweep;
 mod trace;
 
+pub use capacity::CapacitySpec;
 pub use trace::{Trace, TraceFormat, TraceRequest};
 
 use std::time::Duration;
@@ -129,6 +131,8 @@ pub struct Scenario {
     /// The smallest changes the regression gate reports (project `thresholds:`
     /// overridden by the scenario's own).
     pub thresholds: Thresholds,
+    /// `capacity:`: search the highest rate meeting the SLO, from `load`'s rate.
+    pub capacity: Option<CapacitySpec>,
 }
 
 /// Most requests one client keeps in flight: each needs a connection of its own,

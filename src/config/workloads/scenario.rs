@@ -50,6 +50,11 @@ pub(super) fn check(
         stop.requests.map(|n| n + warmup),
         errors,
     );
+    let slo = own.slo.unwrap_or_default();
+    let capacity = raw
+        .capacity
+        .as_ref()
+        .map(|c| super::capacity::check(source, &name, &raw, c, &slo, errors));
     Scenario {
         name: name.clone(),
         prompt,
@@ -61,9 +66,10 @@ pub(super) fn check(
         stream: own.stream.unwrap_or(true),
         seed: own.seed.unwrap_or(DEFAULT_SEED),
         trials: own.trials.unwrap_or(1),
-        slo: own.slo.unwrap_or_default(),
+        slo,
         max_error_rate: own.max_error_rate.unwrap_or(DEFAULT_MAX_ERROR_RATE),
         thresholds: scenario_thresholds(source, &base, raw.thresholds.as_ref(), inherited, errors),
+        capacity,
     }
 }
 
