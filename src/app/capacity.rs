@@ -73,6 +73,19 @@ pub fn attained(
     Ok((good, measured))
 }
 
+/// A warning for a step too small to tell even a perfect result from `attain`.
+pub fn small_step_note(step: &str, measured: u64, attain: f64) -> Option<String> {
+    let needed = crate::workload::capacity::min_requests(attain);
+    (measured < needed).then(|| {
+        format!(
+            "warning: step `{step}` measured {measured} requests; at least {needed} are needed \
+             to tell a step where every request met the SLO from {:.0}%, so the search \
+             cannot narrow its bracket reliably (raise `requests` or `duration`)",
+            attain * 100.0
+        )
+    })
+}
+
 /// One search as written to [`CAPACITY_FILE`].
 #[derive(Debug, Serialize)]
 pub struct SearchReport {

@@ -273,6 +273,10 @@ async fn benchmark(
             let (good, measured) = capacity::attained(&out_dir, &manifest, &plan.spec)?;
             let rate = plan.spec.load.target_rate().unwrap_or(0.0);
             let verdict = search.record(rate, good, measured);
+            let attain = scenario_plan.capacity.map_or(0.0, |c| c.attain);
+            if let Some(note) = capacity::small_step_note(&plan.spec.name, measured, attain) {
+                eprintln!("{note}");
+            }
             eprintln!(
                 "  {}: {good}/{measured} met the SLO: {verdict:?}",
                 plan.spec.name

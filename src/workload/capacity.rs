@@ -7,18 +7,23 @@
 //! 22:209) lies wholly at or above the target, *fails* when it lies wholly below,
 //! and is *indistinguishable* from the target when the interval straddles it.
 //!
-//! - **Bracketing**: from `start`, the rate doubles while steps pass and halves
-//!   while they fail, until one passing and one failing rate are known.
+//! A step counts as below the knee when its observed fraction reaches the target
+//! and above it otherwise; the interval only decides when to stop.
+//!
+//! - **Bracketing**: from `start`, the rate doubles while steps are below the knee
+//!   and halves while they are above, until a rate on each side is known.
 //! - **Bisection** on the geometric mean of the bracket (rates span orders of
 //!   magnitude, so relative, not absolute, width is what matters).
 //!
 //! **Stopping rule.** The search ends when (a) the bracket is narrower than
 //! `tolerance` (relative: `hi / lo − 1`), since no finer answer is asked for; (b) a
-//! step is indistinguishable from the target: with the requests a step sends, the
-//! server attains the target there within sampling noise, so bisecting further
-//! would be steered by noise (that step's rate is the answer, bracketed by the
-//! last pass and fail around it); or (c) `max_steps` steps have run. The answer is
-//! always reported with its bracket, which is its uncertainty.
+//! bisection step (inside a known bracket) is indistinguishable from the target:
+//! with the requests a step sends, the server attains the target there within
+//! sampling noise, so bisecting further would be steered by noise (that step's
+//! rate is the answer, inside the bracket); or (c) `max_steps` steps have run.
+//! The answer is always reported with its bracket, which is its uncertainty.
+//! A step too small to ever pass (see [`min_requests`]) still moves the search by
+//! its observed fraction, but cannot narrow it past its first bisection.
 //!
 //! Pure: the caller runs each step and feeds back the counts.
 
@@ -123,13 +128,16 @@ impl CapacitySearch {
             total,
             verdict,
         });
-        match verdict {
-            StepVerdict::Pass => self.lower = Some(self.lower.map_or(rate, |lo| lo.max(rate))),
-            StepVerdict::Fail => self.upper = Some(self.upper.map_or(rate, |hi| hi.min(rate))),
-            StepVerdict::Indistinguishable => {
-                self.lower = Some(rate);
-                self.stopped = Some(Stopped::Indistinguishable);
-            }
+        // The side of the knee a step lies on follows its observed fraction; only
+        // whether that is distinguishable from the target decides when to stop.
+        let bracketed = self.lower.is_some() && self.upper.is_some();
+        if good as f64 >= self.settings.attain * total as f64 && total > 0 {
+            self.lower = Some(self.lower.map_or(rate, |lo| lo.max(rate)));
+        } else {
+            self.upper = Some(self.upper.map_or(rate, |hi| hi.min(rate)));
+        }
+        if bracketed && verdict == StepVerdict::Indistinguishable {
+            self.stopped = Some(Stopped::Indistinguishable);
         }
         if self.stopped.is_none() {
             if let (Some(lo), Some(hi)) = (self.lower, self.upper) {
@@ -145,8 +153,9 @@ impl CapacitySearch {
     }
 
     pub fn result(&self) -> Capacity {
+        let last = self.steps.last().map(|s| s.rate);
         let rate = match (self.stopped, self.lower, self.upper) {
-            (Some(Stopped::Indistinguishable), Some(lo), _) => Some(lo),
+            (Some(Stopped::Indistinguishable), _, _) => last,
             (_, Some(lo), Some(hi)) => Some((lo * hi).sqrt()),
             (_, Some(lo), None) => Some(lo),
             _ => None,
@@ -159,6 +168,15 @@ impl CapacitySearch {
             stopped: self.stopped.unwrap_or(Stopped::MaxSteps),
         }
     }
+}
+
+/// The fewest measured requests a step needs for a perfect step (every request
+/// meeting the SLO) to be distinguishable from `attain`: below it, every step
+/// that does not fail outright is indistinguishable.
+pub fn min_requests(attain: f64) -> u64 {
+    (1..100_000)
+        .find(|&n| verdict(n, n, attain) == StepVerdict::Pass)
+        .unwrap_or(100_000)
 }
 
 /// Pass, fail, or indistinguishable: where the 95% Wilson interval of `good / total`
@@ -248,17 +266,29 @@ mod tests {
     }
 
     #[test]
-    fn a_step_at_the_target_within_noise_ends_the_search_there() {
+    fn a_bisection_step_at_the_target_within_noise_ends_the_search_there() {
         let mut search = CapacitySearch::new(settings());
         assert_eq!(search.record(10.0, 100, 100), StepVerdict::Pass);
-        // 90 of 100 is the target itself: not distinguishable from it.
+        // 90 of 100 is the target itself, but no bracket is known yet: go on.
         assert_eq!(search.record(20.0, 90, 100), StepVerdict::Indistinguishable);
+        assert_eq!(search.next_rate(), Some(40.0));
+        assert_eq!(search.record(40.0, 10, 100), StepVerdict::Fail);
+        let mid = search.next_rate().unwrap();
+        assert!((mid - 800f64.sqrt()).abs() < 1e-9);
+        assert_eq!(search.record(mid, 88, 100), StepVerdict::Indistinguishable);
         assert_eq!(search.next_rate(), None);
         let c = search.result();
-        assert_eq!(
-            (c.rate, c.stopped),
-            (Some(20.0), Stopped::Indistinguishable)
-        );
+        assert_eq!((c.rate, c.stopped), (Some(mid), Stopped::Indistinguishable));
+        assert_eq!((c.lower, c.upper), (Some(20.0), Some(mid)));
         assert_eq!(verdict(50, 100, 0.9), StepVerdict::Fail);
+    }
+
+    #[test]
+    fn small_steps_still_move_the_search() {
+        // 35 perfect requests are the fewest that tell 100% from 90%.
+        assert_eq!(min_requests(0.9), 35);
+        let mut search = CapacitySearch::new(settings());
+        assert_eq!(search.record(10.0, 4, 4), StepVerdict::Indistinguishable);
+        assert_eq!(search.next_rate(), Some(20.0));
     }
 }
