@@ -14,8 +14,9 @@
 //! Offsets are taken from the first row, so a trace may start at any time. Rows
 //! must be in time order: a replay sends them in file order, and a row earlier than
 //! the one before it is more likely a merged or corrupt file than an intent. The
-//! whole trace is read at load time (three numbers a row: a million rows is 16 MB)
-//! so that `llm-bench validate` finds every bad line before a run starts.
+//! trace is read line by line at load time, keeping three numbers a row (a million
+//! rows is 16 MB), so that `llm-bench validate` finds every bad line before a run
+//! starts.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -87,7 +88,7 @@ impl Trace {
 pub(super) fn read(dir: &Path, file: &str, time_scale: f64) -> Result<Trace, Vec<ConfigError>> {
     let path = dir.join(file);
     let whole = |message: String| vec![ConfigError::new(&path, None, "", message)];
-    let text = match std::fs::metadata(&path) {
+    let file_handle = match std::fs::metadata(&path) {
         Ok(m) if m.len() > MAX_TRACE_BYTES => {
             return Err(whole(format!(
                 "the trace is {} bytes; at most {MAX_TRACE_BYTES} are read. Cut it into \
@@ -95,7 +96,7 @@ pub(super) fn read(dir: &Path, file: &str, time_scale: f64) -> Result<Trace, Vec
                 m.len()
             )))
         }
-        Ok(_) => std::fs::read_to_string(&path).map_err(|e| whole(cannot_read(&e)))?,
+        Ok(_) => std::fs::File::open(&path).map_err(|e| whole(cannot_read(&e)))?,
         Err(e) => return Err(whole(cannot_read(&e))),
     };
     let format = if path
@@ -106,7 +107,11 @@ pub(super) fn read(dir: &Path, file: &str, time_scale: f64) -> Result<Trace, Vec
     } else {
         TraceFormat::Jsonl
     };
-    let requests = parse(&text, format).map_err(|bad| {
+    // Line by line: only the rows stay in memory, not the file's text.
+    let lines = std::io::BufRead::lines(std::io::BufReader::new(file_handle)).map(|line| {
+        line.map_err(|e| format!("cannot read this line ({e}); a trace is UTF-8 text"))
+    });
+    let requests = parse_lines(lines, format).map_err(|bad| {
         bad.into_iter()
             .map(|(line, reason)| {
                 ConfigError::new(&path, Some(Position { line, column: 1 }), "", reason)
@@ -130,12 +135,21 @@ fn cannot_read(e: &std::io::Error) -> String {
 }
 
 /// The rows of a trace's text, or each bad line (1-based) and why.
-pub fn parse(text: &str, format: TraceFormat) -> Result<Vec<TraceRequest>, Vec<(usize, String)>> {
+#[cfg(test)]
+fn parse(text: &str, format: TraceFormat) -> Result<Vec<TraceRequest>, Vec<(usize, String)>> {
+    parse_lines(text.lines().map(Ok), format)
+}
+
+/// [`parse`] over lines as they are read; a line that could not be read carries why.
+fn parse_lines<S: AsRef<str>>(
+    lines: impl Iterator<Item = Result<S, String>>,
+    format: TraceFormat,
+) -> Result<Vec<TraceRequest>, Vec<(usize, String)>> {
     let mut bad = Vec::new();
     let mut rows = Vec::new();
     let mut first_ms: Option<f64> = None;
     let mut last_ms = f64::NEG_INFINITY;
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
+    let mut lines = lines.enumerate().map(|(i, l)| (i + 1, l));
     let columns = match format {
         TraceFormat::Jsonl => None,
         TraceFormat::Csv => match csv_header(&mut lines) {
@@ -144,7 +158,17 @@ pub fn parse(text: &str, format: TraceFormat) -> Result<Vec<TraceRequest>, Vec<(
         },
     };
     for (line, content) in lines {
-        if content.trim().is_empty() || bad.len() >= MAX_REPORTED {
+        if bad.len() >= MAX_REPORTED {
+            break;
+        }
+        let content = match &content {
+            Ok(content) => content.as_ref(),
+            Err(reason) => {
+                bad.push((line, reason.clone()));
+                continue;
+            }
+        };
+        if content.trim().is_empty() {
             continue;
         }
         let row = match &columns {
@@ -234,12 +258,18 @@ struct CsvColumns {
 
 const CSV_NAMES: [&str; 3] = ["TIMESTAMP", "ContextTokens", "GeneratedTokens"];
 
-fn csv_header<'a>(
-    lines: &mut impl Iterator<Item = (usize, &'a str)>,
+fn csv_header<S: AsRef<str>>(
+    lines: &mut impl Iterator<Item = (usize, Result<S, String>)>,
 ) -> Result<CsvColumns, (usize, String)> {
-    let Some((line, header)) = lines.find(|(_, l)| !l.trim().is_empty()) else {
-        return Err((1, "the trace has no header and no requests".into()));
+    let (line, header) = loop {
+        match lines.next() {
+            None => return Err((1, "the trace has no header and no requests".into())),
+            Some((line, Err(reason))) => return Err((line, reason)),
+            Some((line, Ok(text))) if !text.as_ref().trim().is_empty() => break (line, text),
+            Some(_) => {}
+        }
     };
+    let header = header.as_ref();
     let names: Vec<&str> = header
         .split(',')
         .map(|n| n.trim().trim_matches('"'))
@@ -395,5 +425,17 @@ mod tests {
         assert!(parse("\n", TraceFormat::Jsonl).unwrap_err()[0]
             .1
             .contains("no requests"));
+    }
+
+    #[test]
+    fn an_unreadable_line_is_reported_and_the_rest_still_read() {
+        let lines = vec![
+            Ok("{\"timestamp\": 0, \"input_length\": 4, \"output_length\": 2}"),
+            Err("cannot read this line (invalid UTF-8)".to_string()),
+            Ok("{\"timestamp\": 1, \"input_length\": 4, \"output_length\": 0}"),
+        ];
+        let bad = parse_lines(lines.into_iter(), TraceFormat::Jsonl).unwrap_err();
+        assert_eq!(bad.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![2, 3]);
+        assert!(bad[0].1.contains("UTF-8"), "{bad:?}");
     }
 }
