@@ -7,7 +7,7 @@
 //! full speed; beyond that each slows by `active / batch_size`. By Little's law an
 //! open loop at rate λ keeps `λ × e2e` requests active, so the load saturates the
 //! batch at λ* = batch_size / e2e; above it the queue, and with it every latency,
-//! grows without bound. An SLO 1.5× the unloaded E2E is met by (nearly) every
+//! grows without bound. An SLO twice the unloaded E2E is met by (nearly) every
 //! request below λ* and by ever fewer above it.
 
 mod common;
@@ -20,6 +20,14 @@ const TTFT_MS: f64 = 20.0;
 const ITL_MS: f64 = 2.0;
 const TOKENS: u32 = 16;
 const BATCH: u32 = 4;
+/// The SLO over the unloaded E2E: room for a loaded CI machine's late sends and
+/// wake-ups below the knee, where above it the queue outgrows any fixed bound
+/// within a step.
+const SLO_SLACK: f64 = 2.0;
+/// Below the knee a machine busy with other work can stall the client long enough
+/// to miss the SLO for a tenth of a step; above it most requests miss it (under
+/// a tenth at 10% over the knee), so a lower target keeps the knee as sharp.
+const ATTAIN: f64 = 0.75;
 
 /// One step: `rate` req/s for about two seconds (constant arrivals, so the load is
 /// the rate itself); returns (met the SLO, measured).
@@ -71,13 +79,13 @@ fn the_search_finds_the_simulators_batch_knee_within_ten_percent() {
     let knee = f64::from(BATCH) / (e2e_ms / 1000.0);
     let mut search = CapacitySearch::new(SearchSettings {
         start: knee / 4.0 * 1.1,
-        attain: 0.9,
+        attain: ATTAIN,
         tolerance: 0.05,
         max_steps: 12,
     });
     let mut log = Vec::new();
     while let Some(rate) = search.next_rate() {
-        let (good, total) = step(&server.url(), rate, 1.5 * e2e_ms);
+        let (good, total) = step(&server.url(), rate, SLO_SLACK * e2e_ms);
         let verdict = search.record(rate, good, total);
         log.push(format!("{rate:.1} req/s: {good}/{total} {verdict:?}"));
     }
@@ -130,9 +138,9 @@ fn a_capacity_scenario_reports_the_knee_with_its_bracket() {
         "prompts:\n  p: {{ synthetic_tokens: 8 }}\n\
          scenarios:\n  cap:\n    prompt: p\n    rate: {start}\n    arrival: constant\n    \
          duration: 2s\n    max_tokens: {TOKENS}\n    ignore_eos: true\n    max_error_rate: 1\n    \
-         slo: {{ e2e_ms: {slo} }}\n    capacity: {{ attain: 0.9, tolerance: 0.05, max_steps: 12 }}\n",
+         slo: {{ e2e_ms: {slo} }}\n    capacity: {{ attain: {ATTAIN}, tolerance: 0.05, max_steps: 12 }}\n",
         start = knee / 4.0 * 1.1,
-        slo = 1.5 * e2e_ms,
+        slo = SLO_SLACK * e2e_ms,
     );
     let dir = config_dir(tmp.path(), &server.url(), &workloads);
     let out = out_dir(&tmp);
@@ -147,7 +155,15 @@ fn a_capacity_scenario_reports_the_knee_with_its_bracket() {
     assert!(matches!(o.status.code(), Some(0 | 4)), "{err}");
     let found: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("capacity.json")).unwrap()).unwrap();
-    let search = &found[0];
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/capacity.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let problems: Vec<String> = validator
+        .iter_errors(&found)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}");
+    let search = &found["searches"][0];
     let rate = search["capacity_rate"].as_f64().unwrap();
     assert!(
         (rate / knee - 1.0).abs() <= 0.10,

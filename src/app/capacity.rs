@@ -170,9 +170,21 @@ impl SearchReport {
     }
 }
 
+/// [`CAPACITY_FILE`]'s format (`schemas/capacity.schema.json`).
+pub const CAPACITY_SCHEMA_VERSION: u32 = 1;
+
 /// Writes every search of the run to [`CAPACITY_FILE`].
 pub fn write(dir: &Path, searches: &[SearchReport]) -> anyhow::Result<()> {
-    results::write_json_atomic(&dir.join(CAPACITY_FILE), &searches)
+    #[derive(Serialize)]
+    struct File<'a> {
+        schema_version: u32,
+        searches: &'a [SearchReport],
+    }
+    let file = File {
+        schema_version: CAPACITY_SCHEMA_VERSION,
+        searches,
+    };
+    results::write_json_atomic(&dir.join(CAPACITY_FILE), &file)
 }
 
 #[cfg(test)]
