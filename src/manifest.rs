@@ -165,6 +165,24 @@ pub enum LoadSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_concurrency: Option<u32>,
     },
+    /// A recorded trace replayed on its own schedule.
+    Trace {
+        /// As written in workloads.yaml.
+        file: String,
+        /// `jsonl` or `csv`.
+        format: String,
+        /// Rows in the trace.
+        rows: u64,
+        time_scale: f64,
+        /// SHA-256 of the rows read.
+        sha256: String,
+        /// The replay's mean rate (rows over the time they span, after
+        /// `time_scale`); absent when every row has the same time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mean_rate: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_concurrency: Option<u32>,
+    },
 }
 
 impl LoadSpec {
@@ -181,12 +199,29 @@ impl LoadSpec {
                 Some(cap) => format!("{arrival} {rate} req/s, cap {cap}"),
                 None => format!("{arrival} {rate} req/s"),
             },
+            LoadSpec::Trace {
+                file,
+                time_scale,
+                max_concurrency,
+                ..
+            } => {
+                let scale = if *time_scale == 1.0 {
+                    String::new()
+                } else {
+                    format!(" ×{time_scale}")
+                };
+                match max_concurrency {
+                    Some(cap) => format!("trace {file}{scale}, cap {cap}"),
+                    None => format!("trace {file}{scale}"),
+                }
+            }
         }
     }
 
     pub fn target_rate(&self) -> Option<f64> {
         match self {
             LoadSpec::Open { rate, .. } => Some(*rate),
+            LoadSpec::Trace { mean_rate, .. } => *mean_rate,
             LoadSpec::Closed { .. } => None,
         }
     }

@@ -290,6 +290,10 @@ impl RunOptions {
             .map_err(|e| UsageError(format!("models.yaml: model `{model_name}`: {e}")))?;
         let mut scenarios = Vec::new();
         for s in selected {
+            if let Load::Trace { .. } = s.load {
+                scenarios.push(trace_scenario(args, s, model, api, &model_name, run_salt)?);
+                continue;
+            }
             let load = load_override.clone().unwrap_or_else(|| s.load.clone());
             let (requests, duration) = match (args.requests, duration_override) {
                 (None, None) => (s.stop.requests, s.stop.duration),
@@ -382,6 +386,7 @@ impl RunOptions {
             let mut plan = plan(spec, &load, prompt, requests, duration)?;
             plan.output_tokens = output_tokens;
             plan.tokenizer = tokenizer.clone();
+            plan.capacity = capacity_search(s, &load)?;
             scenarios.push((plan, body));
         }
         let destination = match &target.endpoint {
@@ -585,6 +590,18 @@ fn load_spec(load: &Load) -> LoadSpec {
             },
             max_concurrency: *max_concurrency,
         },
+        Load::Trace {
+            trace,
+            max_concurrency,
+        } => LoadSpec::Trace {
+            file: trace.file.clone(),
+            format: trace.format.name().to_string(),
+            rows: trace.requests.len() as u64,
+            time_scale: trace.time_scale,
+            sha256: trace.sha256.clone(),
+            mean_rate: trace.mean_rate(),
+            max_concurrency: *max_concurrency,
+        },
     }
 }
 
@@ -633,6 +650,23 @@ fn plan(
             arrival: arrival_kind(arrival),
             max_concurrency: max_concurrency.map(usable).transpose()?,
         },
+        Load::Trace {
+            trace,
+            max_concurrency,
+        } => LoadPlan::Trace {
+            replay: crate::workload::TraceReplay {
+                requests: trace.requests.clone(),
+                time_scale: trace.time_scale,
+            },
+            max_concurrency: max_concurrency.map(usable).transpose()?,
+        },
+    };
+    // A trace ends at its last row, whatever `requests` asks for.
+    let total_requests = match &load {
+        LoadPlan::Trace { replay, .. } => {
+            Some(total_requests.map_or(replay.len(), |n| n.min(replay.len())))
+        }
+        _ => total_requests,
     };
     Ok(ScenarioPlan {
         spec,
@@ -642,7 +676,118 @@ fn plan(
         duration,
         output_tokens: None,
         tokenizer: None,
+        capacity: None,
     })
+}
+
+/// The plan of a scenario that replays a trace: prompts of each row's input length
+/// (seeded synthetic words), `max_tokens` of its output length. The flags that set
+/// those, or the load, would contradict the trace, so they are refused.
+fn trace_scenario(
+    args: &RunArgs,
+    s: &config::Scenario,
+    model: Option<&config::Model>,
+    api: Api,
+    model_name: &str,
+    run_salt: u64,
+) -> anyhow::Result<(ScenarioPlan, BodyTemplate)> {
+    let contradicting = [
+        ("--concurrency", args.concurrency.is_some()),
+        ("--rate", args.rate.is_some()),
+        ("--prompt-tokens", args.prompt_tokens.is_some()),
+        ("--max-tokens", args.max_tokens.is_some()),
+    ];
+    if let Some((flag, _)) = contradicting.iter().find(|(_, set)| *set) {
+        bail!(UsageError(format!(
+            "scenario `{}` replays a trace, which sets the schedule, prompt lengths and \
+             max_tokens; drop {flag}, or pick other scenarios with --scenario",
+            s.name
+        )));
+    }
+    let seed = args.seed.unwrap_or(s.seed);
+    let prefix_cache = prefix_cache(args, PrefixCache::Avoid);
+    let prompt = salt_unless_allowed(
+        PromptGenerator::synthetic(1, 0.0, seed),
+        prefix_cache,
+        run_salt,
+    );
+    let duration = args
+        .duration
+        .as_deref()
+        .map(|d| parse_flag_duration("--duration", d))
+        .transpose()?
+        .or(s.stop.duration);
+    let requests = args.requests.or(s.stop.requests);
+    // Rows' own lengths go in each request; the template's is the first row's, so
+    // that anything reading the spec sees a length the trace has.
+    let first_row = match &s.load {
+        Load::Trace { trace, .. } => trace.requests.first().map(|r| r.output_tokens),
+        _ => None,
+    };
+    let max_tokens = first_row.unwrap_or_else(|| model.map_or(128, |m| m.max_tokens));
+    let spec = ScenarioSpec {
+        name: s.name.clone(),
+        prompt: s.prompt.clone(),
+        load: load_spec(&s.load),
+        requests,
+        duration_s: duration.map(|d| d.as_secs_f64()),
+        warmup: args.warmup.unwrap_or(s.warmup),
+        max_tokens,
+        ignore_eos: args.ignore_eos || s.ignore_eos,
+        stream: s.stream && !args.no_stream,
+        seed,
+        prefix_cache,
+        trials: crate::compare::default_trials(
+            args.trials,
+            s.trials,
+            args.compare,
+            args.baseline.bless,
+        ),
+        max_trials: None,
+        slo: SloSpec {
+            ttft_ms: s.slo.ttft_ms,
+            tpot_ms: s.slo.tpot_ms,
+            e2e_ms: s.slo.e2e_ms,
+        },
+        max_error_rate: args.max_error_rate.unwrap_or(s.max_error_rate),
+        thresholds: s.thresholds.clone(),
+        // A trace sets each request's lengths itself.
+        output_tokens: None,
+        shared_prefix: None,
+        tokenizer_sha256: None,
+    };
+    let body = BodyTemplate {
+        api,
+        model: model_name.to_string(),
+        max_tokens,
+        ignore_eos: spec.ignore_eos,
+        stream: spec.stream,
+        extra: model.map(|m| m.extra_body.clone()).unwrap_or_default(),
+    };
+    Ok((plan(spec, &s.load, prompt, requests, duration)?, body))
+}
+
+/// The search a `capacity:` scenario runs, starting at its rate (or `--rate`'s).
+fn capacity_search(
+    s: &config::Scenario,
+    load: &Load,
+) -> anyhow::Result<Option<crate::workload::capacity::SearchSettings>> {
+    let Some(spec) = s.capacity else {
+        return Ok(None);
+    };
+    let Load::Open { rate, .. } = load else {
+        bail!(UsageError(format!(
+            "scenario `{}` searches the highest request rate meeting its SLO; --concurrency \
+             cannot run it (use --rate to change where the search starts)",
+            s.name
+        )));
+    };
+    Ok(Some(crate::workload::capacity::SearchSettings {
+        start: *rate,
+        attain: spec.attain,
+        tolerance: spec.tolerance,
+        max_steps: spec.max_steps,
+    }))
 }
 
 /// `--prefix-cache`, else the prompt's own setting.

@@ -157,8 +157,12 @@ pub fn generator_plans<T>(
             LoadPlan::Open {
                 max_concurrency: Some(cap),
                 ..
+            }
+            | LoadPlan::Trace {
+                max_concurrency: Some(cap),
+                ..
             } => cap,
-            LoadPlan::Open { .. } => continue,
+            LoadPlan::Open { .. } | LoadPlan::Trace { .. } => continue,
         };
         let mine = share(*limit, part);
         if mine == 0 {

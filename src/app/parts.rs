@@ -52,8 +52,13 @@ pub(super) fn narrow(args: &RunArgs, options: &mut RunOptions) -> Result<Narrowe
                 crate::workload::LoadPlan::Open {
                     max_concurrency: Some(cap),
                     ..
+                }
+                | crate::workload::LoadPlan::Trace {
+                    max_concurrency: Some(cap),
+                    ..
                 } => format!(", at most {cap} in flight"),
-                crate::workload::LoadPlan::Open { .. } => String::new(),
+                crate::workload::LoadPlan::Open { .. }
+                | crate::workload::LoadPlan::Trace { .. } => String::new(),
             };
             eprintln!(
                 "generator {part}: scenario `{}`: {sends}{limit}",

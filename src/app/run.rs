@@ -5,6 +5,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use anyhow::Context;
 
+use super::capacity;
 use super::discover::discover_model;
 use super::health::health_verdict;
 use super::outputs;
@@ -25,6 +26,7 @@ use crate::runner::sink::Sink;
 use crate::runner::{self, Interrupt, StopCause};
 use crate::sim::SimServer;
 use crate::telemetry::{self, TelemetrySampler};
+use crate::workload::capacity::CapacitySearch;
 use crate::workload::LoadPlan;
 use crate::write_error::WriteContext;
 use crate::{report, results};
@@ -203,85 +205,131 @@ async fn benchmark(
     // The first trial's clock starts at `--start-at`, after its connections are open.
     let mut start_not_before = start_at.map(super::parts::start_instant);
     let progress_mode = progress::Mode::detect();
-    for (plan, template) in &options.scenarios {
+    // The specs run.json ends with: a capacity scenario's steps in its place.
+    let mut final_specs: Vec<crate::manifest::ScenarioSpec> = Vec::new();
+    let mut searches = Vec::new();
+    for (scenario_plan, template) in &options.scenarios {
         let mut body = template.clone();
         body.model = model.clone();
-        // A generator's in-flight limit is its share; `parts` said so.
-        let note = match manifest.run.distribution.generator {
-            None => capped_note(plan),
-            Some(_) => None,
-        };
-        if let Some(note) = note {
-            eprintln!("{note}");
-        }
-        let max_trials = plan.spec.max_trials.unwrap_or(plan.spec.trials);
-        for trial in 0..max_trials {
-            if interrupt.is_triggered() {
+        let mut search = scenario_plan.capacity.map(CapacitySearch::new);
+        let mut step_names = Vec::new();
+        loop {
+            let step;
+            let plan = match &search {
+                None => scenario_plan,
+                Some(search) => match search.next_rate() {
+                    Some(rate) if !interrupt.is_triggered() => {
+                        step = capacity::step_plan(scenario_plan, rate);
+                        &step
+                    }
+                    _ => break,
+                },
+            };
+            final_specs.push(plan.spec.clone());
+            // A generator's in-flight limit is its share; `parts` said so.
+            let note = match manifest.run.distribution.generator {
+                None => capped_note(plan),
+                Some(_) => None,
+            };
+            if let Some(note) = note {
+                eprintln!("{note}");
+            }
+            let max_trials = plan.spec.max_trials.unwrap_or(plan.spec.trials);
+            for trial in 0..max_trials {
+                if interrupt.is_triggered() {
+                    break;
+                }
+                // `--max-trials`: past the planned trials, only while a gated verdict
+                // is inconclusive (see compare::sequential).
+                let extra = if trial >= plan.spec.trials {
+                    sink.handle().flushed().await;
+                    match compare::sequential::wants_another_trial(&out_dir, &plan.spec.name, gate)?
+                    {
+                        Some(why) => format!(" (--max-trials {max_trials}: {why})"),
+                        None => break,
+                    }
+                } else {
+                    String::new()
+                };
+                eprintln!(
+                    "▶ {} ({}{}) trial {}/{}{extra}",
+                    plan.spec.name,
+                    plan.spec.load.describe(),
+                    stop_description(plan),
+                    trial + 1,
+                    plan.spec.trials
+                );
+                let handle = sink.handle();
+                let limit = progress::Limit {
+                    requests: plan.total_requests.map(|n| {
+                        manifest
+                            .run
+                            .distribution
+                            .generator
+                            .map_or(n, |part| crate::split::requests_of(n, part))
+                    }),
+                    duration: plan.duration,
+                };
+                let progress = TrialProgress::start(
+                    progress_mode,
+                    plan.spec.name.clone(),
+                    handle.progress.clone(),
+                    limit,
+                );
+                let sampling = match sampler.is_active() {
+                    true => Some(sampler.start().await),
+                    false => None,
+                };
+                // The runner measures request times from its own start, taken a few
+                // microseconds after this one.
+                let trial_start = std::time::Instant::now();
+                let env = runner::RunEnv {
+                    client: &client,
+                    sink: &handle,
+                    interrupt: &interrupt,
+                    grace: options.grace,
+                    run_id: &manifest.run.id,
+                    live: live_run.as_ref(),
+                    generator: manifest.run.distribution.generator,
+                    start_not_before: start_not_before.take(),
+                };
+                runner::run_trial(plan, trial, &body, &env).await;
+                if let Some(sampling) = sampling {
+                    let records = sampling.stop(trial_start, &plan.spec.name, trial).await;
+                    if let Err(e) = results::append_telemetry(&out_dir, &records) {
+                        interrupt.stop_now(StopCause::WriteFailed);
+                        telemetry_failure = Some(e);
+                    }
+                    telemetry_records.extend(records);
+                }
+                progress.finish().await;
+            }
+            let Some(search) = &mut search else {
                 break;
-            }
-            // `--max-trials`: past the planned trials, only while a gated verdict
-            // is inconclusive (see compare::sequential).
-            let extra = if trial >= plan.spec.trials {
-                sink.handle().flushed().await;
-                match compare::sequential::wants_another_trial(&out_dir, &plan.spec.name, gate)? {
-                    Some(why) => format!(" (--max-trials {max_trials}: {why})"),
-                    None => break,
-                }
-            } else {
-                String::new()
             };
+            sink.handle().flushed().await;
+            let (good, measured) = capacity::attained(&out_dir, &manifest, &plan.spec)?;
+            let rate = plan.spec.load.target_rate().unwrap_or(0.0);
+            let verdict = search.record(rate, good, measured);
+            let attain = scenario_plan.capacity.map_or(0.0, |c| c.attain);
+            if let Some(note) = capacity::small_step_note(&plan.spec.name, measured, attain) {
+                eprintln!("{note}");
+            }
             eprintln!(
-                "▶ {} ({}{}) trial {}/{}{extra}",
-                plan.spec.name,
-                plan.spec.load.describe(),
-                stop_description(plan),
-                trial + 1,
-                plan.spec.trials
+                "  {}: {good}/{measured} met the SLO: {verdict:?}",
+                plan.spec.name
             );
-            let handle = sink.handle();
-            let limit = progress::Limit {
-                requests: plan.total_requests.map(|n| {
-                    manifest
-                        .run
-                        .distribution
-                        .generator
-                        .map_or(n, |part| crate::split::requests_of(n, part))
-                }),
-                duration: plan.duration,
-            };
-            let progress = TrialProgress::start(
-                progress_mode,
-                plan.spec.name.clone(),
-                handle.progress.clone(),
-                limit,
+            step_names.push(plan.spec.name.clone());
+        }
+        if let (Some(search), Some(settings)) = (&search, scenario_plan.capacity) {
+            let report = capacity::SearchReport::new(
+                &scenario_plan.spec.name,
+                settings.attain,
+                &search.result(),
+                &step_names,
             );
-            let sampling = match sampler.is_active() {
-                true => Some(sampler.start().await),
-                false => None,
-            };
-            // The runner measures request times from its own start, taken a few
-            // microseconds after this one.
-            let trial_start = std::time::Instant::now();
-            let env = runner::RunEnv {
-                client: &client,
-                sink: &handle,
-                interrupt: &interrupt,
-                grace: options.grace,
-                run_id: &manifest.run.id,
-                live: live_run.as_ref(),
-                generator: manifest.run.distribution.generator,
-                start_not_before: start_not_before.take(),
-            };
-            runner::run_trial(plan, trial, &body, &env).await;
-            if let Some(sampling) = sampling {
-                let records = sampling.stop(trial_start, &plan.spec.name, trial).await;
-                if let Err(e) = results::append_telemetry(&out_dir, &records) {
-                    interrupt.stop_now(StopCause::WriteFailed);
-                    telemetry_failure = Some(e);
-                }
-                telemetry_records.extend(records);
-            }
-            progress.finish().await;
+            eprintln!("{}", report.describe());
+            searches.push(report);
         }
     }
     signal_watch.abort();
@@ -304,7 +352,24 @@ async fn benchmark(
     for record in &telemetry_records {
         builder.add_telemetry(record);
     }
-    let summary = builder.finish();
+    let mut summary = builder.finish();
+    let manifest = Manifest {
+        scenarios: final_specs,
+        ..manifest
+    };
+    if !searches.is_empty() {
+        // The steps were not in the manifest the sink summarised with: summarise
+        // again from the files, with run.json listing them.
+        results::write_json_atomic(
+            &out_dir.join(results::MANIFEST),
+            &Manifest {
+                run: summary.run.clone(),
+                ..manifest.clone()
+            },
+        )?;
+        summary = outputs::summarise_dir(&out_dir)?;
+        capacity::write(&out_dir, &searches)?;
+    }
     if let Some(live) = &live_run {
         live.summarise(&summary);
     }
@@ -449,6 +514,9 @@ fn peak_concurrency(options: &RunOptions) -> usize {
             let load = match plan.load {
                 LoadPlan::Closed { concurrency } => concurrency as usize,
                 LoadPlan::Open {
+                    max_concurrency, ..
+                }
+                | LoadPlan::Trace {
                     max_concurrency, ..
                 } => max_concurrency.map_or(1024, |c| c as usize),
             };

@@ -44,8 +44,9 @@ pub use sim::{SimConfig, UsageMode};
 pub use targets::{check_header_value, ApiFlavor, Endpoint, MetricsSource, Target, Timeouts};
 pub use workloads::lengths::MAX_LENGTH_TOKENS;
 pub use workloads::{
-    too_many_in_flight, usable_concurrency, Arrival, Lengths, Load, PrefixCache, PromptSource,
-    PromptSpec, Scenario, SharedPrefix, Slo, Stop, Workloads, MAX_CONCURRENCY,
+    too_many_in_flight, usable_concurrency, Arrival, CapacitySpec, Lengths, Load, PrefixCache,
+    PromptSource, PromptSpec, Scenario, SharedPrefix, Slo, Stop, Trace, TraceFormat, TraceRequest,
+    Workloads, MAX_CONCURRENCY,
 };
 
 use references::unknown_name;

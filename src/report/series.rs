@@ -654,6 +654,8 @@ pub fn sweeps(summary: &crate::metrics::Summary) -> Vec<Sweep> {
                 (f64::from(concurrency), "closed loop", "concurrency")
             }
             LoadSpec::Open { rate, .. } => (rate, "open loop", "offered load (req/s)"),
+            // A replay's load is the trace's own: no level to sweep.
+            LoadSpec::Trace { .. } => continue,
         };
         let label = format!(
             "prompt {}, max_tokens {}{}, {mode}",

@@ -112,6 +112,7 @@ fn synthetic_rows(
     let (workers, interval_ms) = match spec.load {
         LoadSpec::Closed { concurrency } => (concurrency as usize, None),
         LoadSpec::Open { rate, .. } => (1, Some(1000.0 / rate)),
+        LoadSpec::Trace { .. } => (1, None),
     };
     let mut free_at = vec![0.0f64; workers];
     let total = n + spec.warmup;
@@ -370,7 +371,7 @@ fn html_draws_sweeps() {
     let (summary, series) = build(&manifest, |spec, trial, f| {
         let c = match spec.load {
             LoadSpec::Closed { concurrency } => f64::from(concurrency),
-            LoadSpec::Open { .. } => 1.0,
+            LoadSpec::Open { .. } | LoadSpec::Trace { .. } => 1.0,
         };
         let shape = Synthetic {
             ttft_ms: 30.0 + 3.0 * c,

@@ -166,6 +166,7 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
             Some(_) => body.prepare_per_request_output(),
             None => body.prepare(),
         },
+        template: body.clone(),
         sink: sink.clone(),
         soft,
         hard,
@@ -188,6 +189,10 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
             let schedule = plan.schedule(trial).into_iter().flatten();
             Some(open::run(ctx, schedule, max_concurrency).await)
         }
+        LoadPlan::Trace {
+            ref replay,
+            max_concurrency,
+        } => Some(open::run(ctx, replay.schedule(), max_concurrency).await),
     };
     if let Some(task) = deadline {
         task.abort();
@@ -207,6 +212,8 @@ struct TrialContext {
     trial: u32,
     client: Client,
     body: PreparedBody,
+    /// The body before preparing, for trace rows (each has its own `max_tokens`).
+    template: BodyTemplate,
     sink: SinkHandle,
     soft: CancellationToken,
     hard: CancellationToken,
@@ -241,13 +248,24 @@ impl TrialContext {
 
     /// Sends request `index`, scheduled at `scheduled`, and records it.
     async fn execute(&self, index: u64, scheduled: Instant) {
-        let prompts = &self.plan.prompts;
-        let output_tokens = self.plan.output_tokens_of(self.trial, index);
-        let body = self
-            .body
-            .render_with(prompts.len_hint(), output_tokens, |out| {
-                prompts.write_json(self.trial, index, out);
-            });
+        // (what the body asks for, what the request may receive, per request)
+        let (body, output_tokens, output_limit) = match self.plan.trace_row(index) {
+            Some(row) => {
+                let (body, limit) = trace_body(&self.plan, &self.template, row, self.trial, index);
+                (body, limit, limit)
+            }
+            None => {
+                let prompts = &self.plan.prompts;
+                let output_tokens = self.plan.output_tokens_of(self.trial, index);
+                let body = self
+                    .body
+                    .render_with(prompts.len_hint(), output_tokens, |out| {
+                        prompts.write_json(self.trial, index, out);
+                    });
+                let limit = self.body.output_limit_of(output_tokens);
+                (body, output_tokens.map(u64::from), limit)
+            }
+        };
         let request_id = self.id_prefix.as_ref().map(|p| format!("{p}{index}"));
         let in_flight = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(probe) = &self.probe {
@@ -269,6 +287,7 @@ impl TrialContext {
             request_id.as_deref(),
             in_flight,
             output_tokens,
+            output_limit,
             &outcome,
         );
     }
@@ -278,7 +297,8 @@ impl TrialContext {
         index: u64,
         request_id: Option<&str>,
         in_flight: u32,
-        output_tokens: Option<u32>,
+        output_tokens: Option<u64>,
+        output_limit: Option<u64>,
         outcome: &Outcome,
     ) {
         // Counted here, off the client's read loop, and only when the server
@@ -299,12 +319,34 @@ impl TrialContext {
             warmup: self.plan.is_warmup(index),
             trial_start: self.start,
             in_flight,
-            max_tokens: self.body.output_limit_of(output_tokens),
-            requested_output_tokens: output_tokens.map(u64::from),
+            max_tokens: output_limit,
+            requested_output_tokens: output_tokens,
             tokenizer_output_tokens,
         };
         self.sink.send(RequestRow::new(ctx, outcome));
     }
+}
+
+/// The body of one trace row: a prompt of the row's input length and `max_tokens`
+/// of its output length (rendered per request; a trace's rate is what a server
+/// took in production, far below what this costs), and that body's output limit.
+fn trace_body(
+    plan: &ScenarioPlan,
+    template: &BodyTemplate,
+    row: &crate::config::TraceRequest,
+    trial: u32,
+    index: u64,
+) -> (Vec<u8>, Option<u64>) {
+    let prompts = crate::workload::trace::with_length(&plan.prompts, row.input_tokens);
+    let body = BodyTemplate {
+        max_tokens: row.output_tokens,
+        ..template.clone()
+    }
+    .prepare();
+    let rendered = body.render(prompts.len_hint(), |out| {
+        prompts.write_json(trial, index, out);
+    });
+    (rendered, body.output_limit)
 }
 
 fn cancelled(scheduled: Instant) -> Outcome {

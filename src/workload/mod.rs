@@ -5,12 +5,15 @@
 //! arrival process, so the same seed always produces the same load.
 
 pub mod arrival;
+pub mod capacity;
 pub mod lengths;
 pub mod prompts;
 pub mod tokenizer;
+pub mod trace;
 
 pub use arrival::{ArrivalKind, ArrivalSchedule};
 pub use prompts::PromptGenerator;
+pub use trace::TraceReplay;
 
 use std::time::Duration;
 
@@ -28,6 +31,11 @@ pub enum LoadPlan {
         /// Requests beyond this many in flight wait for a slot (and are counted late).
         max_concurrency: Option<u32>,
     },
+    /// A recorded trace replayed on its own schedule (see [`trace`]).
+    Trace {
+        replay: TraceReplay,
+        max_concurrency: Option<u32>,
+    },
 }
 
 impl LoadPlan {
@@ -41,6 +49,15 @@ impl LoadPlan {
                 ..
             } => cap as usize,
             LoadPlan::Open { rate, .. } => rate.ceil().clamp(1.0, 1024.0) as usize,
+            LoadPlan::Trace {
+                max_concurrency: Some(cap),
+                ..
+            } => cap as usize,
+            // The first second's rows.
+            LoadPlan::Trace { ref replay, .. } => {
+                let within = replay.schedule().take_while(|d| d.as_secs_f64() < 1.0);
+                within.count().clamp(1, 1024)
+            }
         }
     }
 }
@@ -59,6 +76,9 @@ pub struct ScenarioPlan {
     pub output_tokens: Option<lengths::Lengths>,
     /// The model's tokenizer: counts responses that come without usage.
     pub tokenizer: Option<tokenizer::TokenCounter>,
+    /// `capacity:`: run this plan as the steps of a capacity search (see
+    /// [`capacity`]) instead of as its trials.
+    pub capacity: Option<capacity::SearchSettings>,
 }
 
 impl ScenarioPlan {
@@ -91,7 +111,15 @@ impl ScenarioPlan {
                 *rate,
                 self.spec.seed.wrapping_add(u64::from(trial)),
             )),
-            LoadPlan::Closed { .. } => None,
+            LoadPlan::Closed { .. } | LoadPlan::Trace { .. } => None,
+        }
+    }
+
+    /// The trace row request `index` replays, for a trace scenario.
+    pub fn trace_row(&self, index: u64) -> Option<&crate::config::TraceRequest> {
+        match &self.load {
+            LoadPlan::Trace { replay, .. } => replay.row(index),
+            _ => None,
         }
     }
 }

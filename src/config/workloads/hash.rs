@@ -70,10 +70,25 @@ fn scenario_json(s: &Scenario) -> Value {
                 "max_concurrency": max_concurrency,
             })
         }
+        // The rows' digest, not the path: the same requests at the same times are
+        // the same workload wherever the file lies, and an edited file is not.
+        Load::Trace {
+            trace,
+            max_concurrency,
+        } => json!({
+            "trace_sha256": trace.sha256,
+            "time_scale": trace.time_scale,
+            "max_concurrency": max_concurrency,
+        }),
+    };
+    // A trace's prompts are its rows (hashed with the load), whatever its file's name.
+    let prompt = match s.load {
+        Load::Trace { .. } => None,
+        _ => Some(&s.prompt),
     };
     let mut value = json!({
         "name": s.name,
-        "prompt": s.prompt,
+        "prompt": prompt,
         "load": load,
         "requests": s.stop.requests,
         "duration_ms": s.stop.duration.map(|d| d.as_secs_f64() * 1000.0),
@@ -89,6 +104,13 @@ fn scenario_json(s: &Scenario) -> Value {
     // Only when set, so every existing hash stays as it was.
     if let Some(lengths) = &s.output_tokens {
         value["output_tokens"] = json!(lengths.describe());
+    }
+    if let Some(c) = &s.capacity {
+        value["capacity"] = json!({
+            "attain": c.attain,
+            "tolerance": c.tolerance,
+            "max_steps": c.max_steps,
+        });
     }
     value
 }

@@ -4,6 +4,7 @@
 //! server. The parsed result carries a content hash that ignores formatting and
 //! comments, which is how two runs are known to have used the same workload.
 
+mod capacity;
 mod hash;
 pub mod lengths;
 pub mod prefix;
@@ -12,6 +13,10 @@ mod raw;
 mod scenario;
 mod settings;
 mod sweep;
+mod trace;
+
+pub use capacity::CapacitySpec;
+pub use trace::{Trace, TraceFormat, TraceRequest};
 
 use std::time::Duration;
 
@@ -139,6 +144,8 @@ pub struct Scenario {
     /// The smallest changes the regression gate reports (project `thresholds:`
     /// overridden by the scenario's own).
     pub thresholds: Thresholds,
+    /// `capacity:`: search the highest rate meeting the SLO, from `load`'s rate.
+    pub capacity: Option<CapacitySpec>,
 }
 
 /// Most requests one client keeps in flight: each needs a connection of its own,
@@ -172,6 +179,12 @@ pub enum Load {
     Open {
         rate: f64,
         arrival: Arrival,
+        max_concurrency: Option<u32>,
+    },
+    /// Requests sent when a recorded trace says, each with the trace's input and
+    /// output lengths, optionally capped at `max_concurrency` in flight.
+    Trace {
+        trace: Trace,
         max_concurrency: Option<u32>,
     },
 }

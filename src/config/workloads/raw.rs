@@ -73,6 +73,10 @@ pub(super) struct RawScenario {
     pub arrival: Option<RawArrival>,
     pub burstiness: Option<f64>,
     pub max_concurrency: Option<u32>,
+    /// A recorded trace to replay instead of `concurrency` / `rate` (see `trace.rs`).
+    pub trace: Option<RawTrace>,
+    /// Search the highest rate meeting the SLO (see `capacity.rs`).
+    pub capacity: Option<RawCapacity>,
     pub requests: Option<u64>,
     pub duration: Option<DurationText>,
     pub warmup: Option<u64>,
@@ -87,6 +91,27 @@ pub(super) struct RawScenario {
     pub max_error_rate: Option<f64>,
     /// Overrides of the project's `thresholds:`, key by key.
     pub thresholds: Option<RawThresholds>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `file` (a JSONL or CSV trace) and optionally `time_scale`"
+)]
+pub(super) struct RawTrace {
+    pub file: Option<String>,
+    pub time_scale: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with optionally `attain`, `tolerance` and `max_steps`"
+)]
+pub(super) struct RawCapacity {
+    pub attain: Option<f64>,
+    pub tolerance: Option<f64>,
+    pub max_steps: Option<u32>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]

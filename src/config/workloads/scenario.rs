@@ -4,7 +4,7 @@
 //! `burstiness` without `gamma`, a zero rate), so each combination gets its own
 //! message saying which key to keep.
 
-use super::raw::{OneOrList, RawArrival, RawScenario};
+use super::raw::{OneOrList, RawArrival, RawScenario, RawTrace};
 use super::settings::{self, Settings, DEFAULT_MAX_ERROR_RATE, DEFAULT_SEED};
 use super::{Arrival, Load, Scenario, Stop};
 use crate::config::error::ConfigError;
@@ -34,8 +34,13 @@ pub(super) fn check(
         errors.push(source.at_key(&base, problem));
     }
     let own = settings::check(source, &base, raw.settings(), errors).or(inherited.settings);
-    let prompt = prompt(source, &name, raw.prompt.as_deref(), inherited, errors);
-    let load = load(source, &name, &raw, errors);
+    let (prompt, load) = match &raw.trace {
+        Some(trace) => trace_load(source, &name, &raw, trace, errors),
+        None => (
+            prompt(source, &name, raw.prompt.as_deref(), inherited, errors),
+            load(source, &name, &raw, errors),
+        ),
+    };
     let stop = stop(source, &name, &raw, errors);
     let warmup = own.warmup.unwrap_or(0);
     check_in_flight(
@@ -45,6 +50,11 @@ pub(super) fn check(
         stop.requests.map(|n| n + warmup),
         errors,
     );
+    let slo = own.slo.unwrap_or_default();
+    let capacity = raw
+        .capacity
+        .as_ref()
+        .map(|c| super::capacity::check(source, &name, &raw, c, &slo, errors));
     Scenario {
         name: name.clone(),
         prompt,
@@ -57,9 +67,10 @@ pub(super) fn check(
         stream: own.stream.unwrap_or(true),
         seed: own.seed.unwrap_or(DEFAULT_SEED),
         trials: own.trials.unwrap_or(1),
-        slo: own.slo.unwrap_or_default(),
+        slo,
         max_error_rate: own.max_error_rate.unwrap_or(DEFAULT_MAX_ERROR_RATE),
         thresholds: scenario_thresholds(source, &base, raw.thresholds.as_ref(), inherited, errors),
+        capacity,
     }
 }
 
@@ -140,6 +151,79 @@ fn prompt(
         errors.push(source.at_value(&["scenarios", name, "prompt"], message));
     }
     prompt.to_string()
+}
+
+/// A scenario with `trace:`: the trace's rows are its prompts (by length), its
+/// `max_tokens` and its schedule, so the keys that set those elsewhere are refused.
+/// The prompt's name stands for the trace in reports and the workload hash.
+fn trace_load(
+    source: &Source,
+    name: &str,
+    raw: &RawScenario,
+    written: &RawTrace,
+    errors: &mut Vec<ConfigError>,
+) -> (String, Load) {
+    let at = |key: &'static str| ["scenarios", name, "trace", key];
+    let replaced = [
+        (
+            "prompt",
+            raw.prompt.is_some(),
+            "the prompts (one of each row's input length)",
+        ),
+        (
+            "max_tokens",
+            raw.max_tokens.is_some(),
+            "`max_tokens` (each row's output length)",
+        ),
+        ("concurrency", raw.concurrency.is_some(), "the schedule"),
+        ("rate", raw.rate.is_some(), "the schedule"),
+        ("arrival", raw.arrival.is_some(), "the schedule"),
+        ("burstiness", raw.burstiness.is_some(), "the schedule"),
+    ];
+    for (key, set, what) in replaced {
+        if set {
+            errors.push(source.at_key(
+                &["scenarios", name, key],
+                format!("a `trace:` sets {what}; remove `{key}` (or `trace:`)"),
+            ));
+        }
+    }
+    if raw.max_concurrency == Some(0) {
+        errors.push(source.at_value(
+            &["scenarios", name, "max_concurrency"],
+            "must be at least 1; leave it out for no cap",
+        ));
+    }
+    let time_scale = written.time_scale.unwrap_or(1.0);
+    if !(time_scale.is_finite() && time_scale > 0.0) {
+        errors.push(source.at_value(
+            &at("time_scale"),
+            format!(
+                "must be > 0 (got {time_scale}): offsets are multiplied by it, so 0.5 replays \
+                 twice as fast and 2 half as fast"
+            ),
+        ));
+    }
+    let Some(file) = written.file.as_deref() else {
+        errors.push(source.at_key(
+            &["scenarios", name, "trace"],
+            "no `file`; add `file: PATH` (a JSONL or CSV trace, relative to the config folder)",
+        ));
+        return (String::new(), Load::Closed { concurrency: 1 });
+    };
+    let dir = super::trace::base_dir(&source.file);
+    let trace = match super::trace::read(&dir, file, time_scale.max(f64::MIN_POSITIVE)) {
+        Ok(trace) => trace,
+        Err(bad) => {
+            errors.extend(bad);
+            return (String::new(), Load::Closed { concurrency: 1 });
+        }
+    };
+    let load = Load::Trace {
+        trace,
+        max_concurrency: raw.max_concurrency.filter(|&n| n > 0),
+    };
+    (format!("trace:{file}"), load)
 }
 
 fn load(source: &Source, name: &str, raw: &RawScenario, errors: &mut Vec<ConfigError>) -> Load {
@@ -237,7 +321,11 @@ fn check_in_flight(
             max_concurrency: Some(cap),
             ..
         } => ("max_concurrency", *cap),
-        Load::Open { .. } => return,
+        Load::Trace {
+            max_concurrency: Some(cap),
+            ..
+        } => ("max_concurrency", *cap),
+        Load::Open { .. } | Load::Trace { .. } => return,
     };
     if super::usable_concurrency(concurrency, total) > super::MAX_CONCURRENCY {
         let message = super::too_many_in_flight(concurrency);
@@ -298,7 +386,8 @@ fn arrival(
 
 fn stop(source: &Source, name: &str, raw: &RawScenario, errors: &mut Vec<ConfigError>) -> Stop {
     let at = |key: &'static str| ["scenarios", name, key];
-    if raw.requests.is_none() && raw.duration.is_none() {
+    // A trace stops on its own, at its last row.
+    if raw.requests.is_none() && raw.duration.is_none() && raw.trace.is_none() {
         errors.push(source.at_key(
             &["scenarios", name],
             "no stop condition; add `requests: N` (measured requests, after warm-up) and/or \

@@ -140,9 +140,11 @@ pub(super) fn expand(checked: Scenario, points: Vec<Load>) -> Vec<Scenario> {
                         max_concurrency: *max_concurrency,
                     },
                 ),
-                (point @ Load::Open { rate, .. }, Load::Closed { .. }) => {
+                (point @ Load::Open { rate, .. }, Load::Closed { .. } | Load::Trace { .. }) => {
                     (format!("r{rate}"), point)
                 }
+                // `points` makes closed and open points only.
+                (point @ Load::Trace { .. }, _) => ("trace".to_string(), point),
             };
             Scenario {
                 name: format!("{}.{suffix}", checked.name),
