@@ -111,14 +111,14 @@ pub fn compose(options: &CommentOptions, env: &GithubEnv) -> anyhow::Result<Publ
                 Ok(None) => (
                     headline::report_headline(&ctx),
                     aliased_text(read_text(&options.file)?, &options.path_aliases),
-                    super::no_comparison(),
+                    super::verdict::no_comparison(),
                 ),
                 Err(e) => {
                     eprintln!("warning: {e:#}; the verdict output is `unknown`");
                     (
                         format!("❔ The comparison could not be read{}", ctx.suffix()),
                         aliased_text(read_text(&options.file)?, &options.path_aliases),
-                        super::unknown_verdict(),
+                        super::verdict::unknown_verdict(),
                     )
                 }
             }
