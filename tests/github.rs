@@ -665,7 +665,8 @@ async fn no_pull_request_means_summary_and_outputs_only() {
 #[path = "common/action_env.rs"]
 mod action_env;
 use action_env::{
-    action_step, git, read_outputs, show, CONFIG_MODELS, CONFIG_TARGETS, CONFIG_WORKLOADS,
+    action_step, config_repo, git, read_outputs, show, CONFIG_MODELS, CONFIG_TARGETS,
+    CONFIG_WORKLOADS,
 };
 
 /// The action end to end, as a pull request sees it: bless a baseline on the base
@@ -674,11 +675,7 @@ use action_env::{
 #[tokio::test(flavor = "multi_thread")]
 async fn the_action_steps_run_end_to_end() {
     let tmp = tempfile::tempdir().unwrap();
-    let repo = tmp.path().join("repo");
-    std::fs::create_dir_all(repo.join("configs")).unwrap();
-    std::fs::write(repo.join("configs/targets.yaml"), CONFIG_TARGETS).unwrap();
-    std::fs::write(repo.join("configs/models.yaml"), CONFIG_MODELS).unwrap();
-    std::fs::write(repo.join("configs/workloads.yaml"), CONFIG_WORKLOADS).unwrap();
+    let repo = config_repo(tmp.path(), CONFIG_TARGETS, CONFIG_WORKLOADS);
     std::fs::write(repo.join(".gitignore"), "llm-bench-results/\n").unwrap();
     git(&repo, &["init", "-q", "-b", "main"]);
     git(&repo, &["add", "."]);

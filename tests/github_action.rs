@@ -12,7 +12,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[path = "common/action_env.rs"]
 mod action_env;
-use action_env::{action_step, read_outputs, show, CONFIG_MODELS, CONFIG_TARGETS};
+use action_env::{action_step, config_repo, read_outputs, show, CONFIG_TARGETS};
 
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -449,15 +449,11 @@ async fn without_a_release_it_builds_from_source_once_then_from_the_cache() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_run_is_published_as_failed_not_as_the_last_report() {
     let tmp = tempfile::tempdir().unwrap();
-    let repo = tmp.path().join("repo");
-    std::fs::create_dir_all(repo.join("configs")).unwrap();
-    std::fs::write(repo.join("configs/targets.yaml"), CONFIG_TARGETS).unwrap();
-    std::fs::write(repo.join("configs/models.yaml"), CONFIG_MODELS).unwrap();
-    std::fs::write(
-        repo.join("configs/workloads.yaml"),
+    let repo = config_repo(
+        tmp.path(),
+        CONFIG_TARGETS,
         "prompts:\n  short:\n    text: hi\nscenarios:\n  smoke:\n    prompt: short\n    concurency: 2\n",
-    )
-    .unwrap();
+    );
     // What last week's run left behind.
     let results = repo.join("llm-bench-results");
     std::fs::create_dir_all(&results).unwrap();

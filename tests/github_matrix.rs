@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 #[path = "common/action_env.rs"]
 mod action_env;
-use action_env::{action_step, read_outputs, show, CONFIG_MODELS};
+use action_env::{action_step, config_repo, read_outputs, show};
 
 const WORKLOADS: &str = "defaults:
   warmup: 1
@@ -26,12 +26,7 @@ fn targets(ttft_ms: u32) -> String {
 }
 
 fn repo(tmp: &Path) -> PathBuf {
-    let repo = tmp.join("repo");
-    std::fs::create_dir_all(repo.join("configs")).unwrap();
-    std::fs::write(repo.join("configs/targets.yaml"), targets(3)).unwrap();
-    std::fs::write(repo.join("configs/models.yaml"), CONFIG_MODELS).unwrap();
-    std::fs::write(repo.join("configs/workloads.yaml"), WORKLOADS).unwrap();
-    repo
+    config_repo(tmp, &targets(3), WORKLOADS)
 }
 
 /// The `bench` step on a push; returns its outputs.

@@ -2,22 +2,11 @@
 //! the `new` verdict with one warning per new scenario, and one heading per target in
 //! the job summary, each section closed before the next begins.
 
-use std::path::Path;
-
 #[path = "common/action_env.rs"]
 mod action_env;
-use action_env::{action_step, read_outputs, show, CONFIG_MODELS, CONFIG_WORKLOADS};
+use action_env::{action_step, config_repo, read_outputs, show, CONFIG_WORKLOADS};
 
 const TWO_TARGETS: &str = "default: sim\ntargets:\n  sim:\n    builtin: sim\n    sim: { ttft_ms: 3, itl_ms: 0.5 }\n    api: chat\n  sim2:\n    builtin: sim\n    sim: { ttft_ms: 4, itl_ms: 0.5 }\n    api: chat\n";
-
-fn repo(tmp: &Path) -> std::path::PathBuf {
-    let repo = tmp.join("repo");
-    std::fs::create_dir_all(repo.join("configs")).unwrap();
-    std::fs::write(repo.join("configs/targets.yaml"), TWO_TARGETS).unwrap();
-    std::fs::write(repo.join("configs/models.yaml"), CONFIG_MODELS).unwrap();
-    std::fs::write(repo.join("configs/workloads.yaml"), CONFIG_WORKLOADS).unwrap();
-    repo
-}
 
 /// No baselines at all, two targets: nothing was compared, so the verdict is `new`,
 /// not `pass`; every new scenario is a warning; the job summary has a section per
@@ -25,7 +14,7 @@ fn repo(tmp: &Path) -> std::path::PathBuf {
 #[tokio::test(flavor = "multi_thread")]
 async fn new_scenarios_warn_and_each_target_has_its_own_section() {
     let tmp = tempfile::tempdir().unwrap();
-    let repo = repo(tmp.path());
+    let repo = config_repo(tmp.path(), TWO_TARGETS, CONFIG_WORKLOADS);
     let bench_out = tmp.path().join("bench-output");
     let o = action_step(
         &repo,

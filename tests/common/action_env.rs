@@ -12,6 +12,17 @@ pub const CONFIG_MODELS: &str = "default: sim-model\nmodels:\n  sim-model:\n    
 pub const CONFIG_WORKLOADS: &str =
     "defaults:\n  warmup: 2\nprompts:\n  short:\n    text: \"Say hi.\"\nscenarios:\n  smoke:\n    prompt: short\n    concurrency: 2\n    requests: 16\n";
 
+/// A repository folder `tmp/repo` holding the three config files, as a workflow's
+/// checkout would; the step's `RUNNER_TEMP` and `HOME` are its siblings.
+pub fn config_repo(tmp: &Path, targets: &str, workloads: &str) -> std::path::PathBuf {
+    let repo = tmp.join("repo");
+    std::fs::create_dir_all(repo.join("configs")).unwrap();
+    std::fs::write(repo.join("configs/targets.yaml"), targets).unwrap();
+    std::fs::write(repo.join("configs/models.yaml"), CONFIG_MODELS).unwrap();
+    std::fs::write(repo.join("configs/workloads.yaml"), workloads).unwrap();
+    repo
+}
+
 pub fn git(repo: &Path, args: &[&str]) -> String {
     let o = std::process::Command::new("git")
         .args(args)
