@@ -130,7 +130,7 @@ fn a_low_soft_fd_limit_is_raised() {
     let (_, hard) = llm_bench::fd_limit::get();
     with_nofile(&mut cmd, 100, hard.min(65_536));
     let o = cmd.output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     assert!(
         stderr(&o).contains("raised this process's open-file limit from 100"),
         "{}",

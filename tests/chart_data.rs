@@ -69,11 +69,10 @@ fn compare_draws_the_same_page_from_saved_chart_data_as_from_the_rows() {
         .args(&args)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
 
     let run = out_dir(&tmp);
-    let o = run_against(&server.url(), &run, &load);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    run_ok(&server.url(), &run, &load);
     let saved = run.join(results::CHART_DATA);
     assert!(saved.is_file(), "a run saves its chart data");
 
@@ -127,8 +126,7 @@ fn compare_draws_the_same_page_from_saved_chart_data_as_from_the_rows() {
     );
     // `run --out` takes only a new or empty folder.
     fs::remove_dir_all(&run).unwrap();
-    let o = run_against(&server.url(), &run, &load);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    run_ok(&server.url(), &run, &load);
     let o = bin()
         .arg("report")
         .arg(&run)
@@ -136,7 +134,7 @@ fn compare_draws_the_same_page_from_saved_chart_data_as_from_the_rows() {
         .arg(&blessed)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     let html = fs::read_to_string(run.join(results::REPORT_HTML)).unwrap();
     assert!(html.contains("TTFT distribution vs baseline"));
 }

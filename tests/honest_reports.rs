@@ -37,7 +37,7 @@ fn no_stream_has_no_tpot() {
         .arg(&baselines)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     let rows = rows(&out);
     assert_eq!(rows.len(), 18);
     assert!(rows.iter().all(|r| r.ok && r.tpot_ms.is_none()), "{rows:?}");
@@ -71,19 +71,18 @@ fn report_counts_duplicated_rows_once_and_says_so() {
     let server = fast_sim();
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp);
-    let o = run_against(
+    run_ok(
         &server.url(),
         &out,
         &["-c", "2", "-n", "12", "--trials", "2"],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let before = summary(&out).scenarios[0].metrics.clone();
     let path = out.join("requests.jsonl");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, format!("{text}{text}")).unwrap();
 
     let o = bin().arg("report").arg(&out).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     assert!(
         stderr(&o).contains("skipped 24 duplicated rows"),
         "{}",

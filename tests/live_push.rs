@@ -84,7 +84,7 @@ async fn pushes_after_each_trial_and_at_the_end() {
     let server = pushgateway(ResponseTemplate::new(200)).await;
     let tmp = tempfile::tempdir().unwrap();
     let o = run_pushing(tmp.path(), &server.uri(), 2);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     assert!(
         !stderr(&o).contains("warning: could not push"),
         "{}",
@@ -168,7 +168,7 @@ async fn a_refused_push_is_not_retried() {
     let server = pushgateway(ResponseTemplate::new(400).set_body_string(reason)).await;
     let tmp = tempfile::tempdir().unwrap();
     let o = run_pushing(tmp.path(), &server.uri(), 1);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     assert!(
         stderr(&o).contains(&format!("HTTP 400: {reason}; the run goes on")),
         "{}",

@@ -174,8 +174,7 @@ fn pooled_percentiles_are_labelled() {
         ..SimConfig::default()
     });
     let tmp = tempfile::tempdir().unwrap();
-    let o = run_against(&server.url(), &out_dir(&tmp), &["-n", "4", "--trials", "2"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_ok(&server.url(), &out_dir(&tmp), &["-n", "4", "--trials", "2"]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
         stdout.contains("percentiles of all trials' requests pooled"),

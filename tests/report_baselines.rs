@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{bin, run_against, stderr, Sim};
+use common::{assert_success, bin, run_ok, stderr, Sim};
 use llm_bench::sim::SimConfig;
 
 #[test]
@@ -32,8 +32,7 @@ fn report_overlays_committed_baselines_or_an_earlier_run() {
     let mut with_dir: Vec<&str> = args.to_vec();
     let dir = baselines.to_str().unwrap().to_string();
     with_dir.push(&dir);
-    let o = run_against(&server.url(), &blessed, &with_dir);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_ok(&server.url(), &blessed, &with_dir);
     assert!(
         baselines.join("adhoc/adhoc.json").is_file(),
         "{}",
@@ -41,8 +40,7 @@ fn report_overlays_committed_baselines_or_an_earlier_run() {
     );
 
     let current = tmp.path().join("current");
-    let o = run_against(&server.url(), &current, &["--requests", "12"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    run_ok(&server.url(), &current, &["--requests", "12"]);
     let html = || std::fs::read_to_string(current.join("report.html")).unwrap();
     let report = |args: &[&std::ffi::OsStr]| {
         bin()
@@ -55,7 +53,7 @@ fn report_overlays_committed_baselines_or_an_earlier_run() {
 
     // The committed baselines, as `run --compare --baseline-dir` reads them.
     let o = report(&["--baseline-dir".as_ref(), baselines.as_os_str()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
     assert!(html().contains("TTFT distribution vs baseline"));
     assert!(
@@ -65,10 +63,10 @@ fn report_overlays_committed_baselines_or_an_earlier_run() {
 
     // An earlier run's folder.
     let o = report(&["--overlay".as_ref(), blessed.as_os_str()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     assert!(html().contains("TTFT distribution vs baseline"));
     let o = report(&["--baseline-dir".as_ref(), blessed.as_os_str()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     assert!(
         stderr(&o).contains("is a results folder, so it is overlaid as with --overlay"),
         "{}",
@@ -79,7 +77,7 @@ fn report_overlays_committed_baselines_or_an_earlier_run() {
     let empty = tmp.path().join("no-baselines");
     std::fs::create_dir_all(&empty).unwrap();
     let o = report(&["--baseline-dir".as_ref(), empty.as_os_str()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     assert!(
         stderr(&o).contains("has no baseline for target `adhoc`"),
         "{}",

@@ -38,7 +38,7 @@ fn report_rebuilds_the_run_outputs_byte_for_byte() {
     });
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp);
-    let o = run_against(
+    run_ok(
         &server.url(),
         &out,
         &[
@@ -54,14 +54,13 @@ fn report_rebuilds_the_run_outputs_byte_for_byte() {
             "0.5",
         ],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let at_run_time = read_outputs(&out);
     for (name, _) in &at_run_time {
         fs::remove_file(out.join(name)).unwrap();
     }
 
     let o = report(&[out.as_os_str()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     for ((name, before), (_, after)) in at_run_time.iter().zip(read_outputs(&out)) {
         if *before != after {
             let (before, after) = (
@@ -101,7 +100,7 @@ fn report_rebuilds_the_run_outputs_byte_for_byte() {
         "--baseline-dir".as_ref(),
         baseline.as_os_str(),
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     let html = fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("TTFT distribution vs baseline"));
 }

@@ -24,7 +24,7 @@ fn measures_injected_ttft_and_itl() {
     });
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp);
-    let o = run_against(
+    run_ok(
         &server.url(),
         &out,
         &[
@@ -38,7 +38,6 @@ fn measures_injected_ttft_and_itl() {
             "64",
         ],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let s = summary(&out);
     let m = &s.scenarios[0].metrics;
     let ttft = m.ttft_ms.unwrap();
@@ -90,12 +89,11 @@ fn ttft_pairs_per_request_with_the_server_request_log() {
     config.validate().unwrap();
     let server = Sim::start_logged(config, Some(&log));
     let out = out_dir(&tmp);
-    let o = run_against(
+    run_ok(
         &server.url(),
         &out,
         &["-c", "8", "-n", "48", "--warmup", "0", "--max-tokens", "8"],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     drop(server);
 
     let manifest: serde_json::Value =
@@ -160,7 +158,7 @@ fn open_loop_rates_reach_target() {
     for arrival in ["constant", "poisson"] {
         let tmp = tempfile::tempdir().unwrap();
         let out = out_dir(&tmp);
-        let o = run_against(
+        run_ok(
             &server.url(),
             &out,
             &[
@@ -175,7 +173,6 @@ fn open_loop_rates_reach_target() {
                 "--no-stream",
             ],
         );
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let m = summary(&out).scenarios[0].metrics.clone();
         let sched = &m.schedule;
         let achieved = sched.achieved_rate.unwrap();
@@ -243,12 +240,11 @@ fn counts_tokens_without_usage_and_with_multi_token_chunks() {
     });
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp);
-    let o = run_against(
+    run_ok(
         &server.url(),
         &out,
         &["--requests", "5", "--max-tokens", "12"],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     for r in rows(&out) {
         assert_eq!(r.token_source, TokenSource::Chunks);
         assert_eq!(r.output_tokens, 12);
@@ -261,12 +257,11 @@ fn counts_tokens_without_usage_and_with_multi_token_chunks() {
     });
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp);
-    let o = run_against(
+    run_ok(
         &server.url(),
         &out,
         &["--requests", "5", "--max-tokens", "16"],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     for r in rows(&out) {
         assert_eq!(r.output_tokens, 16, "usage counts tokens, not chunks");
         assert_eq!(r.chunks, 4);
@@ -323,7 +318,7 @@ fn api_key_is_used_and_never_written() {
         .arg(&out)
         .output()
         .unwrap();
-    assert_eq!(with.status.code(), Some(0), "{}", stderr(&with));
+    assert_success(&with);
     let mut everything = String::from_utf8_lossy(&with.stdout).into_owned() + &stderr(&with);
     let mut folders = vec![out.clone()];
     let mut files = 0;
@@ -413,7 +408,7 @@ fn default_configs_run_against_builtin_sim() {
         .arg(&out)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     let s = summary(&out);
     let names: Vec<&str> = s.scenarios.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
@@ -451,7 +446,7 @@ fn summary_matches_committed_schema() {
     });
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp);
-    let o = run_against(
+    run_ok(
         &server.url(),
         &out,
         &[
@@ -465,7 +460,6 @@ fn summary_matches_committed_schema() {
             "1",
         ],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let instance = validated_summary(&out);
     assert!(
         instance["scenarios"][0]["metrics"]["errors"]["http_5xx"]
@@ -489,7 +483,7 @@ fn stalled_streams_time_out_and_the_run_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp);
     let started = std::time::Instant::now();
-    let o = run_against(
+    run_ok(
         &server.url(),
         &out,
         &[
@@ -505,7 +499,6 @@ fn stalled_streams_time_out_and_the_run_goes_on() {
             "1",
         ],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         started.elapsed() < std::time::Duration::from_secs(4),
         "stalls were waited out"

@@ -96,7 +96,7 @@ fn sigterm_stops_the_run_and_writes_everything() {
     // `report` rebuilds it the same way.
     std::fs::remove_file(out.join("report.md")).unwrap();
     let o = bin().arg("report").arg(&out).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(
         report.lines().next().unwrap().contains(&headline),
@@ -125,7 +125,7 @@ fn report_of_a_killed_run_says_it_did_not_finish() {
     child.kill().unwrap();
     child.wait().unwrap();
     let o = bin().arg("report").arg(&out).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     let first = report.lines().next().unwrap();
     assert!(first.contains("did not finish"), "{first}");

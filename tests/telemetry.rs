@@ -161,7 +161,7 @@ fn sim_metrics_deltas_match_recorded_requests() {
     let server = sim();
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp);
-    let o = run_against(
+    run_ok(
         &server.url(),
         &out,
         &[
@@ -179,7 +179,6 @@ fn sim_metrics_deltas_match_recorded_requests() {
             "50ms",
         ],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let s = summary(&out);
     let scenario = &s.scenarios[0];
     assert_eq!(scenario.trials.len(), 2);
@@ -254,7 +253,7 @@ fn gpu_samples_join_the_measured_window() {
     let server = sim();
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp);
-    let o = run_against(
+    run_ok(
         &server.url(),
         &out,
         &[
@@ -267,7 +266,6 @@ fn gpu_samples_join_the_measured_window() {
             "--no-telemetry",
         ],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let before = summary(&out);
     let m = &before.scenarios[0].metrics;
     assert!(m.telemetry.is_none(), "telemetry off: {:?}", m.telemetry);
@@ -295,7 +293,7 @@ fn gpu_samples_join_the_measured_window() {
     }
     std::fs::write(out.join("telemetry.jsonl"), lines).unwrap();
     let o = bin().arg("report").arg(&out).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     let after = summary(&out);
     let m = &after.scenarios[0].metrics;
     let gpu = m.telemetry.as_ref().unwrap().gpu.as_ref().unwrap();
@@ -340,7 +338,7 @@ fn absent_nvml_is_one_line_and_the_run_goes_on() {
         .args(["--requests", "4", "--max-tokens", "4", "--gpus", "0"])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     let err = stderr(&o);
     let lines: Vec<&str> = err
         .lines()
@@ -368,15 +366,14 @@ fn telemetry_can_be_off_or_unreachable() {
     let server = sim();
     let tmp = tempfile::tempdir().unwrap();
     let off = tmp.path().join("off");
-    let o = run_against(&server.url(), &off, &["--requests", "4", "--no-telemetry"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_ok(&server.url(), &off, &["--requests", "4", "--no-telemetry"]);
     assert!(!off.join("telemetry.jsonl").exists());
     let s = summary(&off);
     assert!(s.scenarios[0].metrics.telemetry.is_none());
     assert!(!stderr(&o).contains("NVML"), "{}", stderr(&o));
 
     let unreachable = tmp.path().join("unreachable");
-    let o = run_against(
+    let o = run_ok(
         &server.url(),
         &unreachable,
         &[
@@ -386,7 +383,6 @@ fn telemetry_can_be_off_or_unreachable() {
             "http://127.0.0.1:9/metrics",
         ],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("server metrics not collected: http://127.0.0.1:9/metrics"),
         "{}",

@@ -89,7 +89,7 @@ fn a_trace_is_replayed_on_its_schedule_with_its_lengths() {
         .arg(&out)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_success(&o);
     drop(server);
 
     let trace = example_rows();

@@ -85,6 +85,20 @@ pub fn run_against(url: &str, out: &Path, args: &[&str]) -> Output {
     run_command(url, out).args(args).output().unwrap()
 }
 
+/// Panics with the command's stderr unless it exited 0.
+#[track_caller]
+pub fn assert_success(o: &Output) {
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+}
+
+/// [`run_against`], expecting the run to succeed (exit 0).
+#[track_caller]
+pub fn run_ok(url: &str, out: &Path, args: &[&str]) -> Output {
+    let o = run_against(url, out, args);
+    assert_success(&o);
+    o
+}
+
 pub fn summary(dir: &Path) -> Summary {
     let text = std::fs::read_to_string(dir.join("summary.json")).unwrap();
     serde_json::from_str(&text).unwrap()
