@@ -21,13 +21,20 @@
 //! duplicated) on the next attempt. Nothing here formats a request or its headers,
 //! and every message is passed through [`Secret`]-aware redaction before it leaves.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod answer;
+mod retry;
+
+use std::time::Duration;
 
 use octocrab::Octocrab;
 use serde::Deserialize;
 
 use super::{GithubError, Repo};
 use crate::config::Secret;
+use answer::{first_line, Failure, Method};
+
+pub use answer::redact;
+pub use retry::RetryPolicy;
 
 /// The author of comments written with a workflow's job token (`GITHUB_TOKEN`).
 pub const ACTIONS_BOT_LOGIN: &str = "github-actions[bot]";
@@ -36,40 +43,6 @@ pub const ACTIONS_BOT_LOGIN: &str = "github-actions[bot]";
 const PER_PAGE: usize = 100;
 /// A pull request with more comments than this many pages is not searched further.
 const MAX_PAGES: u32 = 100;
-
-/// How often and how long to retry a transient failure.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Tries in all, the first included.
-    pub max_attempts: u32,
-    /// Wait before the second try; doubled for each later one (unless the server says).
-    pub base_delay: Duration,
-    /// Never wait longer than this; a server that asks for more is not retried.
-    pub max_delay: Duration,
-    /// The wait after a secondary rate limit that gives no `Retry-After` (GitHub's docs:
-    /// "wait for at least one minute").
-    pub secondary_rate_limit_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 4,
-            base_delay: Duration::from_secs(2),
-            max_delay: Duration::from_secs(90),
-            secondary_rate_limit_delay: Duration::from_secs(60),
-        }
-    }
-}
-
-impl RetryPolicy {
-    fn backoff(&self, attempt: u32) -> Duration {
-        self.base_delay
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
-            .min(self.max_delay)
-    }
-}
-
 /// The hidden line that identifies the comment of one benchmark job.
 pub fn marker(key: &str) -> String {
     format!("<!-- llm-bench:{key} -->")
@@ -141,26 +114,6 @@ impl Comment {
 fn same_login(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
-
-/// Why one attempt failed.
-enum Failure {
-    /// Worth another try, after `wait` if the server named one.
-    Transient {
-        why: String,
-        wait: Option<Duration>,
-    },
-    Fatal(GithubError),
-}
-
-/// A raw answer: status, the headers this module reads, and the body.
-struct Answer {
-    status: u16,
-    retry_after: Option<String>,
-    rate_limit_remaining: Option<String>,
-    rate_limit_reset: Option<String>,
-    body: String,
-}
-
 pub struct CommentClient {
     crab: Octocrab,
     repo: Repo,
@@ -361,181 +314,6 @@ impl CommentClient {
         }
         Ok(found)
     }
-
-    async fn send(
-        &self,
-        method: Method,
-        route: &str,
-        body: Option<&str>,
-    ) -> Result<Answer, Failure> {
-        let payload = body.map(|b| serde_json::json!({ "body": b }));
-        let response = match method {
-            Method::Get => self.crab._get(route).await,
-            Method::Post => self.crab._post(route, payload.as_ref()).await,
-            Method::Patch => self.crab._patch(route, payload.as_ref()).await,
-        };
-        let response = response.map_err(|e| Failure::Transient {
-            why: format!(
-                "{} {route}: {}",
-                method.name(),
-                redact(&self.token, &first_line(&e.to_string()))
-            ),
-            wait: None,
-        })?;
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let status = response.status().as_u16();
-        let retry_after = header("retry-after");
-        let rate_limit_remaining = header("x-ratelimit-remaining");
-        let rate_limit_reset = header("x-ratelimit-reset");
-        let text = self
-            .crab
-            .body_to_string(response)
-            .await
-            .map_err(|e| Failure::Transient {
-                why: format!(
-                    "{} {route}: the answer was cut off: {}",
-                    method.name(),
-                    redact(&self.token, &first_line(&e.to_string()))
-                ),
-                wait: None,
-            })?;
-        let answer = Answer {
-            status,
-            retry_after,
-            rate_limit_remaining,
-            rate_limit_reset,
-            body: text,
-        };
-        if (200..300).contains(&status) {
-            Ok(answer)
-        } else {
-            Err(self.classify(method, route, &answer))
-        }
-    }
-
-    fn parse<T: serde::de::DeserializeOwned>(&self, answer: &Answer) -> Result<T, Failure> {
-        serde_json::from_str(&answer.body).map_err(|e| {
-            Failure::Fatal(GithubError::Api {
-                status: answer.status,
-                message: format!("unexpected answer from GitHub: {e}"),
-            })
-        })
-    }
-
-    /// Sorts a failed answer into worth-retrying or final, with GitHub's own message.
-    fn classify(&self, method: Method, route: &str, answer: &Answer) -> Failure {
-        let message = redact(&self.token, &api_message(&answer.body));
-        let status = answer.status;
-        let what = format!(
-            "{} {} answered HTTP {status}: {message}",
-            method.name(),
-            route.split('?').next().unwrap_or(route)
-        );
-        let secondary = message
-            .to_ascii_lowercase()
-            .contains("secondary rate limit");
-        let primary_exhausted = answer.rate_limit_remaining.as_deref() == Some("0");
-        if status == 429
-            || (status == 403 && (secondary || primary_exhausted || answer.retry_after.is_some()))
-        {
-            let wait = parse_retry_after(answer.retry_after.as_deref())
-                .or_else(|| {
-                    primary_exhausted
-                        .then(|| until_reset(answer.rate_limit_reset.as_deref()))
-                        .flatten()
-                })
-                .or(secondary.then_some(self.policy.secondary_rate_limit_delay));
-            return Failure::Transient {
-                why: format!("rate limited ({what})"),
-                wait,
-            };
-        }
-        if status >= 500 {
-            return Failure::Transient {
-                why: what,
-                wait: parse_retry_after(answer.retry_after.as_deref()),
-            };
-        }
-        Failure::Fatal(match status {
-            401 => GithubError::Unauthorized { message },
-            403 => GithubError::Forbidden { message },
-            404 => GithubError::NotFound {
-                message,
-                repo: self.repo.to_string(),
-            },
-            _ => GithubError::Api {
-                status,
-                message: what,
-            },
-        })
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Method {
-    Get,
-    Post,
-    Patch,
-}
-
-impl Method {
-    fn name(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Patch => "PATCH",
-        }
-    }
-}
-
-/// GitHub's `message` from an error body, or a short plain-text excerpt (a proxy's
-/// HTML page says little, so it is not quoted at length).
-fn api_message(body: &str) -> String {
-    #[derive(Deserialize)]
-    struct ErrorBody {
-        message: String,
-    }
-    match serde_json::from_str::<ErrorBody>(body) {
-        Ok(b) => b.message,
-        Err(_) if body.trim().is_empty() => "(empty answer)".into(),
-        Err(_) => {
-            let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-            flat.chars().take(120).collect()
-        }
-    }
-}
-
-/// `Retry-After` in seconds (GitHub sends seconds; an HTTP date is not used by it).
-fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
-    value?.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// Time until the epoch second in `x-ratelimit-reset`.
-fn until_reset(value: Option<&str>) -> Option<Duration> {
-    let reset = value?.trim().parse::<u64>().ok()?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-    Some(Duration::from_secs(reset.saturating_sub(now) + 1))
-}
-
-/// octocrab's error text ends in a backtrace; the first line says what happened.
-fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or("").trim().to_string()
-}
-
-/// Removes the token from `text`, should anything ever echo it.
-pub fn redact(token: &Secret, text: &str) -> String {
-    let t = token.expose();
-    if t.is_empty() {
-        text.to_string()
-    } else {
-        text.replace(t, "***")
-    }
 }
 
 #[cfg(test)]
@@ -551,50 +329,5 @@ mod tests {
             assert!(!valid_key(key), "{key}");
         }
         assert_eq!(marker("vllm"), "<!-- llm-bench:vllm -->");
-    }
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        let p = RetryPolicy {
-            base_delay: Duration::from_secs(2),
-            max_delay: Duration::from_secs(10),
-            ..RetryPolicy::default()
-        };
-        let waits: Vec<u64> = (1..=5).map(|a| p.backoff(a).as_secs()).collect();
-        assert_eq!(waits, [2, 4, 8, 10, 10]);
-    }
-
-    #[test]
-    fn error_messages() {
-        assert_eq!(
-            api_message(
-                r#"{"message":"Resource not accessible by integration","documentation_url":"x"}"#
-            ),
-            "Resource not accessible by integration"
-        );
-        assert_eq!(api_message(""), "(empty answer)");
-        assert_eq!(
-            api_message("<html>\n<h1>502 Bad Gateway</h1></html>"),
-            "<html> <h1>502 Bad Gateway</h1></html>"
-        );
-        assert_eq!(parse_retry_after(Some(" 3 ")), Some(Duration::from_secs(3)));
-        assert_eq!(
-            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
-            None
-        );
-        assert_eq!(
-            first_line("Service Error: timed out\n\nFound at ..."),
-            "Service Error: timed out"
-        );
-    }
-
-    #[test]
-    fn redaction() {
-        let token = Secret::new("ghs_secret123");
-        assert_eq!(
-            redact(&token, "Bearer ghs_secret123 failed"),
-            "Bearer *** failed"
-        );
-        assert_eq!(redact(&Secret::new(""), "text"), "text");
     }
 }
