@@ -19,8 +19,7 @@ use crate::results;
 use crate::workload::capacity::{Capacity, StepVerdict, Stopped};
 use crate::workload::{LoadPlan, ScenarioPlan};
 
-/// The results file of every capacity search of a run.
-pub const CAPACITY_FILE: &str = "capacity.json";
+pub use crate::compare::capacity::CAPACITY_FILE;
 
 /// The plan of one step: `plan` at `rate`, one trial, named after the rate.
 pub fn step_plan(plan: &ScenarioPlan, rate: f64) -> ScenarioPlan {
@@ -90,6 +89,8 @@ pub fn small_step_note(step: &str, measured: u64, attain: f64) -> Option<String>
 #[derive(Debug, Serialize)]
 pub struct SearchReport {
     pub scenario: String,
+    /// What the search moves: `rate` (requests per second).
+    pub knob: &'static str,
     pub attain: f64,
     /// The highest rate meeting the SLO (requests per second); absent when no
     /// step did.
@@ -116,6 +117,7 @@ impl SearchReport {
     pub fn new(scenario: &str, attain: f64, found: &Capacity, step_names: &[String]) -> Self {
         SearchReport {
             scenario: scenario.to_string(),
+            knob: "rate",
             attain,
             capacity_rate: found.rate.map(round_rate),
             lower_rate: found.lower,
