@@ -474,6 +474,24 @@ mod tests {
     }
 
     #[test]
+    fn capacity_has_its_own_tolerance() {
+        assert_eq!(Thresholds::default().capacity.relative, 0.10);
+        let project = raw("capacity: { absolute_per_s: 2 }\nthroughput: { relative: 0.2 }\n");
+        let scenario = raw("capacity: { relative: 0.15 }\n");
+        let t = validate(&scenario.or(&project)).unwrap();
+        assert_eq!(
+            t.capacity,
+            Tolerance {
+                relative: 0.15,
+                absolute: 2.0
+            }
+        );
+        assert_eq!(t.throughput.relative, 0.2);
+        let problems = validate(&raw("capacity: { relative: -0.1 }\n")).unwrap_err();
+        assert_eq!(problems[0].path, vec!["capacity", "relative"]);
+    }
+
+    #[test]
     fn noise_floor_zero_is_refused_and_between_run_sd_is_a_fraction() {
         let problems = validate(&raw("noise_floor: 0\nbetween_run_sd: 0.7\n")).unwrap_err();
         assert_eq!(problems.len(), 2, "{problems:?}");

@@ -329,3 +329,6 @@ pub fn write_blessed(baseline_dir: &Path, blessed: &[CapacityBaseline]) -> anyho
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests;
