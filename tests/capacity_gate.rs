@@ -37,7 +37,9 @@ fn sim(batch: u32) -> Sim {
 }
 
 /// A config folder whose target is `url`, with one capacity scenario `cap`
-/// starting well below the knee of a batch of 4.
+/// starting well below the knee of a batch of 4. A fall of 15% counts: a client
+/// stalled by a busy machine can find the same server's knee 10% lower, where
+/// the smaller batch's is 25% lower.
 fn config_dir(root: &Path, url: &str) -> PathBuf {
     let dir = root.join("configs");
     std::fs::create_dir_all(&dir).unwrap();
@@ -55,7 +57,8 @@ fn config_dir(root: &Path, url: &str) -> PathBuf {
         "prompts:\n  p: {{ synthetic_tokens: 8 }}\n\
          scenarios:\n  cap:\n    prompt: p\n    rate: {start}\n    arrival: constant\n    \
          duration: 1500ms\n    max_tokens: {TOKENS}\n    ignore_eos: true\n    max_error_rate: 1\n    \
-         slo: {{ e2e_ms: {slo} }}\n    capacity: {{ attain: {ATTAIN}, tolerance: 0.06, max_steps: 12 }}\n",
+         slo: {{ e2e_ms: {slo} }}\n    capacity: {{ attain: {ATTAIN}, tolerance: 0.06, max_steps: 12 }}\n    \
+         thresholds: {{ capacity: {{ relative: 0.15 }} }}\n",
         start = knee(4) / 4.0 * 1.1,
         slo = SLO_SLACK * e2e_ms(),
     );
@@ -136,6 +139,7 @@ fn capacity_at_slo_gates_a_smaller_batch_and_passes_the_same_server() {
     let said = format!("capacity at SLO fell {:.1}%", fell * 100.0);
     assert!(md.contains(&said), "{said} not in\n{md}");
     assert!(out.contains(&said), "{said} not in\n{out}");
+    eprintln!("smaller batch: {}", row["note"]);
 
     // The same server: its steps ran at other rates than the blessed run's, yet
     // nothing is new under --strict, and nothing fell.
@@ -147,5 +151,9 @@ fn capacity_at_slo_gates_a_smaller_batch_and_passes_the_same_server() {
     assert_ne!(
         comparison["scenarios"][0]["metrics"][0]["verdict"],
         "regression"
+    );
+    eprintln!(
+        "same server: {}",
+        comparison["scenarios"][0]["metrics"][0]["note"]
     );
 }

@@ -113,7 +113,13 @@ fn sentence(
     verdict: Verdict,
 ) -> String {
     let change = point / base - 1.0;
-    let moved = if change < 0.0 { "fell" } else { "rose" };
+    let moved = if change.abs() < 5e-4 {
+        "unchanged,"
+    } else if change < 0.0 {
+        "fell"
+    } else {
+        "rose"
+    };
     let found = if current.capacity_rate.is_some() {
         String::new()
     } else {
