@@ -767,23 +767,28 @@ fn trace_scenario(
     Ok((plan(spec, &s.load, prompt, requests, duration)?, body))
 }
 
-/// The search a `capacity:` scenario runs, starting at its rate (or `--rate`'s).
+/// The search a `capacity:` scenario runs, starting at its rate or concurrency
+/// (or `--rate`'s, `--concurrency`'s).
 fn capacity_search(
     s: &config::Scenario,
     load: &Load,
 ) -> anyhow::Result<Option<crate::workload::capacity::SearchSettings>> {
+    use crate::workload::capacity::Knob;
     let Some(spec) = s.capacity else {
         return Ok(None);
     };
-    let Load::Open { rate, .. } = load else {
-        bail!(UsageError(format!(
-            "scenario `{}` searches the highest request rate meeting its SLO; --concurrency \
-             cannot run it (use --rate to change where the search starts)",
+    let (knob, start) = match load {
+        Load::Open { rate, .. } => (Knob::Rate, *rate),
+        Load::Closed { concurrency } => (Knob::Concurrency, f64::from(*concurrency)),
+        Load::Trace { .. } => bail!(UsageError(format!(
+            "scenario `{}` searches the highest load meeting its SLO; a trace's schedule \
+             cannot be searched (use `rate:` or `concurrency:`)",
             s.name
-        )));
+        ))),
     };
     Ok(Some(crate::workload::capacity::SearchSettings {
-        start: *rate,
+        knob,
+        start,
         attain: spec.attain,
         tolerance: spec.tolerance,
         max_steps: spec.max_steps,

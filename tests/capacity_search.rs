@@ -14,7 +14,7 @@ mod common;
 
 use common::*;
 use llm_bench::sim::SimConfig;
-use llm_bench::workload::capacity::{CapacitySearch, SearchSettings, Stopped};
+use llm_bench::workload::capacity::{CapacitySearch, Knob, SearchSettings, Stopped};
 
 const TTFT_MS: f64 = 20.0;
 const ITL_MS: f64 = 2.0;
@@ -78,6 +78,7 @@ fn the_search_finds_the_simulators_batch_knee_within_ten_percent() {
     let e2e_ms = TTFT_MS + f64::from(TOKENS - 1) * ITL_MS;
     let knee = f64::from(BATCH) / (e2e_ms / 1000.0);
     let mut search = CapacitySearch::new(SearchSettings {
+        knob: Knob::Rate,
         start: knee / 4.0 * 1.1,
         attain: ATTAIN,
         tolerance: 0.05,
@@ -195,7 +196,7 @@ fn a_capacity_scenario_reports_the_knee_with_its_bracket() {
 fn a_capacity_scenario_without_slo_or_rate_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let workloads = "prompts:\n  p: { text: hi }\n\
-                     scenarios:\n  a:\n    prompt: p\n    concurrency: 2\n    requests: 4\n    \
+                     scenarios:\n  a:\n    prompt: p\n    rate: [1, 2]\n    requests: 4\n    \
                      capacity: { attain: 1.5 }\n";
     let dir = config_dir(tmp.path(), "http://127.0.0.1:9", workloads);
     let o = bin()

@@ -1,8 +1,9 @@
 //! A `capacity:` scenario in `llm-bench run`: its steps, what each attained, and
 //! the result.
 //!
-//! Each step is an ordinary one-trial open-loop scenario named `<scenario>.r<rate>`
-//! (as a `rate:` sweep names its points), so its rows, summary, charts and the
+//! Each step is an ordinary one-trial scenario named `<scenario>.r<rate>` (as a
+//! `rate:` sweep names its points), or `<scenario>.c<concurrency>` when a closed
+//! loop's concurrency is searched, so its rows, summary, charts and the
 //! HTML report's load-sweep section (goodput against load) are those of any
 //! scenario. The steps are only known as the search goes, so `run.json` lists
 //! them once the run ends, in place of the scenario they came from, and
@@ -16,26 +17,44 @@ use serde::Serialize;
 use crate::manifest::{LoadSpec, Manifest, ScenarioSpec};
 use crate::metrics::summary::SummaryBuilder;
 use crate::results;
-use crate::workload::capacity::{Capacity, StepVerdict, Stopped};
+use crate::workload::capacity::{Capacity, Knob, SearchSettings, StepVerdict, Stopped};
 use crate::workload::{LoadPlan, ScenarioPlan};
 
-/// The results file of every capacity search of a run.
-pub const CAPACITY_FILE: &str = "capacity.json";
+pub use crate::compare::capacity::CAPACITY_FILE;
 
-/// The plan of one step: `plan` at `rate`, one trial, named after the rate.
-pub fn step_plan(plan: &ScenarioPlan, rate: f64) -> ScenarioPlan {
+/// The plan of one step: `plan` at `value` (a rate, or a concurrency for a
+/// closed loop), one trial, named after it (`<scenario>.r<rate>`,
+/// `<scenario>.c<concurrency>`).
+pub fn step_plan(plan: &ScenarioPlan, value: f64) -> ScenarioPlan {
     let mut step = plan.clone();
-    step.spec.name = format!("{}.r{}", plan.spec.name, round_rate(rate));
     step.spec.trials = 1;
     step.spec.max_trials = None;
-    if let LoadSpec::Open { rate: r, .. } = &mut step.spec.load {
-        *r = round_rate(rate);
+    let rate = round_rate(value);
+    let concurrency = value.round().clamp(1.0, f64::from(u32::MAX)) as u32;
+    step.spec.name = match step.spec.load {
+        LoadSpec::Closed { .. } => format!("{}.c{concurrency}", plan.spec.name),
+        _ => format!("{}.r{rate}", plan.spec.name),
+    };
+    match &mut step.spec.load {
+        LoadSpec::Open { rate: r, .. } => *r = rate,
+        LoadSpec::Closed { concurrency: c } => *c = concurrency,
+        _ => {}
     }
-    if let LoadPlan::Open { rate: r, .. } = &mut step.load {
-        *r = round_rate(rate);
+    match &mut step.load {
+        LoadPlan::Open { rate: r, .. } => *r = rate,
+        LoadPlan::Closed { concurrency: c } => *c = concurrency,
+        _ => {}
     }
     step.capacity = None;
     step
+}
+
+/// The load a step ran at: its rate, or its concurrency.
+pub fn step_value(step: &ScenarioSpec) -> f64 {
+    match step.load {
+        LoadSpec::Closed { concurrency } => f64::from(concurrency),
+        _ => step.load.target_rate().unwrap_or(0.0),
+    }
 }
 
 /// Rates to three significant digits: names stay short, and the search's
@@ -90,6 +109,9 @@ pub fn small_step_note(step: &str, measured: u64, attain: f64) -> Option<String>
 #[derive(Debug, Serialize)]
 pub struct SearchReport {
     pub scenario: String,
+    /// What the search moves: `rate` (requests per second) or `concurrency`; the
+    /// rates below are in its unit.
+    pub knob: &'static str,
     pub attain: f64,
     /// The highest rate meeting the SLO (requests per second); absent when no
     /// step did.
@@ -113,11 +135,20 @@ pub struct StepReport {
 }
 
 impl SearchReport {
-    pub fn new(scenario: &str, attain: f64, found: &Capacity, step_names: &[String]) -> Self {
+    pub fn new(
+        scenario: &str,
+        settings: &SearchSettings,
+        found: &Capacity,
+        step_names: &[String],
+    ) -> Self {
         SearchReport {
             scenario: scenario.to_string(),
-            attain,
-            capacity_rate: found.rate.map(round_rate),
+            knob: settings.knob.name(),
+            attain: settings.attain,
+            capacity_rate: found.rate.map(|r| match settings.knob {
+                Knob::Rate => round_rate(r),
+                Knob::Concurrency => r,
+            }),
             lower_rate: found.lower,
             upper_rate: found.upper,
             stopped: match found.stopped {
@@ -146,15 +177,19 @@ impl SearchReport {
 
     /// One line for the terminal.
     pub fn describe(&self) -> String {
+        let (unit, what) = match self.knob {
+            "concurrency" => (Knob::Concurrency.unit(), "concurrency"),
+            _ => (Knob::Rate.unit(), "rate"),
+        };
         let bracket = match (self.lower_rate, self.upper_rate) {
-            (Some(lo), Some(hi)) => format!("between {lo} and {hi} req/s"),
-            (Some(lo), None) => format!("at least {lo} req/s (no step failed)"),
-            (None, Some(hi)) => format!("below {hi} req/s (no step passed)"),
+            (Some(lo), Some(hi)) => format!("between {lo} and {hi} {unit}"),
+            (Some(lo), None) => format!("at least {lo} {unit} (no step failed)"),
+            (None, Some(hi)) => format!("below {hi} {unit} (no step passed)"),
             (None, None) => "no step ran".to_string(),
         };
         match self.capacity_rate {
             Some(rate) => format!(
-                "capacity at SLO of `{}`: {rate} req/s with {:.0}% of requests meeting the SLO \
+                "capacity at SLO of `{}`: {rate} {unit} with {:.0}% of requests meeting the SLO \
                  ({bracket}; {} steps, {})",
                 self.scenario,
                 self.attain * 100.0,
@@ -162,7 +197,7 @@ impl SearchReport {
                 self.stopped
             ),
             None => format!(
-                "capacity at SLO of `{}`: not found, {bracket} ({} steps)",
+                "capacity at SLO of `{}`: no {what} met the SLO, {bracket} ({} steps)",
                 self.scenario,
                 self.steps.len()
             ),

@@ -309,8 +309,7 @@ async fn benchmark(
             };
             sink.handle().flushed().await;
             let (good, measured) = capacity::attained(&out_dir, &manifest, &plan.spec)?;
-            let rate = plan.spec.load.target_rate().unwrap_or(0.0);
-            let verdict = search.record(rate, good, measured);
+            let verdict = search.record(capacity::step_value(&plan.spec), good, measured);
             let attain = scenario_plan.capacity.map_or(0.0, |c| c.attain);
             if let Some(note) = capacity::small_step_note(&plan.spec.name, measured, attain) {
                 eprintln!("{note}");
@@ -324,7 +323,7 @@ async fn benchmark(
         if let (Some(search), Some(settings)) = (&search, scenario_plan.capacity) {
             let report = capacity::SearchReport::new(
                 &scenario_plan.spec.name,
-                settings.attain,
+                &settings,
                 &search.result(),
                 &step_names,
             );

@@ -45,24 +45,7 @@ pub fn bless_refusals(
     context: &BlessContext,
     interrupted: bool,
 ) -> Vec<String> {
-    let mut refusals = Vec::new();
-    if context.ci && !options.allow_ci {
-        refusals.push(
-            "CI=true: baselines are blessed deliberately, not by a pipeline; bless locally, \
-             or pass --allow-ci-bless if this job exists to bless"
-                .to_string(),
-        );
-    }
-    if options
-        .reason
-        .as_deref()
-        .is_none_or(|r| r.trim().is_empty())
-    {
-        refusals.push("say why the numbers may change: --reason \"upgraded vLLM to 0.6.3\"".into());
-    }
-    if interrupted {
-        refusals.push("the run was interrupted: its trials are incomplete; run again".into());
-    }
+    let mut refusals = run_refusals(options, context, interrupted);
     if candidates.is_empty() {
         refusals.push("the run has no scenario with measured requests".into());
     }
@@ -94,6 +77,34 @@ pub fn bless_refusals(
                 c.spec.max_error_rate * 100.0
             ));
         }
+    }
+    refusals
+}
+
+/// The refusals that concern the whole bless, whatever it blesses: CI, no
+/// reason, an interrupted run.
+pub(super) fn run_refusals(
+    options: &BlessOptions,
+    context: &BlessContext,
+    interrupted: bool,
+) -> Vec<String> {
+    let mut refusals = Vec::new();
+    if context.ci && !options.allow_ci {
+        refusals.push(
+            "CI=true: baselines are blessed deliberately, not by a pipeline; bless locally, \
+             or pass --allow-ci-bless if this job exists to bless"
+                .to_string(),
+        );
+    }
+    if options
+        .reason
+        .as_deref()
+        .is_none_or(|r| r.trim().is_empty())
+    {
+        refusals.push("say why the numbers may change: --reason \"upgraded vLLM to 0.6.3\"".into());
+    }
+    if interrupted {
+        refusals.push("the run was interrupted: its trials are incomplete; run again".into());
     }
     refusals
 }
@@ -174,7 +185,7 @@ pub fn bless(
 }
 
 /// The error of a refused bless: every reason, nothing written.
-fn refused(reasons: &[String]) -> anyhow::Error {
+pub(super) fn refused(reasons: &[String]) -> anyhow::Error {
     UsageError(format!(
         "refusing to bless (nothing was written):\n  - {}",
         reasons.join("\n  - ")

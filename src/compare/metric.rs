@@ -52,6 +52,11 @@ pub enum MetricId {
     /// where GPUs were measured.
     #[serde(rename = "joules_per_output_token")]
     JoulesPerOutputToken,
+    /// The highest rate meeting the SLO of a `capacity:` search: compared by its
+    /// bracket (`compare::capacity`), not from trials, so it is not in
+    /// [`MetricId::ALL`], which the per-trial comparison walks.
+    #[serde(rename = "capacity_rate")]
+    CapacityRate,
 }
 
 /// The distribution a latency percentile is taken from.
@@ -122,7 +127,9 @@ impl MetricId {
             MetricId::E2eP50 => Kind::Latency(E2e, 50.0),
             MetricId::E2eP90 => Kind::Latency(E2e, 90.0),
             MetricId::E2eP99 => Kind::Latency(E2e, 99.0),
-            MetricId::OutputTokensPerS | MetricId::RequestsPerS => Kind::Throughput,
+            MetricId::OutputTokensPerS | MetricId::RequestsPerS | MetricId::CapacityRate => {
+                Kind::Throughput
+            }
             MetricId::SuccessRate => Kind::SuccessRate,
             MetricId::JoulesPerOutputToken => Kind::Energy,
         }
@@ -136,7 +143,8 @@ impl MetricId {
             | MetricId::E2eP90
             | MetricId::OutputTokensPerS
             | MetricId::SuccessRate
-            | MetricId::JoulesPerOutputToken => Gate::Always,
+            | MetricId::JoulesPerOutputToken
+            | MetricId::CapacityRate => Gate::Always,
             MetricId::TtftP99 | MetricId::E2eP99 => Gate::LargeTrials,
             _ => Gate::Never,
         }
@@ -161,6 +169,7 @@ impl MetricId {
             MetricId::RequestsPerS => "requests_per_s",
             MetricId::SuccessRate => "success_rate",
             MetricId::JoulesPerOutputToken => "joules_per_output_token",
+            MetricId::CapacityRate => "capacity_rate",
         }
     }
 
@@ -177,6 +186,7 @@ impl MetricId {
                 format!("{name} p{p}")
             }
             Kind::Throughput if self == MetricId::OutputTokensPerS => "Output tokens/s".into(),
+            Kind::Throughput if self == MetricId::CapacityRate => "Capacity at SLO".into(),
             Kind::Throughput => "Requests/s".into(),
             Kind::SuccessRate => "Success rate".into(),
             Kind::Energy => "Energy per token".into(),
@@ -224,6 +234,7 @@ impl MetricId {
             Kind::Latency(Latency::Tpot, _) => t.tpot,
             Kind::Latency(Latency::Itl, _) => t.itl,
             Kind::Latency(Latency::E2e, _) => t.e2e,
+            Kind::Throughput if self == MetricId::CapacityRate => t.capacity,
             Kind::Throughput => t.throughput,
             Kind::SuccessRate => Tolerance {
                 relative: 0.0,
@@ -252,6 +263,7 @@ impl MetricId {
             Kind::Throughput if self == MetricId::OutputTokensPerS => {
                 (m.duration_s > 0.0).then_some(m.output_tokens_per_s)
             }
+            Kind::Throughput if self == MetricId::CapacityRate => None,
             Kind::Throughput => (m.duration_s > 0.0).then_some(m.requests_per_s),
             Kind::SuccessRate => m.success_rate,
             Kind::Energy => m

@@ -19,6 +19,7 @@
 pub mod append;
 pub mod baseline;
 mod bless;
+pub mod capacity;
 pub mod drift;
 pub use crate::fingerprint;
 mod log_metric;
@@ -334,6 +335,19 @@ pub fn judge<O: Send>(
     run: RunInfo,
     overlay: Option<Overlay<'_, O>>,
 ) -> anyhow::Result<Judged<O>> {
+    judge_with(candidates, Vec::new(), baseline_dir, strict, run, overlay)
+}
+
+/// [`judge`], with rows judged elsewhere (capacity searches) joining the run's
+/// verdict.
+fn judge_with<O: Send>(
+    candidates: &[Baseline],
+    more: Vec<verdict::ScenarioComparison>,
+    baseline_dir: &Path,
+    strict: bool,
+    run: RunInfo,
+    overlay: Option<Overlay<'_, O>>,
+) -> anyhow::Result<Judged<O>> {
     let judged = crate::parallel::map(candidates, |current| -> anyhow::Result<_> {
         let path = baseline_path(baseline_dir, &current.target, &current.scenario)?;
         let shown = path.display().to_string();
@@ -354,6 +368,7 @@ pub fn judge<O: Send>(
         scenarios.push(scenario);
         curves.extend(curve);
     }
+    scenarios.extend(more);
     Ok(Judged {
         comparison: verdict::finish(scenarios, strict, run),
         overlay: curves,
@@ -372,6 +387,9 @@ pub fn write_comparison(dir: &Path, comparison: &Comparison) -> anyhow::Result<[
 /// After a run (or for `compare`/`bless` on a results folder): compares and/or
 /// blesses the candidates as asked. Returns the comparison, with what `overlay`
 /// kept of the baselines (their curves for `report.html`), when one was made.
+///
+/// A capacity search's steps are left out; its answer is compared and blessed
+/// instead ([`capacity`]).
 pub fn gate<O: Send>(
     dir: &Path,
     options: &GateOptions,
@@ -380,6 +398,18 @@ pub fn gate<O: Send>(
     manifest: &Manifest,
     overlay: Overlay<'_, O>,
 ) -> anyhow::Result<Option<Judged<O>>> {
+    let searches = capacity::RunSearches::read(dir, manifest)?;
+    let kept: Vec<Baseline>;
+    let candidates = if searches.steps.is_empty() {
+        candidates
+    } else {
+        kept = candidates
+            .iter()
+            .filter(|c| !searches.is_step(&c.scenario))
+            .cloned()
+            .collect();
+        &kept
+    };
     let mut judged = None;
     if options.compare {
         let info = RunInfo {
@@ -388,8 +418,9 @@ pub fn gate<O: Send>(
             baseline_dir: options.baseline_dir.display().to_string(),
             looks: sequential_looks(manifest),
         };
-        let j = judge(
+        let j = judge_with(
             candidates,
+            capacity::compare(&searches.candidates, &options.baseline_dir)?,
             &options.baseline_dir,
             options.strict,
             info,
@@ -401,8 +432,9 @@ pub fn gate<O: Send>(
         judged = Some(j);
     }
     if let Some(bless_options) = &options.bless {
-        let report = bless(
+        let report = capacity::bless_with_searches(
             candidates,
+            &searches.candidates,
             &options.baseline_dir,
             bless_options,
             context,

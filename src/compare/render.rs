@@ -367,6 +367,9 @@ fn method_label(m: &MetricComparison) -> String {
         }
         Method::Bootstrap => format!("request bootstrap (low confidence){drift}, H0: Δ ≤ δ"),
         Method::Fisher => "Fisher exact on trial-clustered counts, Newcombe CI".into(),
+        Method::Bracket => "capacity brackets: regression when the candidate's lies wholly \
+                            below the baseline's and the fall exceeds δ (no p-value)"
+            .into(),
         Method::None => "none".into(),
     }
 }

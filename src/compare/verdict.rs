@@ -76,6 +76,8 @@ pub enum Method {
     Bootstrap,
     /// Success counts: Fisher's exact test and Newcombe's interval.
     Fisher,
+    /// Capacity at SLO: the searches' brackets (`compare::capacity::rule`).
+    Bracket,
     /// Nothing could be estimated.
     None,
 }
@@ -474,7 +476,9 @@ pub fn finish(mut scenarios: Vec<ScenarioComparison>, strict: bool, meta: RunInf
                     row.p_worse
                 };
             }
-            if row.verdict != Verdict::NotComparable && !row.forced {
+            // A bracket's verdict is its own rule's: it has no p-value.
+            let settled = row.forced || row.method == Method::Bracket;
+            if row.verdict != Verdict::NotComparable && !settled {
                 row.verdict = classify(row, alpha);
             }
             if row.gated {

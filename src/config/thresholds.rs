@@ -66,6 +66,9 @@ pub struct Thresholds {
     pub throughput: Tolerance,
     /// Joules per output token (absolute in J/token).
     pub energy: Tolerance,
+    /// Capacity at SLO (absolute in requests per second): the fall of a
+    /// `capacity:` search's answer that counts (`compare::capacity`).
+    pub capacity: Tolerance,
     /// Absolute drop in the success rate, as a fraction (0.02 = 2 percentage points).
     pub success_rate: f64,
     /// Smallest between-trial standard deviation of a log statistic ever assumed
@@ -112,6 +115,11 @@ impl Default for Thresholds {
                 relative: 0.05,
                 absolute: 0.0,
             },
+            // A search's answer is only as fine as its bracket (5% by default).
+            capacity: Tolerance {
+                relative: 0.10,
+                absolute: 0.0,
+            },
             success_rate: 0.02,
             noise_floor: 0.01,
             between_run_sd: DEFAULT_BETWEEN_RUN_SD,
@@ -125,7 +133,7 @@ impl Default for Thresholds {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `alpha`, `ttft`, `tpot`, `itl`, `e2e`, `throughput`, `energy`, `success_rate`, `noise_floor`, `between_run_sd`, `output_tokens_drift` and/or `p99_min_requests`"
+    expecting = "a mapping with `alpha`, `ttft`, `tpot`, `itl`, `e2e`, `throughput`, `energy`, `capacity`, `success_rate`, `noise_floor`, `between_run_sd`, `output_tokens_drift` and/or `p99_min_requests`"
 )]
 pub(crate) struct RawThresholds {
     pub alpha: Option<f64>,
@@ -135,6 +143,7 @@ pub(crate) struct RawThresholds {
     pub e2e: Option<RawLatencyTolerance>,
     pub throughput: Option<RawThroughputTolerance>,
     pub energy: Option<RawEnergyTolerance>,
+    pub capacity: Option<RawThroughputTolerance>,
     pub success_rate: Option<RawSuccessTolerance>,
     pub noise_floor: Option<f64>,
     pub between_run_sd: Option<f64>,
@@ -196,13 +205,19 @@ impl RawThresholds {
                 (a, b) => a.or(b),
             }
         }
-        let throughput = match (self.throughput, fallback.throughput) {
-            (Some(a), Some(b)) => Some(RawThroughputTolerance {
-                relative: a.relative.or(b.relative),
-                absolute_per_s: a.absolute_per_s.or(b.absolute_per_s),
-            }),
-            (a, b) => a.or(b),
-        };
+        fn rate(
+            a: Option<RawThroughputTolerance>,
+            b: Option<RawThroughputTolerance>,
+        ) -> Option<RawThroughputTolerance> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(RawThroughputTolerance {
+                    relative: a.relative.or(b.relative),
+                    absolute_per_s: a.absolute_per_s.or(b.absolute_per_s),
+                }),
+                (a, b) => a.or(b),
+            }
+        }
+        let throughput = rate(self.throughput, fallback.throughput);
         let energy = match (self.energy, fallback.energy) {
             (Some(a), Some(b)) => Some(RawEnergyTolerance {
                 relative: a.relative.or(b.relative),
@@ -218,6 +233,7 @@ impl RawThresholds {
             e2e: latency(self.e2e, fallback.e2e),
             throughput,
             energy,
+            capacity: rate(self.capacity, fallback.capacity),
             success_rate: match (self.success_rate, fallback.success_rate) {
                 (Some(a), Some(b)) => Some(RawSuccessTolerance {
                     absolute: a.absolute.or(b.absolute),
@@ -281,23 +297,27 @@ pub(crate) fn validate(raw: &RawThresholds) -> Result<Thresholds, Vec<ThresholdP
     let tpot = latency("tpot", raw.tpot, d.tpot);
     let itl = latency("itl", raw.itl, d.itl);
     let e2e = latency("e2e", raw.e2e, d.e2e);
-    let tp = raw.throughput.unwrap_or_default();
-    let throughput = Tolerance {
-        relative: fraction(
-            vec!["throughput", "relative"],
-            tp.relative,
-            d.throughput.relative,
-            10.0,
-            SHARE,
-        ),
-        absolute: fraction(
-            vec!["throughput", "absolute_per_s"],
-            tp.absolute_per_s,
-            d.throughput.absolute,
-            1e12,
-            "per second",
-        ),
+    let mut rate = |name: &'static str, raw: Option<RawThroughputTolerance>, default: Tolerance| {
+        let raw = raw.unwrap_or_default();
+        Tolerance {
+            relative: fraction(
+                vec![name, "relative"],
+                raw.relative,
+                default.relative,
+                10.0,
+                SHARE,
+            ),
+            absolute: fraction(
+                vec![name, "absolute_per_s"],
+                raw.absolute_per_s,
+                default.absolute,
+                1e12,
+                "per second",
+            ),
+        }
     };
+    let throughput = rate("throughput", raw.throughput, d.throughput);
+    let capacity = rate("capacity", raw.capacity, d.capacity);
     let en = raw.energy.unwrap_or_default();
     let energy = Tolerance {
         relative: fraction(
@@ -376,6 +396,7 @@ pub(crate) fn validate(raw: &RawThresholds) -> Result<Thresholds, Vec<ThresholdP
         e2e,
         throughput,
         energy,
+        capacity,
         success_rate,
         noise_floor,
         between_run_sd,
@@ -450,6 +471,24 @@ mod tests {
             problems[0].message
         );
         assert_eq!(problems[1].path, vec!["alpha"]);
+    }
+
+    #[test]
+    fn capacity_has_its_own_tolerance() {
+        assert_eq!(Thresholds::default().capacity.relative, 0.10);
+        let project = raw("capacity: { absolute_per_s: 2 }\nthroughput: { relative: 0.2 }\n");
+        let scenario = raw("capacity: { relative: 0.15 }\n");
+        let t = validate(&scenario.or(&project)).unwrap();
+        assert_eq!(
+            t.capacity,
+            Tolerance {
+                relative: 0.15,
+                absolute: 2.0
+            }
+        );
+        assert_eq!(t.throughput.relative, 0.2);
+        let problems = validate(&raw("capacity: { relative: -0.1 }\n")).unwrap_err();
+        assert_eq!(problems[0].path, vec!["capacity", "relative"]);
     }
 
     #[test]

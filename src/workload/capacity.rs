@@ -25,15 +25,50 @@
 //! A step too small to ever pass (see [`min_requests`]) still moves the search by
 //! its observed fraction, but cannot narrow it past its first bisection.
 //!
+//! **Concurrency** (`knob: concurrency`, a closed loop) is searched the same way
+//! on whole numbers: halving rounds down (never below 1), bisection takes the
+//! rounded geometric mean strictly inside the bracket, and the bracket is also
+//! narrow enough once its ends are adjacent (no whole number lies between). The
+//! answer is then the bracket's lower end, the highest concurrency seen meeting
+//! the target, or the geometric mean rounded down when steps ran out first.
+//!
 //! Pure: the caller runs each step and feeds back the counts.
 
 /// z for a two-sided 95% interval.
 const Z95: f64 = 1.959_963_984_540_054;
 
+/// What a search moves: the rate of an open loop or the workers of a closed one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Knob {
+    /// Requests per second.
+    Rate,
+    /// Requests in flight: a whole number ≥ 1.
+    Concurrency,
+}
+
+impl Knob {
+    /// Its name in `capacity.json` (`knob`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Knob::Rate => "rate",
+            Knob::Concurrency => "concurrency",
+        }
+    }
+
+    /// Its unit, for messages.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Knob::Rate => "req/s",
+            Knob::Concurrency => "in flight",
+        }
+    }
+}
+
 /// What a search is asked for.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SearchSettings {
-    /// The first rate tried (requests per second).
+    pub knob: Knob,
+    /// The first rate (requests per second) or concurrency tried.
     pub start: f64,
     /// The fraction of requests that must meet the SLO, in (0, 1).
     pub attain: f64,
@@ -111,11 +146,16 @@ impl CapacitySearch {
         if self.stopped.is_some() {
             return None;
         }
-        Some(match (self.lower, self.upper) {
+        let next = match (self.lower, self.upper) {
             (None, None) => self.settings.start,
             (Some(lo), None) => lo * 2.0,
             (None, Some(hi)) => hi / 2.0,
             (Some(lo), Some(hi)) => (lo * hi).sqrt(),
+        };
+        Some(match (self.settings.knob, self.lower, self.upper) {
+            (Knob::Rate, ..) => next,
+            (Knob::Concurrency, Some(lo), Some(hi)) => next.round().clamp(lo + 1.0, hi - 1.0),
+            (Knob::Concurrency, ..) => next.floor().max(1.0),
         })
     }
 
@@ -139,11 +179,16 @@ impl CapacitySearch {
         if bracketed && verdict == StepVerdict::Indistinguishable {
             self.stopped = Some(Stopped::Indistinguishable);
         }
+        let whole = self.settings.knob == Knob::Concurrency;
         if self.stopped.is_none() {
             if let (Some(lo), Some(hi)) = (self.lower, self.upper) {
-                if hi / lo - 1.0 <= self.settings.tolerance {
+                if hi / lo - 1.0 <= self.settings.tolerance || (whole && hi - lo <= 1.0) {
                     self.stopped = Some(Stopped::Converged);
                 }
+            }
+            // A concurrency of 1 missed the target: there is nothing lower to try.
+            if whole && self.lower.is_none() && self.upper.is_some_and(|hi| hi <= 1.0) {
+                self.stopped = Some(Stopped::Converged);
             }
         }
         if self.stopped.is_none() && self.steps.len() as u32 >= self.settings.max_steps {
@@ -156,6 +201,9 @@ impl CapacitySearch {
         let last = self.steps.last().map(|s| s.rate);
         let rate = match (self.stopped, self.lower, self.upper) {
             (Some(Stopped::Indistinguishable), _, _) => last,
+            (_, Some(lo), Some(hi)) if self.settings.knob == Knob::Concurrency => {
+                Some((lo * hi).sqrt().floor().max(lo))
+            }
             (_, Some(lo), Some(hi)) => Some((lo * hi).sqrt()),
             (_, Some(lo), None) => Some(lo),
             _ => None,
@@ -211,6 +259,7 @@ mod tests {
 
     fn settings() -> SearchSettings {
         SearchSettings {
+            knob: Knob::Rate,
             start: 10.0,
             attain: 0.9,
             tolerance: 0.05,
@@ -290,5 +339,28 @@ mod tests {
         let mut search = CapacitySearch::new(settings());
         assert_eq!(search.record(10.0, 4, 4), StepVerdict::Indistinguishable);
         assert_eq!(search.next_rate(), Some(20.0));
+    }
+
+    #[test]
+    fn concurrency_is_searched_on_whole_numbers() {
+        let whole = SearchSettings {
+            knob: Knob::Concurrency,
+            start: 2.0,
+            ..settings()
+        };
+        for knee in [1.0, 3.0, 10.0, 37.0] {
+            let c = run(knee, whole);
+            assert_eq!(c.stopped, Stopped::Converged, "{c:?}");
+            assert_eq!(c.rate, Some(knee), "{c:?}");
+            assert_eq!(c.upper, Some(knee + 1.0), "{c:?}");
+            assert!(c
+                .steps
+                .iter()
+                .all(|s| s.rate.fract() == 0.0 && s.rate >= 1.0));
+        }
+        // Even one request in flight misses the target: the search ends there.
+        let c = run(0.5, whole);
+        assert_eq!((c.rate, c.lower, c.upper), (None, None, Some(1.0)), "{c:?}");
+        assert_eq!(c.steps.len(), 2);
     }
 }

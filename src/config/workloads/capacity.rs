@@ -1,7 +1,8 @@
-//! `capacity:` on a scenario: search the highest request rate at which at least
-//! `attain` of the requests meet the scenario's SLO (see `workload::capacity`).
+//! `capacity:` on a scenario: search the highest request rate (or concurrency) at
+//! which at least `attain` of the requests meet the scenario's SLO (see
+//! `workload::capacity`).
 //!
-//! The scenario's `rate` is where the search starts and its stop condition
+//! The scenario's `rate` (or `concurrency`) is where the search starts and its stop condition
 //! (`requests` / `duration`) is the length of each step, so a capacity scenario
 //! reads like the open loop it runs, step after step.
 
@@ -28,7 +29,7 @@ pub(super) const DEFAULT_MAX_STEPS: u32 = 10;
 const MOST_STEPS: u32 = 32;
 
 /// Checks `capacity:` and what it needs from the rest of the scenario: one start
-/// `rate` (not `concurrency`, not a list, not a trace) and an SLO.
+/// `rate` or `concurrency` (not a list, not a trace) and an SLO.
 pub(super) fn check(
     source: &Source,
     name: &str,
@@ -63,11 +64,14 @@ pub(super) fn check(
         ));
     }
     let base = ["scenarios", name, "capacity"];
-    if !matches!(raw.rate, Some(OneOrList::One(_))) {
+    let one_rate = matches!(raw.rate, Some(OneOrList::One(_))) && raw.concurrency.is_none();
+    let one_concurrency = matches!(raw.concurrency, Some(OneOrList::One(_))) && raw.rate.is_none();
+    if !(one_rate || one_concurrency) {
         errors.push(source.at_key(
             &base,
-            "a capacity search needs one `rate: R` (requests per second) to start from; \
-             `concurrency`, a list of rates or a `trace:` cannot be searched",
+            "a capacity search needs one `rate: R` (requests per second: the highest rate is \
+             searched) or one `concurrency: N` (the highest concurrency) to start from; a \
+             list or a `trace:` cannot be searched",
         ));
     }
     if slo.ttft_ms.is_none() && slo.tpot_ms.is_none() && slo.e2e_ms.is_none() {
