@@ -15,6 +15,7 @@ use crate::config::{self, Config, Endpoint, Load, PrefixCache, PromptSource};
 use crate::manifest::{LoadSpec, ScenarioSpec, SloSpec};
 use crate::sim::SimConfig;
 use crate::telemetry::{GpuSelection, TelemetryOptions};
+use crate::workload::dataset::DatasetPrompts;
 use crate::workload::prompts::Synthetic;
 use crate::workload::tokenizer::{TokenCounter, TokenizerError};
 use crate::workload::{ArrivalKind, LoadPlan, PromptGenerator, ScenarioPlan};
@@ -300,33 +301,53 @@ impl RunOptions {
                 overridden => overridden,
             };
             let seed = args.seed.unwrap_or(s.seed);
-            let prompt_spec = config
-                .workloads
-                .prompts
-                .iter()
-                .find(|p| p.name == s.prompt)
-                .ok_or_else(|| {
-                    anyhow!("scenario `{}` names unknown prompt `{}`", s.name, s.prompt)
-                })?;
-            let prompt = match (&prompt_spec.source, args.prompt_tokens) {
-                (_, Some(tokens)) => PromptGenerator::synthetic(tokens, 0.0, seed),
-                (PromptSource::Template { text }, None) => PromptGenerator::Template(text.clone()),
-                (PromptSource::Synthetic { tokens, spread }, None) => {
-                    PromptGenerator::synthetic(*tokens, *spread, seed)
+            // A scenario's own lengths (or `--max-tokens`) win over a dataset record's.
+            let record_output =
+                args.max_tokens.is_none() && s.max_tokens.is_none() && s.output_tokens.is_none();
+            let (prompt, prefix_cache, shared_prefix) = match &s.dataset {
+                Some(dataset) => {
+                    let prompts =
+                        dataset_prompts(args, s, dataset, tokenizer.as_ref(), record_output)?;
+                    let prefix_cache = prefix_cache(args, PrefixCache::Avoid);
+                    (
+                        salt_unless_allowed(prompts, prefix_cache, run_salt),
+                        prefix_cache,
+                        None,
+                    )
                 }
-                (PromptSource::SyntheticLengths { lengths }, None) => {
-                    PromptGenerator::Synthetic(Synthetic {
-                        lengths: lengths.clone(),
-                        seed,
-                        tokenizer: None,
-                        prefix: None,
-                    })
+                None => {
+                    let prompt_spec = config
+                        .workloads
+                        .prompts
+                        .iter()
+                        .find(|p| p.name == s.prompt)
+                        .ok_or_else(|| {
+                            anyhow!("scenario `{}` names unknown prompt `{}`", s.name, s.prompt)
+                        })?;
+                    let prompt = match (&prompt_spec.source, args.prompt_tokens) {
+                        (_, Some(tokens)) => PromptGenerator::synthetic(tokens, 0.0, seed),
+                        (PromptSource::Template { text }, None) => {
+                            PromptGenerator::Template(text.clone())
+                        }
+                        (PromptSource::Synthetic { tokens, spread }, None) => {
+                            PromptGenerator::synthetic(*tokens, *spread, seed)
+                        }
+                        (PromptSource::SyntheticLengths { lengths }, None) => {
+                            PromptGenerator::Synthetic(Synthetic {
+                                lengths: lengths.clone(),
+                                seed,
+                                tokenizer: None,
+                                prefix: None,
+                            })
+                        }
+                    }
+                    .with_tokenizer(tokenizer.clone())
+                    .with_shared_prefix(prompt_spec.shared_prefix);
+                    let prefix_cache = prefix_cache(args, prompt_spec.prefix_cache);
+                    let prompt = salt_unless_allowed(prompt, prefix_cache, run_salt);
+                    (prompt, prefix_cache, prompt_spec.shared_prefix)
                 }
-            }
-            .with_tokenizer(tokenizer.clone())
-            .with_shared_prefix(prompt_spec.shared_prefix);
-            let prefix_cache = prefix_cache(args, prompt_spec.prefix_cache);
-            let prompt = salt_unless_allowed(prompt, prefix_cache, run_salt);
+            };
             let max_tokens = args
                 .max_tokens
                 .or(s.max_tokens)
@@ -354,8 +375,14 @@ impl RunOptions {
                 stream: s.stream && !args.no_stream,
                 seed,
                 prefix_cache,
-                output_tokens: output_tokens.as_ref().map(config::Lengths::describe),
-                shared_prefix: prompt_spec.shared_prefix.map(|p| p.describe()),
+                output_tokens: output_tokens
+                    .as_ref()
+                    .map(config::Lengths::describe)
+                    .or_else(|| {
+                        let records = s.dataset.as_ref().filter(|_| record_output);
+                        records.map(|_| "each dataset record's".to_string())
+                    }),
+                shared_prefix: shared_prefix.map(|p| p.describe()),
                 tokenizer_sha256: tokenizer
                     .as_ref()
                     .filter(|_| exact)
@@ -797,6 +824,29 @@ fn prefix_cache(args: &RunArgs, configured: PrefixCache) -> PrefixCache {
         Some(PrefixCacheArg::Avoid) => PrefixCache::Avoid,
         None => configured,
     }
+}
+
+/// The prompts of a scenario with `dataset:`: its records, measured with the
+/// model's tokenizer when it has one, filtered and ordered (see
+/// `workload::dataset`).
+fn dataset_prompts(
+    args: &RunArgs,
+    s: &config::Scenario,
+    dataset: &config::Dataset,
+    tokenizer: Option<&TokenCounter>,
+    record_output: bool,
+) -> anyhow::Result<PromptGenerator> {
+    if args.prompt_tokens.is_some() {
+        bail!(UsageError(format!(
+            "scenario `{}` reads its prompts from `{}`; drop --prompt-tokens, or pick other \
+             scenarios with --scenario",
+            s.name, dataset.file
+        )));
+    }
+    let seed = args.seed.or(dataset.seed).unwrap_or(s.seed);
+    let prompts = DatasetPrompts::open(dataset, tokenizer, seed, record_output)
+        .map_err(|e| UsageError(format!("scenario `{}`: {e}", s.name)))?;
+    Ok(PromptGenerator::Dataset(std::sync::Arc::new(prompts)))
 }
 
 /// The prompts as sent: salted per request unless the prompt allows sharing a

@@ -6,6 +6,7 @@
 
 pub mod arrival;
 pub mod capacity;
+pub mod dataset;
 pub mod lengths;
 pub mod prompts;
 pub mod tokenizer;
@@ -96,6 +97,7 @@ impl ScenarioPlan {
         self.output_tokens
             .as_ref()
             .map(|l| lengths::output_tokens(l, self.spec.seed, trial, index))
+            .or_else(|| self.prompts.record_output_tokens(index))
     }
 
     pub fn is_warmup(&self, index: u64) -> bool {

@@ -1,0 +1,497 @@
+//! The index pass: one streaming read of a dataset file that checks every record
+//! and keeps, per record, only where it is and how long it is.
+//!
+//! A dataset can be gigabytes (ShareGPT's is 650 MB), so nothing holds the file's
+//! text: JSONL is read line by line, and a ShareGPT file (one JSON array) is
+//! scanned byte by byte for its elements' boundaries, each element parsed alone
+//! and dropped. What stays is a [`Record`] (24 bytes) per record; requests read
+//! their record back by offset. The same pass hashes the file's bytes, so the
+//! workload hash follows the contents, not the path.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::record::{self, Output, RecordText};
+use super::DatasetFormat;
+
+/// Longest record read (a line of JSONL, an element of ShareGPT): a bound on
+/// what one request's prompt costs to read.
+pub const MAX_RECORD_BYTES: usize = 16 << 20;
+/// Most bad records reported from one file.
+const MAX_REPORTED: usize = 20;
+
+/// Where one record lies and its lengths in tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record {
+    /// Byte offset of the record's first byte in the file.
+    pub offset: u64,
+    /// Bytes in the record (without a line's end).
+    pub len: u32,
+    /// The prompt's length in tokens, as the index's counter measured it.
+    pub input_tokens: u32,
+    /// The record's own output length in tokens; 0 when it has none.
+    pub output_tokens: u32,
+}
+
+/// Every usable record of a file, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetIndex {
+    pub records: Vec<Record>,
+    /// SHA-256 (hex) of the file's bytes.
+    pub sha256: String,
+    /// ShareGPT conversations with no turns, left out.
+    pub skipped: u64,
+}
+
+/// Where a problem is: a JSONL line, a ShareGPT record (both 1-based), or the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    Line(u64),
+    Record(u64),
+    File,
+}
+
+/// One problem of a dataset file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bad {
+    pub at: At,
+    pub reason: String,
+}
+
+impl Bad {
+    fn new(at: At, reason: impl Into<String>) -> Bad {
+        Bad {
+            at,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Measures a text in tokens (the model's tokenizer, or the approximation).
+pub type Counter<'a> = &'a mut dyn FnMut(&str) -> u32;
+
+/// Reads `path` once, checking and measuring every record with `count`.
+pub fn index(path: &Path, format: DatasetFormat, count: Counter) -> Result<DatasetIndex, Vec<Bad>> {
+    let file = std::fs::File::open(path).map_err(|e| {
+        vec![Bad::new(
+            At::File,
+            format!(
+                "cannot read the dataset: {e}; `file:` is a path relative to the config folder \
+                 (the folder of workloads.yaml)"
+            ),
+        )]
+    })?;
+    let mut reader = BufReader::with_capacity(
+        1 << 16,
+        Hashing {
+            inner: file,
+            hasher: Sha256::new(),
+        },
+    );
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    let mut skipped = 0;
+    match format {
+        DatasetFormat::Jsonl => jsonl(&mut reader, count, &mut out, &mut bad),
+        DatasetFormat::ShareGpt => {
+            skipped = sharegpt(&mut reader, count, &mut out, &mut bad);
+        }
+    }
+    if !bad.is_empty() {
+        return Err(bad);
+    }
+    // Whatever the parse left unread still counts for the hash.
+    if let Err(e) = std::io::copy(&mut reader, &mut std::io::sink()) {
+        return Err(vec![Bad::new(
+            At::File,
+            format!("cannot read the dataset: {e}"),
+        )]);
+    }
+    let sha256 = reader
+        .into_inner()
+        .hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(DatasetIndex {
+        records: out,
+        sha256,
+        skipped,
+    })
+}
+
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The record's lengths in tokens; the output is at least 1 when present.
+fn measure(text: &RecordText, count: Counter) -> (u32, u32) {
+    let input = count(&text.prompt);
+    let output = match &text.output {
+        None => 0,
+        Some(Output::Tokens(n)) => *n,
+        Some(Output::Text(t)) => count(t).max(1),
+    };
+    (input, output)
+}
+
+fn jsonl(reader: &mut impl BufRead, count: Counter, out: &mut Vec<Record>, bad: &mut Vec<Bad>) {
+    let mut line = Vec::new();
+    let mut offset = 0u64;
+    for number in 1u64.. {
+        if bad.len() >= MAX_REPORTED {
+            return;
+        }
+        line.clear();
+        let read = reader
+            .by_ref()
+            .take(MAX_RECORD_BYTES as u64 + 1)
+            .read_until(b'\n', &mut line);
+        let n = match read {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) => {
+                bad.push(Bad::new(At::Line(number), format!("cannot read: {e}")));
+                return;
+            }
+        };
+        let start = offset;
+        offset += n as u64;
+        if line.len() > MAX_RECORD_BYTES {
+            bad.push(Bad::new(
+                At::Line(number),
+                format!("the line is longer than {MAX_RECORD_BYTES} bytes; is this JSONL?"),
+            ));
+            return;
+        }
+        let content = trim_line_end(&line);
+        if content.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match record::jsonl(content) {
+            Ok(text) => {
+                let (input_tokens, output_tokens) = measure(&text, count);
+                out.push(Record {
+                    offset: start,
+                    len: content.len() as u32,
+                    input_tokens,
+                    output_tokens,
+                });
+            }
+            Err(reason) => bad.push(Bad::new(At::Line(number), reason)),
+        }
+    }
+}
+
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Scans a ShareGPT array element by element; returns how many empty
+/// conversations were skipped.
+fn sharegpt(
+    reader: &mut impl BufRead,
+    count: Counter,
+    out: &mut Vec<Record>,
+    bad: &mut Vec<Bad>,
+) -> u64 {
+    let mut scan = Scanner { reader, pos: 0 };
+    let mut skipped = 0;
+    let structure = |number: u64, e: ScanError| match e {
+        ScanError::Io(e) => Bad::new(At::Record(number), format!("cannot read: {e}")),
+        ScanError::Syntax(reason) => Bad::new(At::Record(number), reason),
+    };
+    match scan.skip_space() {
+        Ok(Some(b'[')) => scan.advance(),
+        Ok(_) => {
+            bad.push(Bad::new(
+                At::File,
+                "not a JSON array; a ShareGPT file is `[{\"conversations\": [{\"from\": \
+                 \"human\", \"value\": ...}, ...]}, ...]` (for one object per line use \
+                 `format: jsonl`)",
+            ));
+            return 0;
+        }
+        Err(e) => {
+            bad.push(structure(1, e));
+            return 0;
+        }
+    }
+    let mut element = Vec::new();
+    for number in 1u64.. {
+        if bad.len() >= MAX_REPORTED {
+            break;
+        }
+        let offset = match scan.element_start(number == 1) {
+            Ok(Some(offset)) => offset,
+            Ok(None) => break,
+            Err(e) => {
+                bad.push(structure(number, e));
+                break;
+            }
+        };
+        element.clear();
+        if let Err(e) = scan.object(&mut element) {
+            bad.push(structure(number, e));
+            break;
+        }
+        match record::sharegpt(&element) {
+            Ok(Some(text)) => {
+                let (input_tokens, output_tokens) = measure(&text, count);
+                out.push(Record {
+                    offset,
+                    len: element.len() as u32,
+                    input_tokens,
+                    output_tokens,
+                });
+            }
+            Ok(None) => skipped += 1,
+            Err(reason) => bad.push(Bad::new(At::Record(number), reason)),
+        }
+    }
+    skipped
+}
+
+enum ScanError {
+    Io(std::io::Error),
+    Syntax(String),
+}
+
+/// Finds the byte boundaries of a JSON array's elements without parsing them.
+struct Scanner<'r, R> {
+    reader: &'r mut R,
+    /// Offset of the next unread byte.
+    pos: u64,
+}
+
+impl<R: BufRead> Scanner<'_, R> {
+    /// The next non-space byte, not consumed; `None` at the end.
+    fn skip_space(&mut self) -> Result<Option<u8>, ScanError> {
+        loop {
+            let buf = self.reader.fill_buf().map_err(ScanError::Io)?;
+            let Some(&b) = buf.first() else {
+                return Ok(None);
+            };
+            // A UTF-8 byte order mark counts as space at the start.
+            if b.is_ascii_whitespace() || (self.pos < 3 && matches!(b, 0xEF | 0xBB | 0xBF)) {
+                self.reader.consume(1);
+                self.pos += 1;
+            } else {
+                return Ok(Some(b));
+            }
+        }
+    }
+
+    /// Moves to the next element (past a `,` unless `first`) and returns its
+    /// offset; `None` after the closing `]` (and only space after it).
+    fn element_start(&mut self, first: bool) -> Result<Option<u64>, ScanError> {
+        let mut b = self.skip_space()?;
+        if !first {
+            match b {
+                Some(b',') => {
+                    self.advance();
+                    b = self.skip_space()?;
+                }
+                Some(b']') => return self.end(),
+                Some(other) => {
+                    return Err(ScanError::Syntax(format!(
+                        "expected `,` or `]` after the record, found `{}`",
+                        char::from(other)
+                    )))
+                }
+                None => return Err(truncated()),
+            }
+        }
+        match b {
+            Some(b'{') => Ok(Some(self.pos)),
+            Some(b']') if first => self.end(),
+            Some(other) => Err(ScanError::Syntax(format!(
+                "expected a record (a JSON object `{{\"conversations\": [...]}}`), found `{}`",
+                char::from(other)
+            ))),
+            None => Err(truncated()),
+        }
+    }
+
+    fn advance(&mut self) {
+        self.reader.consume(1);
+        self.pos += 1;
+    }
+
+    fn end(&mut self) -> Result<Option<u64>, ScanError> {
+        self.advance();
+        match self.skip_space()? {
+            None => Ok(None),
+            Some(_) => Err(ScanError::Syntax(
+                "text after the array's closing `]`; a ShareGPT file is one JSON array".into(),
+            )),
+        }
+    }
+
+    /// Copies one object (from its `{` to the matching `}`) into `out`.
+    fn object(&mut self, out: &mut Vec<u8>) -> Result<(), ScanError> {
+        let mut depth = 0u32;
+        let mut in_string = false;
+        let mut escaped = false;
+        loop {
+            let buf = self.reader.fill_buf().map_err(ScanError::Io)?;
+            if buf.is_empty() {
+                return Err(truncated());
+            }
+            let mut used = 0;
+            let mut done = false;
+            for &b in buf {
+                used += 1;
+                if in_string {
+                    match (escaped, b) {
+                        (true, _) => escaped = false,
+                        (false, b'\\') => escaped = true,
+                        (false, b'"') => in_string = false,
+                        _ => {}
+                    }
+                } else {
+                    match b {
+                        b'"' => in_string = true,
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth = depth.saturating_sub(1);
+                            if depth == 0 {
+                                done = true;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            out.extend_from_slice(&buf[..used]);
+            self.reader.consume(used);
+            self.pos += used as u64;
+            if out.len() > MAX_RECORD_BYTES {
+                return Err(ScanError::Syntax(format!(
+                    "the record is longer than {MAX_RECORD_BYTES} bytes"
+                )));
+            }
+            if done {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn truncated() -> ScanError {
+    ScanError::Syntax("the file ends inside the array (cut short?); it must end with `]`".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> u32 {
+        text.split_whitespace().count() as u32
+    }
+
+    fn run(text: &str, format: DatasetFormat) -> Result<DatasetIndex, Vec<Bad>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d");
+        std::fs::write(&path, text).unwrap();
+        index(&path, format, &mut words)
+    }
+
+    #[test]
+    fn jsonl_records_point_at_their_lines() {
+        let text = "{\"prompt\": \"a b c\", \"output_tokens\": 4}\r\n\n{\"prompt\": \"d\"}\n";
+        let index = run(text, DatasetFormat::Jsonl).unwrap();
+        assert_eq!(
+            index.records,
+            vec![
+                Record {
+                    offset: 0,
+                    len: 39,
+                    input_tokens: 3,
+                    output_tokens: 4
+                },
+                Record {
+                    offset: 42,
+                    len: 15,
+                    input_tokens: 1,
+                    output_tokens: 0
+                },
+            ]
+        );
+        assert_eq!(&text[42..42 + 15], "{\"prompt\": \"d\"}");
+        assert_eq!(index.sha256, crate::hash::sha256_hex(text.as_bytes()));
+    }
+
+    #[test]
+    fn jsonl_problems_name_their_lines() {
+        let text = "{\"prompt\": \"ok\"}\nnot json\n{\"text\": \"x\"}\n{\"prompt\": 3}\n";
+        let bad = run(text, DatasetFormat::Jsonl).unwrap_err();
+        let lines: Vec<At> = bad.iter().map(|b| b.at).collect();
+        assert_eq!(lines, vec![At::Line(2), At::Line(3), At::Line(4)]);
+        assert!(bad[1].reason.contains("prompt"), "{bad:?}");
+        assert!(bad[2].reason.contains("invalid type"), "{bad:?}");
+    }
+
+    #[test]
+    fn sharegpt_elements_are_found_with_strings_holding_brackets() {
+        let first = r#"{"id": "x]}", "conversations": [{"from": "human", "value": "a \"}] b"}, {"from": "gpt", "value": "c d e"}]}"#;
+        let second = r#"{"conversations": [{"from": "human", "value": "q"}]}"#;
+        let text = format!("\u{feff}[ {first},\n{{\"conversations\": []}} , {second} ]\n");
+        let index = run(&text, DatasetFormat::ShareGpt).unwrap();
+        assert_eq!(index.records.len(), 2);
+        assert_eq!(index.skipped, 1);
+        let r = index.records[0];
+        assert_eq!(
+            &text.as_bytes()[r.offset as usize..][..r.len as usize],
+            first.as_bytes()
+        );
+        assert_eq!((r.input_tokens, r.output_tokens), (3, 3));
+        let r = index.records[1];
+        assert_eq!(
+            &text.as_bytes()[r.offset as usize..][..r.len as usize],
+            second.as_bytes()
+        );
+        assert_eq!(r.output_tokens, 0);
+    }
+
+    #[test]
+    fn sharegpt_problems_name_their_records() {
+        let no_human = r#"{"conversations": [{"from": "gpt", "value": "x"}]}"#;
+        let ok = r#"{"conversations": [{"from": "human", "value": "x"}]}"#;
+        let bad = run(
+            &format!("[{ok}, {no_human}, {ok}]"),
+            DatasetFormat::ShareGpt,
+        )
+        .unwrap_err();
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].at, At::Record(2));
+        assert!(bad[0].reason.contains("no human turn"));
+        let cut = run(&format!("[{ok}, {ok}"), DatasetFormat::ShareGpt).unwrap_err();
+        assert_eq!(cut[0].at, At::Record(3));
+        assert!(cut[0].reason.contains("cut short"), "{cut:?}");
+        let object = run(ok, DatasetFormat::ShareGpt).unwrap_err();
+        assert_eq!(object[0].at, At::File);
+        assert!(object[0].reason.contains("not a JSON array"));
+        let scalar = run("[1]", DatasetFormat::ShareGpt).unwrap_err();
+        assert_eq!(scalar[0].at, At::Record(1));
+        assert!(run("[]", DatasetFormat::ShareGpt)
+            .unwrap()
+            .records
+            .is_empty());
+    }
+}
