@@ -411,7 +411,11 @@ impl RunOptions {
                 extra: model.map(|m| m.extra_body.clone()).unwrap_or_default(),
             };
             let mut plan = plan(spec, &load, prompt, requests, duration)?;
-            plan.output_tokens = output_tokens;
+            // Each request's length is its record's; the records without one ask
+            // for the model's (or the scenario's) `max_tokens`.
+            let records_fallback = s.dataset.as_ref().filter(|_| record_output);
+            plan.output_tokens =
+                output_tokens.or(records_fallback.map(|_| config::Lengths::Fixed(max_tokens)));
             plan.tokenizer = tokenizer.clone();
             plan.capacity = capacity_search(s, &load)?;
             scenarios.push((plan, body));
