@@ -292,7 +292,9 @@ impl RunOptions {
         let mut scenarios = Vec::new();
         for s in selected {
             if let Load::Trace { .. } = s.load {
-                scenarios.push(trace_scenario(args, s, model, api, &model_name, run_salt)?);
+                let tokenizer = tokenizer.clone();
+                let plan = trace_scenario(args, s, model, api, &model_name, run_salt, tokenizer)?;
+                scenarios.push(plan);
                 continue;
             }
             let load = load_override.clone().unwrap_or_else(|| s.load.clone());
@@ -721,6 +723,7 @@ fn trace_scenario(
     api: Api,
     model_name: &str,
     run_salt: u64,
+    tokenizer: Option<TokenCounter>,
 ) -> anyhow::Result<(ScenarioPlan, BodyTemplate)> {
     let contradicting = [
         ("--concurrency", args.concurrency.is_some()),
@@ -737,8 +740,10 @@ fn trace_scenario(
     }
     let seed = args.seed.unwrap_or(s.seed);
     let prefix_cache = prefix_cache(args, PrefixCache::Avoid);
+    // Each row's prompt is cut to its length (exactly, with the tokenizer) by
+    // `workload::trace::with_length`.
     let prompt = salt_unless_allowed(
-        PromptGenerator::synthetic(1, 0.0, seed),
+        PromptGenerator::synthetic(1, 0.0, seed).with_tokenizer(tokenizer.clone()),
         prefix_cache,
         run_salt,
     );
@@ -785,7 +790,7 @@ fn trace_scenario(
         // A trace sets each request's lengths itself.
         output_tokens: None,
         shared_prefix: None,
-        tokenizer_sha256: None,
+        tokenizer_sha256: tokenizer.as_ref().map(|t| t.sha256().to_string()),
     };
     let body = BodyTemplate {
         api,
@@ -795,7 +800,9 @@ fn trace_scenario(
         stream: spec.stream,
         extra: model.map(|m| m.extra_body.clone()).unwrap_or_default(),
     };
-    Ok((plan(spec, &s.load, prompt, requests, duration)?, body))
+    let mut plan = plan(spec, &s.load, prompt, requests, duration)?;
+    plan.tokenizer = tokenizer;
+    Ok((plan, body))
 }
 
 /// The search a `capacity:` scenario runs, starting at its rate (or `--rate`'s).

@@ -220,3 +220,40 @@ fn shared_prefix_groups_reach_the_server_with_the_salt_after_the_prefix() {
     let all: std::collections::HashSet<&String> = prefixes.iter().flatten().collect();
     assert_eq!(all.len(), 3, "groups differ");
 }
+
+/// A trace row's prompt is exactly its input length with the model's tokenizer
+/// (salt included), as synthetic prompts are, not one word per token.
+#[test]
+fn trace_prompts_are_exact_with_a_tokenizer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("config");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lengths: [(u32, usize, u64); 3] = [(0, 19, 3), (5, 33, 4), (10, 52, 2)];
+    let trace: String = lengths
+        .iter()
+        .map(|(t, i, o)| {
+            format!("{{\"timestamp\": {t}, \"input_length\": {i}, \"output_length\": {o}}}\n")
+        })
+        .collect();
+    std::fs::write(dir.join("t.jsonl"), trace).unwrap();
+    let sim = SimConfig {
+        ttft_ms: 1.0,
+        itl_ms: 0.0,
+        ..SimConfig::default()
+    };
+    let workloads =
+        "prompts:\n  p:\n    text: hi\nscenarios:\n  s:\n    trace: { file: t.jsonl }\n";
+    let (out, served) = run(tmp.path(), sim, true, workloads);
+    let tokenizer = tiny();
+    let served = by_request_id(&served);
+    let rows = rows(&out);
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        let (_, input, output) = lengths[r.index as usize];
+        let e = &served[r.request_id.as_deref().unwrap()];
+        let prompt = e["prompt"].as_str().unwrap();
+        assert_eq!(tokenizer.count(prompt), Some(input), "{prompt:?}");
+        assert_ne!(prompt.split_whitespace().count(), input, "{prompt:?}");
+        assert_eq!(e["max_tokens"].as_u64(), Some(output));
+    }
+}
