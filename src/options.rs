@@ -153,6 +153,7 @@ impl RunOptions {
             output_tokens: None,
             shared_prefix: None,
             tokenizer_sha256: None,
+            approximate_lengths: Some(SYNTHETIC_LENGTHS.into()),
             trials: crate::compare::default_trials(
                 args.trials,
                 1,
@@ -360,6 +361,14 @@ impl RunOptions {
                 .clone()
                 .filter(|_| args.max_tokens.is_none());
             let exact = prompt.exact_lengths() == Some(true);
+            let approximate_lengths = match &s.dataset {
+                _ if exact => None,
+                _ if args.prompt_tokens.is_some() => Some(SYNTHETIC_LENGTHS.to_string()),
+                Some(d) => dataset_approximated(d, record_output),
+                None => prompt
+                    .exact_lengths()
+                    .map(|_| SYNTHETIC_LENGTHS.to_string()),
+            };
             let spec = ScenarioSpec {
                 name: s.name.clone(),
                 // `--prompt-tokens` replaces the named prompt: say so, so that the
@@ -389,6 +398,7 @@ impl RunOptions {
                     .as_ref()
                     .filter(|_| exact)
                     .map(|t| t.sha256().to_string()),
+                approximate_lengths,
                 trials: crate::compare::default_trials(
                     args.trials,
                     s.trials,
@@ -791,6 +801,9 @@ fn trace_scenario(
         output_tokens: None,
         shared_prefix: None,
         tokenizer_sha256: tokenizer.as_ref().map(|t| t.sha256().to_string()),
+        approximate_lengths: tokenizer
+            .is_none()
+            .then(|| "trace prompt lengths".to_string()),
     };
     let body = BodyTemplate {
         api,
@@ -834,6 +847,23 @@ fn prefix_cache(args: &RunArgs, configured: PrefixCache) -> PrefixCache {
         Some(PrefixCacheArg::Allow) => PrefixCache::Allow,
         Some(PrefixCacheArg::Avoid) => PrefixCache::Avoid,
         None => configured,
+    }
+}
+
+/// What the report calls synthetic prompts whose lengths were approximated.
+const SYNTHETIC_LENGTHS: &str = "synthetic prompt lengths";
+
+/// What a dataset scenario approximated without a tokenizer: the lengths its
+/// filter compared, and the ShareGPT answers' lengths it asked for; `None` when
+/// it measured nothing (JSONL lengths are given as numbers).
+fn dataset_approximated(d: &config::Dataset, record_output: bool) -> Option<String> {
+    let filtered = d.min_input_tokens.is_some() || d.max_input_tokens.is_some();
+    let answers = record_output && d.format == config::DatasetFormat::ShareGpt;
+    match (filtered, answers) {
+        (true, true) => Some("dataset prompt and answer lengths".into()),
+        (true, false) => Some("dataset prompt lengths (for the length filter)".into()),
+        (false, true) => Some("dataset answer lengths (as max_tokens)".into()),
+        (false, false) => None,
     }
 }
 

@@ -257,3 +257,39 @@ fn trace_prompts_are_exact_with_a_tokenizer() {
         assert_eq!(e["max_tokens"].as_u64(), Some(output));
     }
 }
+
+/// The report says lengths were approximated only for a scenario whose lengths
+/// were: synthetic prompts without a tokenizer, not `text` prompts sent as written.
+#[test]
+fn the_approximate_lengths_note_is_shown_only_where_lengths_were_approximated() {
+    let note = "prompt lengths approximate";
+    let sim = || SimConfig {
+        ttft_ms: 1.0,
+        itl_ms: 0.0,
+        ..SimConfig::default()
+    };
+    let report = |name: &str, prompt: &str| {
+        let tmp = tempfile::tempdir().unwrap();
+        let workloads = format!(
+            "prompts:\n  p:\n    {prompt}\nscenarios:\n  {name}:\n    prompt: p\n    concurrency: 1\n    requests: 2\n"
+        );
+        let (out, _) = run(tmp.path(), sim(), false, &workloads);
+        let summary: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        let spec = summary["scenarios"][0]["spec"].clone();
+        (
+            std::fs::read_to_string(out.join("report.md")).unwrap(),
+            spec,
+        )
+    };
+    let (text, spec) = report("plain", "text: Say hello.");
+    assert!(!text.contains(note), "{text}");
+    assert!(spec.get("approximate_lengths").is_none(), "{spec}");
+    let (synthetic, spec) = report("words", "synthetic_tokens: 12");
+    assert!(
+        synthetic.contains(&format!("synthetic {note}")),
+        "{synthetic}"
+    );
+    assert_eq!(spec["approximate_lengths"], "synthetic prompt lengths");
+}
