@@ -364,7 +364,7 @@ impl RunOptions {
             let approximate_lengths = match &s.dataset {
                 _ if exact => None,
                 _ if args.prompt_tokens.is_some() => Some(SYNTHETIC_LENGTHS.to_string()),
-                Some(d) => dataset_approximated(d, record_output),
+                Some(d) => crate::workload::dataset::approximated(d, record_output),
                 None => prompt
                     .exact_lengths()
                     .map(|_| SYNTHETIC_LENGTHS.to_string()),
@@ -852,20 +852,6 @@ fn prefix_cache(args: &RunArgs, configured: PrefixCache) -> PrefixCache {
 
 /// What the report calls synthetic prompts whose lengths were approximated.
 const SYNTHETIC_LENGTHS: &str = "synthetic prompt lengths";
-
-/// What a dataset scenario approximated without a tokenizer: the lengths its
-/// filter compared, and the ShareGPT answers' lengths it asked for; `None` when
-/// it measured nothing (JSONL lengths are given as numbers).
-fn dataset_approximated(d: &config::Dataset, record_output: bool) -> Option<String> {
-    let filtered = d.min_input_tokens.is_some() || d.max_input_tokens.is_some();
-    let answers = record_output && d.format == config::DatasetFormat::ShareGpt;
-    match (filtered, answers) {
-        (true, true) => Some("dataset prompt and answer lengths".into()),
-        (true, false) => Some("dataset prompt lengths (for the length filter)".into()),
-        (false, true) => Some("dataset answer lengths (as max_tokens)".into()),
-        (false, false) => None,
-    }
-}
 
 /// The prompts of a scenario with `dataset:`: its records, measured with the
 /// model's tokenizer when it has one, filtered and ordered (see

@@ -197,6 +197,20 @@ impl DatasetPrompts {
     }
 }
 
+/// What a dataset scenario approximated without a tokenizer: the lengths its
+/// filter compared, and the ShareGPT answers' lengths it asked for; `None` when
+/// it measured nothing (JSONL lengths are given as numbers).
+pub fn approximated(d: &Dataset, record_output: bool) -> Option<String> {
+    let filtered = d.min_input_tokens.is_some() || d.max_input_tokens.is_some();
+    let answers = record_output && d.format == DatasetFormat::ShareGpt;
+    match (filtered, answers) {
+        (true, true) => Some("dataset prompt and answer lengths".into()),
+        (true, false) => Some("dataset prompt lengths (for the length filter)".into()),
+        (false, true) => Some("dataset answer lengths (as max_tokens)".into()),
+        (false, false) => None,
+    }
+}
+
 fn empty_after_filter(
     dataset: &Dataset,
     index: &index::DatasetIndex,

@@ -38,7 +38,7 @@ pub(super) fn check(
         Some(trace) => trace_load(source, &name, &raw, trace, errors),
         None => (
             match &raw.dataset {
-                Some(written) => super::dataset::prompt_name(source, &name, &raw, written, errors),
+                Some(written) => dataset_prompt_name(source, &name, &raw, written, errors),
                 None => prompt(source, &name, raw.prompt.as_deref(), inherited, errors),
             },
             load(source, &name, &raw, errors),
@@ -159,6 +159,29 @@ fn prompt(
         errors.push(source.at_value(&["scenarios", name, "prompt"], message));
     }
     prompt.to_string()
+}
+
+/// The prompt name of a scenario with `dataset:` (`dataset:FILE`, for reports);
+/// a `prompt` or `trace` beside it is refused, since the dataset sets the prompts.
+fn dataset_prompt_name(
+    source: &Source,
+    scenario: &str,
+    raw: &RawScenario,
+    written: &super::dataset::RawDataset,
+    errors: &mut Vec<ConfigError>,
+) -> String {
+    for (key, set) in [
+        ("prompt", raw.prompt.is_some()),
+        ("trace", raw.trace.is_some()),
+    ] {
+        if set {
+            errors.push(source.at_key(
+                &["scenarios", scenario, key],
+                format!("a `dataset:` sets the prompts; remove `{key}` (or `dataset:`)"),
+            ));
+        }
+    }
+    format!("dataset:{}", written.file.as_deref().unwrap_or_default())
 }
 
 /// A scenario with `trace:`: the trace's rows are its prompts (by length), its

@@ -9,6 +9,7 @@
 
 pub mod index;
 pub mod record;
+mod sharegpt;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -216,27 +217,4 @@ pub fn to_config_error(path: &Path, bad: index::Bad) -> ConfigError {
         path: String::new(),
         message,
     }
-}
-
-/// The prompt name of a scenario with `dataset:` (`dataset:FILE`, for reports);
-/// a `prompt` or `trace` beside it is refused, since the dataset sets the prompts.
-pub(in crate::config::workloads) fn prompt_name(
-    source: &Source,
-    scenario: &str,
-    raw: &super::raw::RawScenario,
-    written: &RawDataset,
-    errors: &mut Vec<ConfigError>,
-) -> String {
-    for (key, set) in [
-        ("prompt", raw.prompt.is_some()),
-        ("trace", raw.trace.is_some()),
-    ] {
-        if set {
-            errors.push(source.at_key(
-                &["scenarios", scenario, key],
-                format!("a `dataset:` sets the prompts; remove `{key}` (or `dataset:`)"),
-            ));
-        }
-    }
-    format!("dataset:{}", written.file.as_deref().unwrap_or_default())
 }
