@@ -66,8 +66,8 @@ impl DatasetPrompts {
                         |n| u32::try_from(n).unwrap_or(u32::MAX),
                     )
                 };
-                let indexed =
-                    index::index(&dataset.path, dataset.format, &mut count).map_err(|bad| {
+                let indexed = dataset::pass::index(&dataset.path, dataset.format, &mut count)
+                    .map_err(|bad| {
                         let lines: Vec<String> = bad
                             .into_iter()
                             .map(|b| dataset::to_config_error(&dataset.path, b).to_string())
@@ -278,7 +278,8 @@ mod tests {
             })
             .collect();
         std::fs::write(&path, lines.join("\n")).unwrap();
-        let index = index::index(&path, DatasetFormat::Jsonl, &mut dataset::approx_tokens).unwrap();
+        let index =
+            dataset::pass::index(&path, DatasetFormat::Jsonl, &mut dataset::approx_tokens).unwrap();
         let d = Dataset {
             file: "d.jsonl".into(),
             path,

@@ -1,13 +1,14 @@
 //! `dataset:` on a scenario: prompts read from a file of real (or realistic)
 //! requests, as vLLM's `bench serve` and GuideLLM read ShareGPT and JSONL.
 //!
-//! Checked at load time, like a trace: the file is indexed once (see [`index`])
+//! Checked at load time, like a trace: the file is indexed once (see [`pass`]),
 //! so `llm-bench validate` finds every bad line or record before a run starts,
 //! and the file's SHA-256 enters the workload hash. Lengths measured here use
 //! the approximation (one whitespace-separated word per token); a run whose
 //! model has a `tokenizer:` measures them again exactly (see `workload::dataset`).
 
 pub mod index;
+pub mod pass;
 pub mod record;
 mod sharegpt;
 
@@ -163,7 +164,7 @@ pub(in crate::config::workloads) fn check(
     };
     let dir = super::trace::base_dir(&source.file);
     let path = dir.join(file);
-    let indexed = index::index(&path, format, &mut approx_tokens);
+    let indexed = pass::index(&path, format, &mut approx_tokens);
     let index = match indexed {
         Ok(index) => index,
         Err(bad) => {
