@@ -304,6 +304,7 @@ fn spec(i: usize) -> ScenarioSpec {
         output_tokens: None,
         shared_prefix: None,
         tokenizer_sha256: None,
+        approximate_lengths: None,
         prefix_cache: Default::default(),
         max_trials: None,
         trials: TRIALS,

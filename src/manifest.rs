@@ -138,6 +138,11 @@ pub struct ScenarioSpec {
     /// lengths exact; absent when they are approximate (one word per token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokenizer_sha256: Option<String>,
+    /// What had its lengths approximated (one word per token, no tokenizer),
+    /// e.g. `synthetic prompt lengths`; absent when nothing was: exact lengths,
+    /// or prompts sent as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approximate_lengths: Option<String>,
     pub trials: u32,
     /// `--max-trials`: more trials, up to this many, while a gated verdict is
     /// inconclusive.

@@ -15,6 +15,7 @@ use crate::config::{self, Config, Endpoint, Load, PrefixCache, PromptSource};
 use crate::manifest::{LoadSpec, ScenarioSpec, SloSpec};
 use crate::sim::SimConfig;
 use crate::telemetry::{GpuSelection, TelemetryOptions};
+use crate::workload::dataset::DatasetPrompts;
 use crate::workload::prompts::Synthetic;
 use crate::workload::tokenizer::{TokenCounter, TokenizerError};
 use crate::workload::{ArrivalKind, LoadPlan, PromptGenerator, ScenarioPlan};
@@ -152,6 +153,7 @@ impl RunOptions {
             output_tokens: None,
             shared_prefix: None,
             tokenizer_sha256: None,
+            approximate_lengths: Some(SYNTHETIC_LENGTHS.into()),
             trials: crate::compare::default_trials(
                 args.trials,
                 1,
@@ -291,7 +293,9 @@ impl RunOptions {
         let mut scenarios = Vec::new();
         for s in selected {
             if let Load::Trace { .. } = s.load {
-                scenarios.push(trace_scenario(args, s, model, api, &model_name, run_salt)?);
+                let tokenizer = tokenizer.clone();
+                let plan = trace_scenario(args, s, model, api, &model_name, run_salt, tokenizer)?;
+                scenarios.push(plan);
                 continue;
             }
             let load = load_override.clone().unwrap_or_else(|| s.load.clone());
@@ -300,33 +304,53 @@ impl RunOptions {
                 overridden => overridden,
             };
             let seed = args.seed.unwrap_or(s.seed);
-            let prompt_spec = config
-                .workloads
-                .prompts
-                .iter()
-                .find(|p| p.name == s.prompt)
-                .ok_or_else(|| {
-                    anyhow!("scenario `{}` names unknown prompt `{}`", s.name, s.prompt)
-                })?;
-            let prompt = match (&prompt_spec.source, args.prompt_tokens) {
-                (_, Some(tokens)) => PromptGenerator::synthetic(tokens, 0.0, seed),
-                (PromptSource::Template { text }, None) => PromptGenerator::Template(text.clone()),
-                (PromptSource::Synthetic { tokens, spread }, None) => {
-                    PromptGenerator::synthetic(*tokens, *spread, seed)
+            // A scenario's own lengths (or `--max-tokens`) win over a dataset record's.
+            let record_output =
+                args.max_tokens.is_none() && s.max_tokens.is_none() && s.output_tokens.is_none();
+            let (prompt, prefix_cache, shared_prefix) = match &s.dataset {
+                Some(dataset) => {
+                    let prompts =
+                        dataset_prompts(args, s, dataset, tokenizer.as_ref(), record_output)?;
+                    let prefix_cache = prefix_cache(args, PrefixCache::Avoid);
+                    (
+                        salt_unless_allowed(prompts, prefix_cache, run_salt),
+                        prefix_cache,
+                        None,
+                    )
                 }
-                (PromptSource::SyntheticLengths { lengths }, None) => {
-                    PromptGenerator::Synthetic(Synthetic {
-                        lengths: lengths.clone(),
-                        seed,
-                        tokenizer: None,
-                        prefix: None,
-                    })
+                None => {
+                    let prompt_spec = config
+                        .workloads
+                        .prompts
+                        .iter()
+                        .find(|p| p.name == s.prompt)
+                        .ok_or_else(|| {
+                            anyhow!("scenario `{}` names unknown prompt `{}`", s.name, s.prompt)
+                        })?;
+                    let prompt = match (&prompt_spec.source, args.prompt_tokens) {
+                        (_, Some(tokens)) => PromptGenerator::synthetic(tokens, 0.0, seed),
+                        (PromptSource::Template { text }, None) => {
+                            PromptGenerator::Template(text.clone())
+                        }
+                        (PromptSource::Synthetic { tokens, spread }, None) => {
+                            PromptGenerator::synthetic(*tokens, *spread, seed)
+                        }
+                        (PromptSource::SyntheticLengths { lengths }, None) => {
+                            PromptGenerator::Synthetic(Synthetic {
+                                lengths: lengths.clone(),
+                                seed,
+                                tokenizer: None,
+                                prefix: None,
+                            })
+                        }
+                    }
+                    .with_tokenizer(tokenizer.clone())
+                    .with_shared_prefix(prompt_spec.shared_prefix);
+                    let prefix_cache = prefix_cache(args, prompt_spec.prefix_cache);
+                    let prompt = salt_unless_allowed(prompt, prefix_cache, run_salt);
+                    (prompt, prefix_cache, prompt_spec.shared_prefix)
                 }
-            }
-            .with_tokenizer(tokenizer.clone())
-            .with_shared_prefix(prompt_spec.shared_prefix);
-            let prefix_cache = prefix_cache(args, prompt_spec.prefix_cache);
-            let prompt = salt_unless_allowed(prompt, prefix_cache, run_salt);
+            };
             let max_tokens = args
                 .max_tokens
                 .or(s.max_tokens)
@@ -337,6 +361,14 @@ impl RunOptions {
                 .clone()
                 .filter(|_| args.max_tokens.is_none());
             let exact = prompt.exact_lengths() == Some(true);
+            let approximate_lengths = match &s.dataset {
+                _ if exact => None,
+                _ if args.prompt_tokens.is_some() => Some(SYNTHETIC_LENGTHS.to_string()),
+                Some(d) => crate::workload::dataset::approximated(d, record_output),
+                None => prompt
+                    .exact_lengths()
+                    .map(|_| SYNTHETIC_LENGTHS.to_string()),
+            };
             let spec = ScenarioSpec {
                 name: s.name.clone(),
                 // `--prompt-tokens` replaces the named prompt: say so, so that the
@@ -354,12 +386,19 @@ impl RunOptions {
                 stream: s.stream && !args.no_stream,
                 seed,
                 prefix_cache,
-                output_tokens: output_tokens.as_ref().map(config::Lengths::describe),
-                shared_prefix: prompt_spec.shared_prefix.map(|p| p.describe()),
+                output_tokens: output_tokens
+                    .as_ref()
+                    .map(config::Lengths::describe)
+                    .or_else(|| {
+                        let records = s.dataset.as_ref().filter(|_| record_output);
+                        records.map(|_| "each dataset record's".to_string())
+                    }),
+                shared_prefix: shared_prefix.map(|p| p.describe()),
                 tokenizer_sha256: tokenizer
                     .as_ref()
                     .filter(|_| exact)
                     .map(|t| t.sha256().to_string()),
+                approximate_lengths,
                 trials: crate::compare::default_trials(
                     args.trials,
                     s.trials,
@@ -384,7 +423,11 @@ impl RunOptions {
                 extra: model.map(|m| m.extra_body.clone()).unwrap_or_default(),
             };
             let mut plan = plan(spec, &load, prompt, requests, duration)?;
-            plan.output_tokens = output_tokens;
+            // Each request's length is its record's; the records without one ask
+            // for the model's (or the scenario's) `max_tokens`.
+            let records_fallback = s.dataset.as_ref().filter(|_| record_output);
+            plan.output_tokens =
+                output_tokens.or(records_fallback.map(|_| config::Lengths::Fixed(max_tokens)));
             plan.tokenizer = tokenizer.clone();
             plan.capacity = capacity_search(s, &load)?;
             scenarios.push((plan, body));
@@ -690,6 +733,7 @@ fn trace_scenario(
     api: Api,
     model_name: &str,
     run_salt: u64,
+    tokenizer: Option<TokenCounter>,
 ) -> anyhow::Result<(ScenarioPlan, BodyTemplate)> {
     let contradicting = [
         ("--concurrency", args.concurrency.is_some()),
@@ -706,8 +750,10 @@ fn trace_scenario(
     }
     let seed = args.seed.unwrap_or(s.seed);
     let prefix_cache = prefix_cache(args, PrefixCache::Avoid);
+    // Each row's prompt is cut to its length (exactly, with the tokenizer) by
+    // `workload::trace::with_length`.
     let prompt = salt_unless_allowed(
-        PromptGenerator::synthetic(1, 0.0, seed),
+        PromptGenerator::synthetic(1, 0.0, seed).with_tokenizer(tokenizer.clone()),
         prefix_cache,
         run_salt,
     );
@@ -754,7 +800,10 @@ fn trace_scenario(
         // A trace sets each request's lengths itself.
         output_tokens: None,
         shared_prefix: None,
-        tokenizer_sha256: None,
+        tokenizer_sha256: tokenizer.as_ref().map(|t| t.sha256().to_string()),
+        approximate_lengths: tokenizer
+            .is_none()
+            .then(|| "trace prompt lengths".to_string()),
     };
     let body = BodyTemplate {
         api,
@@ -764,7 +813,9 @@ fn trace_scenario(
         stream: spec.stream,
         extra: model.map(|m| m.extra_body.clone()).unwrap_or_default(),
     };
-    Ok((plan(spec, &s.load, prompt, requests, duration)?, body))
+    let mut plan = plan(spec, &s.load, prompt, requests, duration)?;
+    plan.tokenizer = tokenizer;
+    Ok((plan, body))
 }
 
 /// The search a `capacity:` scenario runs, starting at its rate or concurrency
@@ -802,6 +853,32 @@ fn prefix_cache(args: &RunArgs, configured: PrefixCache) -> PrefixCache {
         Some(PrefixCacheArg::Avoid) => PrefixCache::Avoid,
         None => configured,
     }
+}
+
+/// What the report calls synthetic prompts whose lengths were approximated.
+const SYNTHETIC_LENGTHS: &str = "synthetic prompt lengths";
+
+/// The prompts of a scenario with `dataset:`: its records, measured with the
+/// model's tokenizer when it has one, filtered and ordered (see
+/// `workload::dataset`).
+fn dataset_prompts(
+    args: &RunArgs,
+    s: &config::Scenario,
+    dataset: &config::Dataset,
+    tokenizer: Option<&TokenCounter>,
+    record_output: bool,
+) -> anyhow::Result<PromptGenerator> {
+    if args.prompt_tokens.is_some() {
+        bail!(UsageError(format!(
+            "scenario `{}` reads its prompts from `{}`; drop --prompt-tokens, or pick other \
+             scenarios with --scenario",
+            s.name, dataset.file
+        )));
+    }
+    let seed = args.seed.or(dataset.seed).unwrap_or(s.seed);
+    let prompts = DatasetPrompts::open(dataset, tokenizer, seed, record_output)
+        .map_err(|e| UsageError(format!("scenario `{}`: {e}", s.name)))?;
+    Ok(PromptGenerator::Dataset(std::sync::Arc::new(prompts)))
 }
 
 /// The prompts as sent: salted per request unless the prompt allows sharing a

@@ -220,3 +220,76 @@ fn shared_prefix_groups_reach_the_server_with_the_salt_after_the_prefix() {
     let all: std::collections::HashSet<&String> = prefixes.iter().flatten().collect();
     assert_eq!(all.len(), 3, "groups differ");
 }
+
+/// A trace row's prompt is exactly its input length with the model's tokenizer
+/// (salt included), as synthetic prompts are, not one word per token.
+#[test]
+fn trace_prompts_are_exact_with_a_tokenizer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("config");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lengths: [(u32, usize, u64); 3] = [(0, 19, 3), (5, 33, 4), (10, 52, 2)];
+    let trace: String = lengths
+        .iter()
+        .map(|(t, i, o)| {
+            format!("{{\"timestamp\": {t}, \"input_length\": {i}, \"output_length\": {o}}}\n")
+        })
+        .collect();
+    std::fs::write(dir.join("t.jsonl"), trace).unwrap();
+    let sim = SimConfig {
+        ttft_ms: 1.0,
+        itl_ms: 0.0,
+        ..SimConfig::default()
+    };
+    let workloads =
+        "prompts:\n  p:\n    text: hi\nscenarios:\n  s:\n    trace: { file: t.jsonl }\n";
+    let (out, served) = run(tmp.path(), sim, true, workloads);
+    let tokenizer = tiny();
+    let served = by_request_id(&served);
+    let rows = rows(&out);
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        let (_, input, output) = lengths[r.index as usize];
+        let e = &served[r.request_id.as_deref().unwrap()];
+        let prompt = e["prompt"].as_str().unwrap();
+        assert_eq!(tokenizer.count(prompt), Some(input), "{prompt:?}");
+        assert_ne!(prompt.split_whitespace().count(), input, "{prompt:?}");
+        assert_eq!(e["max_tokens"].as_u64(), Some(output));
+    }
+}
+
+/// The report says lengths were approximated only for a scenario whose lengths
+/// were: synthetic prompts without a tokenizer, not `text` prompts sent as written.
+#[test]
+fn the_approximate_lengths_note_is_shown_only_where_lengths_were_approximated() {
+    let note = "prompt lengths approximate";
+    let sim = || SimConfig {
+        ttft_ms: 1.0,
+        itl_ms: 0.0,
+        ..SimConfig::default()
+    };
+    let report = |name: &str, prompt: &str| {
+        let tmp = tempfile::tempdir().unwrap();
+        let workloads = format!(
+            "prompts:\n  p:\n    {prompt}\nscenarios:\n  {name}:\n    prompt: p\n    concurrency: 1\n    requests: 2\n"
+        );
+        let (out, _) = run(tmp.path(), sim(), false, &workloads);
+        let summary: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        let spec = summary["scenarios"][0]["spec"].clone();
+        (
+            std::fs::read_to_string(out.join("report.md")).unwrap(),
+            spec,
+        )
+    };
+    let (text, spec) = report("plain", "text: Say hello.");
+    assert!(!text.contains(note), "{text}");
+    assert!(spec.get("approximate_lengths").is_none(), "{spec}");
+    let (synthetic, spec) = report("words", "synthetic_tokens: 12");
+    assert!(
+        synthetic.contains(&format!("synthetic {note}")),
+        "{synthetic}"
+    );
+    assert_eq!(spec["approximate_lengths"], "synthetic prompt lengths");
+}

@@ -247,11 +247,9 @@ fn scenario(
     key_figures(out, m);
     stats_table(out, m);
     notes(out, m);
-    let _ = writeln!(
-        out,
-        "<ul class=\"notes\"><li>{}</li></ul>",
-        esc(&super::lengths::length_note(s))
-    );
+    if let Some(note) = super::lengths::length_note(s) {
+        let _ = writeln!(out, "<ul class=\"notes\"><li>{}</li></ul>", esc(&note));
+    }
     out.push_str("<div class=\"charts\">\n");
     let Some(series) = series else {
         figure(

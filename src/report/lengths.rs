@@ -5,20 +5,22 @@
 
 use crate::metrics::ScenarioSummary;
 
-/// One line, without markup, e.g. `prompt lengths approximate (no tokenizer: one
+/// One line, without markup (`None` when there is nothing to say), e.g. `prompt lengths approximate (no tokenizer: one
 /// word ≈ one token) · output lengths asked 120.3, received 98.0 (12 of 40
 /// requests short)`.
-pub fn length_note(s: &ScenarioSummary) -> String {
-    let mut parts = vec![match &s.spec.tokenizer_sha256 {
-        Some(sha) => format!(
+pub fn length_note(s: &ScenarioSummary) -> Option<String> {
+    // Prompts sent as written (`text:`) were not measured: nothing to say.
+    let prompts = match (&s.spec.tokenizer_sha256, &s.spec.approximate_lengths) {
+        (Some(sha), _) => Some(format!(
             "synthetic prompt lengths exact (tokenizer {}…)",
             &sha[..sha.len().min(12)]
-        ),
-        None => {
-            "synthetic prompt lengths approximate (no model `tokenizer:`: one word ≈ one token)"
-                .to_string()
-        }
-    }];
+        )),
+        (None, Some(what)) => Some(format!(
+            "{what} approximate (no model `tokenizer:`: one word ≈ one token)"
+        )),
+        (None, None) => None,
+    };
+    let mut parts: Vec<String> = prompts.into_iter().collect();
     if let Some(o) = &s.metrics.output_length {
         parts.push(format!(
             "output lengths asked {:.1} on average ({}), received {:.1} ({} of {} requests short)",
@@ -29,5 +31,5 @@ pub fn length_note(s: &ScenarioSummary) -> String {
             o.requests
         ));
     }
-    parts.join(" · ")
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }

@@ -243,7 +243,9 @@ fn details(s: &ScenarioSummary) -> String {
             sources.join(", ")
         },
     ));
-    out.push_str(&format!("- {}\n", super::lengths::length_note(s)));
+    if let Some(note) = super::lengths::length_note(s) {
+        out.push_str(&format!("- {note}\n"));
+    }
     out.push_str(&format!(
         "- {} warm-up · {} cancelled · {} dropped (not counted)\n",
         m.requests.warmup, m.requests.cancelled, m.requests.dropped

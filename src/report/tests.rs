@@ -48,6 +48,7 @@ fn spec(name: &str, load: LoadSpec, requests: u64, trials: u32, slo: SloSpec) ->
         output_tokens: None,
         shared_prefix: None,
         tokenizer_sha256: None,
+        approximate_lengths: Some("synthetic prompt lengths".into()),
         prefix_cache: Default::default(),
         max_trials: None,
         trials,

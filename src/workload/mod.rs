@@ -6,6 +6,7 @@
 
 pub mod arrival;
 pub mod capacity;
+pub mod dataset;
 pub mod lengths;
 pub mod prompts;
 pub mod tokenizer;
@@ -91,11 +92,17 @@ impl ScenarioPlan {
         self.load.expected_connections().min(sent).max(1)
     }
 
-    /// The output length request `index` of `trial` asks for, when drawn.
+    /// The output length request `index` of `trial` asks for, when drawn (or
+    /// read from its dataset record).
     pub fn output_tokens_of(&self, trial: u32, index: u64) -> Option<u32> {
-        self.output_tokens
-            .as_ref()
-            .map(|l| lengths::output_tokens(l, self.spec.seed, trial, index))
+        // A dataset record's own length first; `output_tokens` is then the
+        // length of the records without one.
+        let drawn = || {
+            self.output_tokens
+                .as_ref()
+                .map(|l| lengths::output_tokens(l, self.spec.seed, trial, index))
+        };
+        self.prompts.record_output_tokens(index).or_else(drawn)
     }
 
     pub fn is_warmup(&self, index: u64) -> bool {

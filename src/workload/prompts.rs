@@ -51,6 +51,8 @@ pub enum PromptGenerator {
         /// Drawn once per run from a random source, never from the seed.
         run_salt: u64,
     },
+    /// Records of a dataset file (`dataset:` on a scenario).
+    Dataset(std::sync::Arc<super::dataset::DatasetPrompts>),
 }
 
 /// Seeded generated prompts.
@@ -127,6 +129,7 @@ impl PromptGenerator {
         match self {
             PromptGenerator::Template(_) => None,
             PromptGenerator::Synthetic(s) => Some(s.tokenizer.is_some()),
+            PromptGenerator::Dataset(d) => Some(d.exact()),
             PromptGenerator::Salted { prompts, .. } => prompts.exact_lengths(),
         }
     }
@@ -135,7 +138,7 @@ impl PromptGenerator {
     /// are counted on the whole text, and shared prefixes go before the salt.
     fn needs_whole_text(&self) -> bool {
         match self {
-            PromptGenerator::Template(_) => false,
+            PromptGenerator::Template(_) | PromptGenerator::Dataset(_) => false,
             PromptGenerator::Synthetic(s) => s.tokenizer.is_some() || s.prefix.is_some(),
             PromptGenerator::Salted { prompts, .. } => prompts.needs_whole_text(),
         }
@@ -155,6 +158,7 @@ impl PromptGenerator {
     pub fn prompt(&self, trial: u32, index: u64) -> String {
         match self {
             PromptGenerator::Template(text) => text.clone(),
+            PromptGenerator::Dataset(d) => d.prompt(index),
             PromptGenerator::Salted { prompts, run_salt } => match &**prompts {
                 PromptGenerator::Synthetic(s) => s.text(Some(*run_salt), trial, index),
                 other => format!(
@@ -174,6 +178,9 @@ impl PromptGenerator {
             // Writing to a Vec cannot fail.
             PromptGenerator::Template(text) => {
                 let _ = serde_json::to_writer(out, text);
+            }
+            PromptGenerator::Dataset(d) => {
+                let _ = serde_json::to_writer(out, &d.prompt(index));
             }
             // Exact lengths need the whole text to count it.
             _ if self.needs_whole_text() => {
@@ -211,6 +218,7 @@ impl PromptGenerator {
                 ((s.lengths.mean() + prefix) * 8.0) as usize
             }
             PromptGenerator::Salted { prompts, .. } => prompts.len_hint() + SALT_LEN,
+            PromptGenerator::Dataset(d) => d.len_hint(),
         }
     }
 
@@ -223,6 +231,17 @@ impl PromptGenerator {
                 (s.lengths.mean() + prefix).round() as u32
             }
             PromptGenerator::Salted { prompts, .. } => prompts.approx_tokens(),
+            PromptGenerator::Dataset(d) => d.mean_input_tokens(),
+        }
+    }
+
+    /// The output length a dataset record asks for (request `index`), when the
+    /// prompts are a dataset's and its records carry one.
+    pub fn record_output_tokens(&self, index: u64) -> Option<u32> {
+        match self {
+            PromptGenerator::Dataset(d) => d.output_tokens(index),
+            PromptGenerator::Salted { prompts, .. } => prompts.record_output_tokens(index),
+            PromptGenerator::Template(_) | PromptGenerator::Synthetic(_) => None,
         }
     }
 }

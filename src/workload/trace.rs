@@ -62,7 +62,7 @@ pub fn with_length(prompts: &PromptGenerator, tokens: u32) -> PromptGenerator {
             prompts: Box::new(with_length(prompts, tokens)),
             run_salt: *run_salt,
         },
-        PromptGenerator::Template(_) => prompts.clone(),
+        PromptGenerator::Template(_) | PromptGenerator::Dataset(_) => prompts.clone(),
     }
 }
 

@@ -500,6 +500,7 @@ pub(crate) mod tests {
                 output_tokens: None,
                 shared_prefix: None,
                 tokenizer_sha256: None,
+                approximate_lengths: None,
                 prefix_cache: Default::default(),
                 max_trials: None,
                 trials: 3,

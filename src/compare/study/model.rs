@@ -110,6 +110,7 @@ fn spec(thresholds: &Thresholds) -> ScenarioSpec {
         output_tokens: None,
         shared_prefix: None,
         tokenizer_sha256: None,
+        approximate_lengths: None,
         prefix_cache: Default::default(),
         trials: 1,
         max_trials: None,

@@ -82,8 +82,10 @@ fn scenario_json(s: &Scenario) -> Value {
         }),
     };
     // A trace's prompts are its rows (hashed with the load), whatever its file's name.
+    // A dataset's prompts are its file's contents (hashed below), wherever it lies.
     let prompt = match s.load {
         Load::Trace { .. } => None,
+        _ if s.dataset.is_some() => None,
         _ => Some(&s.prompt),
     };
     let mut value = json!({
@@ -102,6 +104,16 @@ fn scenario_json(s: &Scenario) -> Value {
         "max_error_rate": s.max_error_rate,
     });
     // Only when set, so every existing hash stays as it was.
+    if let Some(d) = &s.dataset {
+        value["dataset"] = json!({
+            "sha256": d.index.sha256,
+            "format": d.format.name(),
+            "sample": d.sample.name(),
+            "seed": d.seed,
+            "min_input_tokens": d.min_input_tokens,
+            "max_input_tokens": d.max_input_tokens,
+        });
+    }
     if let Some(lengths) = &s.output_tokens {
         value["output_tokens"] = json!(lengths.describe());
     }

@@ -37,10 +37,17 @@ pub(super) fn check(
     let (prompt, load) = match &raw.trace {
         Some(trace) => trace_load(source, &name, &raw, trace, errors),
         None => (
-            prompt(source, &name, raw.prompt.as_deref(), inherited, errors),
+            match &raw.dataset {
+                Some(written) => dataset_prompt_name(source, &name, &raw, written, errors),
+                None => prompt(source, &name, raw.prompt.as_deref(), inherited, errors),
+            },
             load(source, &name, &raw, errors),
         ),
     };
+    let dataset = raw
+        .dataset
+        .as_ref()
+        .and_then(|d| super::dataset::check(source, &name, d, errors));
     let stop = stop(source, &name, &raw, errors);
     let warmup = own.warmup.unwrap_or(0);
     check_in_flight(
@@ -71,6 +78,7 @@ pub(super) fn check(
         max_error_rate: own.max_error_rate.unwrap_or(DEFAULT_MAX_ERROR_RATE),
         thresholds: scenario_thresholds(source, &base, raw.thresholds.as_ref(), inherited, errors),
         capacity,
+        dataset,
     }
 }
 
@@ -153,6 +161,29 @@ fn prompt(
     prompt.to_string()
 }
 
+/// The prompt name of a scenario with `dataset:` (`dataset:FILE`, for reports);
+/// a `prompt` or `trace` beside it is refused, since the dataset sets the prompts.
+fn dataset_prompt_name(
+    source: &Source,
+    scenario: &str,
+    raw: &RawScenario,
+    written: &super::dataset::RawDataset,
+    errors: &mut Vec<ConfigError>,
+) -> String {
+    for (key, set) in [
+        ("prompt", raw.prompt.is_some()),
+        ("trace", raw.trace.is_some()),
+    ] {
+        if set {
+            errors.push(source.at_key(
+                &["scenarios", scenario, key],
+                format!("a `dataset:` sets the prompts; remove `{key}` (or `dataset:`)"),
+            ));
+        }
+    }
+    format!("dataset:{}", written.file.as_deref().unwrap_or_default())
+}
+
 /// A scenario with `trace:`: the trace's rows are its prompts (by length), its
 /// `max_tokens` and its schedule, so the keys that set those elsewhere are refused.
 /// The prompt's name stands for the trace in reports and the workload hash.
@@ -175,6 +206,7 @@ fn trace_load(
             raw.max_tokens.is_some(),
             "`max_tokens` (each row's output length)",
         ),
+        ("dataset", raw.dataset.is_some(), "the prompts"),
         ("concurrency", raw.concurrency.is_some(), "the schedule"),
         ("rate", raw.rate.is_some(), "the schedule"),
         ("arrival", raw.arrival.is_some(), "the schedule"),
