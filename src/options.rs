@@ -4,6 +4,8 @@
 //! scenario (`adhoc`); otherwise targets, models and workloads come from the config
 //! folder and the load flags override every selected scenario.
 
+mod conversation;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -387,6 +389,7 @@ impl RunOptions {
             plan.output_tokens = output_tokens;
             plan.tokenizer = tokenizer.clone();
             plan.capacity = capacity_search(s, &load)?;
+            plan.conversation = conversation::plan_of(s, api, &plan, &tokenizer)?;
             scenarios.push((plan, body));
         }
         let destination = match &target.endpoint {
@@ -677,6 +680,7 @@ fn plan(
         output_tokens: None,
         tokenizer: None,
         capacity: None,
+        conversation: None,
     })
 }
 

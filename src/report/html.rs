@@ -252,6 +252,7 @@ fn scenario(
         "<ul class=\"notes\"><li>{}</li></ul>",
         esc(&super::lengths::length_note(s))
     );
+    out.push_str(&super::turns::html(m.by_turn.as_deref()));
     out.push_str("<div class=\"charts\">\n");
     let Some(series) = series else {
         figure(

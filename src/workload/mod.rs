@@ -6,6 +6,7 @@
 
 pub mod arrival;
 pub mod capacity;
+pub mod conversation;
 pub mod lengths;
 pub mod prompts;
 pub mod tokenizer;
@@ -79,6 +80,9 @@ pub struct ScenarioPlan {
     /// `capacity:`: run this plan as the steps of a capacity search (see
     /// [`capacity`]) instead of as its trials.
     pub capacity: Option<capacity::SearchSettings>,
+    /// `conversation:`: requests are conversations' turns (see [`conversation`]);
+    /// `total_requests` then counts turns.
+    pub conversation: Option<conversation::ConversationPlan>,
 }
 
 impl ScenarioPlan {

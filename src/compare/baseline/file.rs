@@ -287,6 +287,8 @@ mod tests {
                     first_attempt_error: None,
                     new_connection: None,
                     connect_ms: None,
+                    conversation: None,
+                    turn: None,
                 }
             })
             .collect();

@@ -5,6 +5,7 @@
 //! comments, which is how two runs are known to have used the same workload.
 
 mod capacity;
+pub mod conversation;
 mod hash;
 pub mod lengths;
 pub mod prefix;
@@ -16,6 +17,7 @@ mod sweep;
 mod trace;
 
 pub use capacity::CapacitySpec;
+pub use conversation::Conversation;
 pub use trace::{Trace, TraceFormat, TraceRequest};
 
 use std::time::Duration;
@@ -146,6 +148,9 @@ pub struct Scenario {
     pub thresholds: Thresholds,
     /// `capacity:`: search the highest rate meeting the SLO, from `load`'s rate.
     pub capacity: Option<CapacitySpec>,
+    /// `conversation:`: requests are the turns of multi-turn conversations, each
+    /// carrying the history so far (chat API only).
+    pub conversation: Option<Conversation>,
 }
 
 /// Most requests one client keeps in flight: each needs a connection of its own,

@@ -77,6 +77,8 @@ pub(super) struct RawScenario {
     pub trace: Option<RawTrace>,
     /// Search the highest rate meeting the SLO (see `capacity.rs`).
     pub capacity: Option<RawCapacity>,
+    /// Multi-turn conversations (see `conversation.rs`).
+    pub conversation: Option<super::conversation::RawConversation>,
     pub requests: Option<u64>,
     pub duration: Option<DurationText>,
     pub warmup: Option<u64>,
