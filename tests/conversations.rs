@@ -325,3 +325,85 @@ fn a_completions_target_is_refused_with_the_place_of_the_key() {
     );
     assert_eq!(server.stats().requests_total, 0);
 }
+
+/// A turn that fails ends its conversation there, recorded with its reason; the
+/// run goes on with the next conversations.
+#[test]
+fn a_failed_turn_ends_its_conversation_and_the_run_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = SimConfig {
+        ttft_ms: 1.0,
+        itl_ms: 0.0,
+        error_500_rate: 0.25,
+        seed: 3,
+        ..SimConfig::default()
+    };
+    let workloads = "prompts:\n  p: { synthetic_tokens: 8 }\nscenarios:\n  s:\n    prompt: p\n    \
+                     concurrency: 2\n    requests: 40\n    max_error_rate: 1.0\n    \
+                     conversation: { turns: 4 }\n";
+    let (out, _) = run(tmp.path(), sim, workloads);
+    let rows = rows(&out);
+    assert_eq!(rows.len(), 40, "every request was sent and recorded");
+    let by = conversations(&rows);
+    let mut failed = 0;
+    for turns in by.values() {
+        let numbers: Vec<u32> = turns.iter().map(|r| r.turn.unwrap()).collect();
+        assert_eq!(numbers, (1..=turns.len() as u32).collect::<Vec<_>>());
+        let (last, before) = turns.split_last().unwrap();
+        assert!(
+            before.iter().all(|r| r.ok),
+            "only the last turn may fail: {turns:?}"
+        );
+        if !last.ok {
+            failed += 1;
+            assert_eq!(last.error_kind, Some(llm_bench::record::ErrorKind::Http5xx));
+            assert!(last.error.as_deref().is_some_and(|e| !e.is_empty()));
+        }
+    }
+    assert!(failed >= 3, "about a quarter of 40 turns fail: {failed}");
+    let first_failure = by
+        .iter()
+        .find(|(_, t)| !t.last().unwrap().ok)
+        .map(|(&id, _)| id);
+    let last_started = *by.keys().last().unwrap();
+    assert!(
+        first_failure.is_some_and(|id| id + 2 < last_started),
+        "the run went on"
+    );
+    let summary = validated_summary(&out);
+    let by_turn = summary["scenarios"][0]["metrics"]["by_turn"]
+        .as_array()
+        .unwrap();
+    let failed_by_turn: u64 = by_turn.iter().map(|t| t["failed"].as_u64().unwrap()).sum();
+    assert_eq!(failed_by_turn, failed as u64);
+}
+
+/// Open loop: conversations start on the arrival schedule (constant: one every
+/// 1/rate seconds), each later turn after its predecessor's answer, and
+/// `max_concurrency` caps the conversations in flight.
+#[test]
+fn open_loop_conversations_start_on_the_schedule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = SimConfig {
+        ttft_ms: 5.0,
+        itl_ms: 1.0,
+        ..SimConfig::default()
+    };
+    let workloads = "prompts:\n  p: { synthetic_tokens: 8 }\nscenarios:\n  s:\n    prompt: p\n    \
+                     rate: 20\n    arrival: constant\n    max_concurrency: 2\n    requests: 12\n    \
+                     conversation: { turns: 2 }\n";
+    let (out, _) = run(tmp.path(), sim, workloads);
+    let rows = rows(&out);
+    assert_eq!(rows.len(), 12);
+    for (&id, turns) in &conversations(&rows) {
+        assert_eq!(turns.len(), 2, "{turns:?}");
+        let expected_ms = id as f64 * 50.0;
+        assert!(
+            (turns[0].scheduled_ms - expected_ms).abs() < 0.01,
+            "conversation {id} scheduled at {} ms",
+            turns[0].scheduled_ms
+        );
+        assert!(turns[1].scheduled_ms >= turns[0].end_ms, "{turns:?}");
+        assert!(turns.iter().all(|r| r.ok && r.in_flight <= 2), "{turns:?}");
+    }
+}
