@@ -15,7 +15,9 @@
 # Env: LLM_BENCH (the binary; default: build target/release/llm-bench),
 #      PORT (18120; 18121 if taken), REAL_SERVERS_SCRIPTS (/work/shared/real-servers),
 #      REAL_SERVERS_DIR (~/.cache/llm-bench-real-servers), PREFIX_GROUPS (4), PREFIX (256),
-#      REQUESTS (48), TURNS (6).
+#      REQUESTS (48), TURNS (6), PREFIX_CACHING (on; `off` starts vLLM with
+#      --no-enable-prefix-caching: the expected hit rate is then 0 and TTFT by
+#      turn pays for the whole history).
 # Not in CI: it runs a real server, minutes of CPU. Stops only the vLLM it
 # started, by the PID its start script recorded.
 set -euo pipefail
@@ -52,6 +54,10 @@ stop_vllm() {
   rm -f "$pidfile"
 }
 trap stop_vllm EXIT
+CACHING="${PREFIX_CACHING:-on}"
+if [ "$CACHING" = off ]; then
+  export EXTRA_ARGS="${EXTRA_ARGS:-} --no-enable-prefix-caching"
+fi
 "$SCRIPTS/start_vllm_cpu.sh" "$PORT"
 for _ in $(seq 1 180); do
   curl -s -o /dev/null -m 2 "http://127.0.0.1:$PORT/health" && break
@@ -114,20 +120,21 @@ block_size() {
     | sed -n 's/.*vllm:cache_config_info{.*block_size="\([0-9]*\)".*/\1/p' | head -1
 }
 
+echo "== prefix caching $CACHING"
 echo "== (a) shared prefixes: $GROUPS_N groups x $PREFIX tokens, $REQUESTS requests"
 read -r q0 h0 < <(counters)
 nice -n 5 "$BIN" run --config-dir "$CONFIG" --scenario shared-prefix --out "$WORK/shared" >/dev/null
 read -r q1 h1 < <(counters)
 BLOCK="$(block_size)"
-python3 - "$WORK/shared/summary.json" "$q0" "$h0" "$q1" "$h1" "${BLOCK:-16}" "$GROUPS_N" "$PREFIX" "$REQUESTS" <<'PY'
+python3 - "$WORK/shared/summary.json" "$q0" "$h0" "$q1" "$h1" "${BLOCK:-16}" "$GROUPS_N" "$PREFIX" "$REQUESTS" "$CACHING" <<'PY'
 import json, sys
-summary, q0, h0, q1, h1, block, groups, prefix, n = sys.argv[1:]
+summary, q0, h0, q1, h1, block, groups, prefix, n, caching = sys.argv[1:]
 q, h = float(q1) - float(q0), float(h1) - float(h0)
 block, groups, prefix, n = int(block), int(groups), int(prefix), int(n)
 m = json.load(open(summary))["scenarios"][0]["metrics"]
 prompt = m["prompt_tokens_total"] / max(1, m["requests"]["succeeded"])
 # Every request but each group's first finds its group's whole prefix blocks.
-expected = (n - groups) / n * (prefix // block * block) / prompt
+expected = (n - groups) / n * (prefix // block * block) / prompt if caching != "off" else 0.0
 print(f"server: {q:.0f} prompt tokens looked up, {h:.0f} found in the cache")
 print(f"hit rate {h / q if q else float('nan'):.3f}, expected {expected:.3f} "
       f"(block {block}, mean prompt {prompt:.1f} tokens, {m['requests']['succeeded']} ok)")
