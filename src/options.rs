@@ -4,6 +4,8 @@
 //! scenario (`adhoc`); otherwise targets, models and workloads come from the config
 //! folder and the load flags override every selected scenario.
 
+mod conversation;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -430,6 +432,7 @@ impl RunOptions {
                 output_tokens.or(records_fallback.map(|_| config::Lengths::Fixed(max_tokens)));
             plan.tokenizer = tokenizer.clone();
             plan.capacity = capacity_search(s, &load)?;
+            plan.conversation = conversation::plan_of(s, api, &plan, &tokenizer)?;
             scenarios.push((plan, body));
         }
         let destination = match &target.endpoint {
@@ -720,6 +723,7 @@ fn plan(
         output_tokens: None,
         tokenizer: None,
         capacity: None,
+        conversation: None,
     })
 }
 

@@ -306,6 +306,13 @@ pub struct RequestRow {
     /// How long opening that connection took (part of `ttft_ms` and `e2e_ms`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_ms: Option<f64>,
+    /// The conversation this request is a turn of (`conversation:` scenarios),
+    /// numbered from 0 per trial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<u64>,
+    /// Which turn of its conversation, from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
 }
 
 fn one() -> u32 {
@@ -456,6 +463,8 @@ impl RequestRow {
             first_attempt_error: outcome.first_attempt_error.clone(),
             new_connection: outcome.connection.map(|c| c.opened_in.is_some()),
             connect_ms: outcome.connection.and_then(|c| c.opened_in).map(ms),
+            conversation: None,
+            turn: None,
         }
     }
 }

@@ -42,12 +42,13 @@ pub use secret::Secret;
 pub(crate) use sim::MAX_DELAY_MS as MAX_SIM_DELAY_MS;
 pub use sim::{SimConfig, UsageMode};
 pub use targets::{check_header_value, ApiFlavor, Endpoint, MetricsSource, Target, Timeouts};
+pub use workloads::conversation::MAX_TURNS;
 pub use workloads::dataset;
 pub use workloads::lengths::MAX_LENGTH_TOKENS;
 pub use workloads::{
-    too_many_in_flight, usable_concurrency, Arrival, CapacitySpec, Dataset, DatasetFormat, Lengths,
-    Load, PrefixCache, PromptSource, PromptSpec, Sampling, Scenario, SharedPrefix, Slo, Stop,
-    Trace, TraceFormat, TraceRequest, Workloads, MAX_CONCURRENCY,
+    too_many_in_flight, usable_concurrency, Arrival, CapacitySpec, Conversation, Dataset,
+    DatasetFormat, Lengths, Load, PrefixCache, PromptSource, PromptSpec, Sampling, Scenario,
+    SharedPrefix, Slo, Stop, Trace, TraceFormat, TraceRequest, Workloads, MAX_CONCURRENCY,
 };
 
 use references::unknown_name;

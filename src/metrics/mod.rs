@@ -9,6 +9,7 @@ pub mod percentile;
 pub mod samples;
 pub mod stats;
 pub mod summary;
+pub mod turns;
 
 pub use health::ClientHealth;
 pub use stats::Stats;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::output_length::{OutputLength, OutputLengthAccumulator};
 use super::samples::{Samples, PER_TOKEN_CAP};
+use super::turns::{TurnMetrics, TurnsAccumulator};
 use super::{ClientHealth, Stats};
 use crate::fingerprint::Fingerprint;
 use crate::manifest::{Manifest, RunMeta, ScenarioSpec, SCHEMA_VERSION};
@@ -81,6 +82,10 @@ pub struct Metrics {
     /// request's `max_tokens` (`output_tokens:`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_length: Option<OutputLength>,
+    /// TTFT and input tokens by turn index, for conversation scenarios
+    /// (`conversation:`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_turn: Option<Vec<TurnMetrics>>,
     pub schedule: Schedule,
     pub goodput: Option<Goodput>,
     /// How the client itself fared; `client_limited` means these numbers describe
@@ -149,6 +154,7 @@ pub struct Accumulator {
     tokens_by_source: BTreeMap<TokenSource, u64>,
     flags: BTreeMap<RowFlag, u64>,
     output_length: OutputLengthAccumulator,
+    by_turn: TurnsAccumulator,
     output_tokens_total: u64,
     prompt_tokens_total: u64,
     good: u64,
@@ -179,6 +185,7 @@ impl Default for Accumulator {
             tokens_by_source: BTreeMap::new(),
             flags: BTreeMap::new(),
             output_length: OutputLengthAccumulator::default(),
+            by_turn: TurnsAccumulator::default(),
             output_tokens_total: 0,
             prompt_tokens_total: 0,
             good: 0,
@@ -233,6 +240,7 @@ impl Accumulator {
         }
         widen_count(&mut self.scheduled, row.scheduled_ms);
         widen_count(&mut self.starts, row.start_ms);
+        self.by_turn.add(row);
         for flag in &row.flags {
             *self.flags.entry(*flag).or_default() += 1;
         }
@@ -318,6 +326,7 @@ impl Accumulator {
         self.output_tokens_total += other.output_tokens_total;
         self.prompt_tokens_total += other.prompt_tokens_total;
         self.output_length.merge(&other.output_length);
+        self.by_turn.merge(&other.by_turn);
         self.good += other.good;
         // Rates across trials are not meaningful as one span; keep the first trial's.
         self.starts = self.starts.or(other.starts);
@@ -399,6 +408,7 @@ impl Accumulator {
             tokens_by_source: self.tokens_by_source,
             flags: self.flags,
             output_length: self.output_length.finish(),
+            by_turn: self.by_turn.finish(),
             goodput,
             client_health: self.health,
             requests: self.counts,

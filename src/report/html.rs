@@ -250,6 +250,7 @@ fn scenario(
     if let Some(note) = super::lengths::length_note(s) {
         let _ = writeln!(out, "<ul class=\"notes\"><li>{}</li></ul>", esc(&note));
     }
+    out.push_str(&super::turns::html(m.by_turn.as_deref()));
     out.push_str("<div class=\"charts\">\n");
     let Some(series) = series else {
         figure(

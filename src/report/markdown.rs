@@ -265,6 +265,7 @@ fn details(s: &ScenarioSummary) -> String {
             one_line(&h.reasons.join("; "))
         ));
     }
+    out.push_str(&super::turns::markdown(m.by_turn.as_deref()));
     out.push_str("\n</details>\n\n");
     out
 }

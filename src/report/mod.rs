@@ -15,6 +15,7 @@ pub mod series;
 #[cfg(test)]
 pub(crate) mod tests;
 pub mod trends;
+pub mod turns;
 
 use crate::metrics::{Stats, Summary};
 pub use crate::units::{fmt_energy, fmt_ms, fmt_percent, fmt_rate};

@@ -732,6 +732,8 @@ mod tests {
             first_attempt_error: None,
             new_connection: None,
             connect_ms: None,
+            conversation: None,
+            turn: None,
         }
     }
 

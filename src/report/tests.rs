@@ -164,6 +164,8 @@ fn synthetic_rows(
             first_attempt_error: None,
             new_connection: None,
             connect_ms: None,
+            conversation: None,
+            turn: None,
         };
         let e2e = if failed {
             let kind = [

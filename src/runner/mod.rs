@@ -11,6 +11,7 @@
 //! was the bottleneck goes to the sink after the trial's rows.
 
 mod closed;
+mod conversation;
 mod health;
 mod open;
 pub mod signals;
@@ -161,7 +162,11 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
     let ctx = Arc::new(TrialContext {
         plan: plan.clone(),
         trial,
-        client: client.clone(),
+        // A conversation's next turn carries the server's answer to the last.
+        client: match plan.conversation {
+            Some(_) => client.clone().keeping_text(true),
+            None => client.clone(),
+        },
         body: match plan.output_tokens {
             Some(_) => body.prepare_per_request_output(),
             None => body.prepare(),
@@ -179,6 +184,7 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
             .then(|| format!("{run_id}-{}-{trial}-", plan.spec.name)),
     });
     let dispatch_lags = match plan.load {
+        _ if plan.conversation.is_some() => conversation::run(ctx, plan.schedule(trial)).await,
         LoadPlan::Closed { concurrency } => {
             closed::run(ctx, concurrency).await;
             None
@@ -266,6 +272,23 @@ impl TrialContext {
                 (body, output_tokens.map(u64::from), limit)
             }
         };
+        let sent = Sent {
+            output_tokens,
+            output_limit,
+            turn: None,
+        };
+        self.send_recorded(index, scheduled, body, sent).await;
+    }
+
+    /// Sends `body` as request `index`, scheduled at `scheduled`, records it and
+    /// returns its outcome.
+    async fn send_recorded(
+        &self,
+        index: u64,
+        scheduled: Instant,
+        body: Vec<u8>,
+        sent: Sent,
+    ) -> Outcome {
         let request_id = self.id_prefix.as_ref().map(|p| format!("{p}{index}"));
         let in_flight = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(probe) = &self.probe {
@@ -282,14 +305,8 @@ impl TrialContext {
         if let Some(probe) = &self.probe {
             probe.request_done();
         }
-        self.record(
-            index,
-            request_id.as_deref(),
-            in_flight,
-            output_tokens,
-            output_limit,
-            &outcome,
-        );
+        self.record(index, request_id.as_deref(), in_flight, &sent, &outcome);
+        outcome
     }
 
     fn record(
@@ -297,8 +314,7 @@ impl TrialContext {
         index: u64,
         request_id: Option<&str>,
         in_flight: u32,
-        output_tokens: Option<u64>,
-        output_limit: Option<u64>,
+        sent: &Sent,
         outcome: &Outcome,
     ) {
         // Counted here, off the client's read loop, and only when the server
@@ -319,12 +335,27 @@ impl TrialContext {
             warmup: self.plan.is_warmup(index),
             trial_start: self.start,
             in_flight,
-            max_tokens: output_limit,
-            requested_output_tokens: output_tokens,
+            max_tokens: sent.output_limit,
+            requested_output_tokens: sent.output_tokens,
             tokenizer_output_tokens,
         };
-        self.sink.send(RequestRow::new(ctx, outcome));
+        let mut row = RequestRow::new(ctx, outcome);
+        if let Some((conversation, turn)) = sent.turn {
+            row.conversation = Some(conversation);
+            row.turn = Some(turn);
+        }
+        self.sink.send(row);
     }
+}
+
+/// What a request asked for, beside its body.
+struct Sent {
+    /// The output length drawn for it, if any.
+    output_tokens: Option<u64>,
+    /// The most output tokens its body allows.
+    output_limit: Option<u64>,
+    /// (conversation, turn from 1) when it is a conversation's turn.
+    turn: Option<(u64, u32)>,
 }
 
 /// The body of one trace row: a prompt of the row's input length and `max_tokens`

@@ -50,7 +50,8 @@ pub struct TrialHealth {
 }
 
 enum Message {
-    Row(RequestRow),
+    /// Boxed: a row is much larger than the other messages.
+    Row(Box<RequestRow>),
     Health(TrialHealth),
     /// Answered once every row sent before it is on disk.
     Flush(tokio::sync::oneshot::Sender<()>),
@@ -129,7 +130,7 @@ impl SinkHandle {
             self.progress.record_ttft(t);
         }
         // The receiver only goes away after every handle is dropped.
-        let _ = self.tx.send(Message::Row(row));
+        let _ = self.tx.send(Message::Row(Box::new(row)));
     }
 
     pub fn send_health(&self, health: TrialHealth) {
@@ -327,7 +328,7 @@ fn write_rows(
         };
         line.clear();
         let row = match row {
-            Message::Row(row) => row,
+            Message::Row(row) => *row,
             Message::Flush(done) => {
                 out.flush()?;
                 let _ = done.send(());

@@ -147,6 +147,10 @@ async fn complete(
         .request_log
         .as_ref()
         .and_then(|_| super::request::logged_prompt(api, &body));
+    let logged_roles = shared
+        .request_log
+        .as_ref()
+        .and_then(|_| super::request::logged_roles(api, &body));
     drop(body);
 
     let faults = Faults::draw(config, index);
@@ -182,6 +186,7 @@ async fn complete(
             let mut stamps = Stamps::new(request_id(headers), arrival);
             stamps.max_tokens = request.max_tokens;
             stamps.prompt = logged_prompt;
+            stamps.roles = logged_roles;
             stamps
         }),
     };

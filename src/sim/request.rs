@@ -133,6 +133,25 @@ pub(crate) fn logged_prompt(api: Api, body: &[u8]) -> Option<String> {
     }
 }
 
+/// The chat messages' roles in order, for the request log.
+pub(crate) fn logged_roles(api: Api, body: &[u8]) -> Option<Vec<String>> {
+    if api != Api::Chat {
+        return None;
+    }
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let roles = value.get("messages")?.as_array()?.iter();
+    Some(
+        roles
+            .map(|m| {
+                m.get("role")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect(),
+    )
+}
+
 /// The prompt's tokens in order, as [`prompt_tokens`] counts them: the words of
 /// every message (chat) or prompt part (completions), token ids as their numbers.
 /// Only called once the body is known to be well formed.

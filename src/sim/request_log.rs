@@ -49,6 +49,10 @@ pub(crate) struct Entry<'a> {
     /// what a workload sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<&'a str>,
+    /// The chat messages' roles in order (`system`, `user`, `assistant`, ...),
+    /// to check a conversation's history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<&'a [String]>,
 }
 
 impl RequestLog {
@@ -84,6 +88,7 @@ pub(crate) struct Stamps {
     pub chunks: u32,
     pub max_tokens: Option<u32>,
     pub prompt: Option<String>,
+    pub roles: Option<Vec<String>>,
 }
 
 impl Stamps {
@@ -96,6 +101,7 @@ impl Stamps {
             chunks: 0,
             max_tokens: None,
             prompt: None,
+            roles: None,
         }
     }
 
@@ -117,6 +123,7 @@ impl Stamps {
             complete,
             max_tokens: self.max_tokens,
             prompt: self.prompt.as_deref(),
+            roles: self.roles.as_deref(),
         }
     }
 }

@@ -7,6 +7,7 @@
 pub mod arrival;
 pub mod capacity;
 pub mod dataset;
+pub mod conversation;
 pub mod lengths;
 pub mod prompts;
 pub mod tokenizer;
@@ -80,6 +81,9 @@ pub struct ScenarioPlan {
     /// `capacity:`: run this plan as the steps of a capacity search (see
     /// [`capacity`]) instead of as its trials.
     pub capacity: Option<capacity::SearchSettings>,
+    /// `conversation:`: requests are conversations' turns (see [`conversation`]);
+    /// `total_requests` then counts turns.
+    pub conversation: Option<conversation::ConversationPlan>,
 }
 
 impl ScenarioPlan {

@@ -246,6 +246,30 @@ impl PromptGenerator {
     }
 }
 
+/// The salt of request `index` of `trial` (8 hex digits, no space), for callers
+/// that place it themselves: a conversation's first user message.
+pub fn request_salt(run_salt: u64, trial: u32, index: u64) -> String {
+    salt(run_salt, trial, index)
+}
+
+impl PromptGenerator {
+    /// The shared prefix of request `index`'s group (`shared_prefix:`), as
+    /// [`PromptGenerator::prompt`] starts it; `None` without shared prefixes.
+    pub fn shared_prefix_text(&self, index: u64) -> Option<String> {
+        let (s, run_salt) = match self {
+            PromptGenerator::Synthetic(s) => (s, None),
+            PromptGenerator::Salted { prompts, run_salt } => match &**prompts {
+                PromptGenerator::Synthetic(s) => (s, Some(*run_salt)),
+                _ => return None,
+            },
+            PromptGenerator::Template(_) | PromptGenerator::Dataset(_) => return None,
+        };
+        let prefix = s.prefix.as_ref()?;
+        let group = (index % u64::from(prefix.groups.max(1))) as u32;
+        Some(s.prefix_text(prefix, group, run_salt))
+    }
+}
+
 /// The salt of one request: 8 hex digits from SplitMix64 (Steele, Lea & Flood
 /// 2014, "Fast splittable pseudorandom number generators", OOPSLA) of the run's
 /// random number, the trial and the index, so every request of every run gets its

@@ -562,6 +562,8 @@ pub(crate) mod tests {
             first_attempt_error: None,
             new_connection: None,
             connect_ms: None,
+            conversation: None,
+            turn: None,
         }
     }
 

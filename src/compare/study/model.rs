@@ -194,6 +194,8 @@ fn trial_rows(rng: &mut StdRng, trial: u32, speed: f64, ttft_factor: f64) -> Vec
                 first_attempt_error: None,
                 new_connection: None,
                 connect_ms: None,
+                conversation: None,
+                turn: None,
             }
         })
         .collect()

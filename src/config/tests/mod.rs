@@ -1,6 +1,7 @@
 //! End-to-end tests of `load_dir`: one per kind of mistake, each asserting the exact
 //! `file:line:column: path` and the key part of the message.
 
+mod conversation;
 mod files;
 mod lengths;
 mod targets;

@@ -117,6 +117,9 @@ fn scenario_json(s: &Scenario) -> Value {
     if let Some(lengths) = &s.output_tokens {
         value["output_tokens"] = json!(lengths.describe());
     }
+    if let Some(c) = &s.conversation {
+        value["conversation"] = json!(c.describe());
+    }
     if let Some(c) = &s.capacity {
         value["capacity"] = json!({
             "attain": c.attain,

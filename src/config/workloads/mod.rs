@@ -6,6 +6,7 @@
 
 mod capacity;
 pub mod dataset;
+pub mod conversation;
 mod hash;
 pub mod lengths;
 pub mod prefix;
@@ -18,6 +19,7 @@ mod trace;
 
 pub use capacity::CapacitySpec;
 pub use dataset::{Dataset, DatasetFormat, Sampling};
+pub use conversation::Conversation;
 pub use trace::{Trace, TraceFormat, TraceRequest};
 
 use std::time::Duration;
@@ -151,6 +153,9 @@ pub struct Scenario {
     /// `dataset:`: prompts (and output lengths) read from a file; `prompt` then
     /// names the file.
     pub dataset: Option<Dataset>,
+    /// `conversation:`: requests are the turns of multi-turn conversations, each
+    /// carrying the history so far (chat API only).
+    pub conversation: Option<Conversation>,
 }
 
 /// Most requests one client keeps in flight: each needs a connection of its own,

@@ -79,6 +79,8 @@ pub(super) struct RawScenario {
     pub capacity: Option<RawCapacity>,
     /// Prompts read from a file instead of `prompt` (see `dataset/`).
     pub dataset: Option<super::dataset::RawDataset>,
+    /// Multi-turn conversations (see `conversation.rs`).
+    pub conversation: Option<super::conversation::RawConversation>,
     pub requests: Option<u64>,
     pub duration: Option<DurationText>,
     pub warmup: Option<u64>,

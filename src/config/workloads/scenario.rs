@@ -62,6 +62,7 @@ pub(super) fn check(
         .capacity
         .as_ref()
         .map(|c| super::capacity::check(source, &name, &raw, c, &slo, errors));
+    let conversation = conversation(source, &base, &raw, errors);
     Scenario {
         name: name.clone(),
         prompt,
@@ -79,7 +80,26 @@ pub(super) fn check(
         thresholds: scenario_thresholds(source, &base, raw.thresholds.as_ref(), inherited, errors),
         capacity,
         dataset,
+        conversation,
     }
+}
+
+/// `conversation:`; a trace's rows are single requests, so the two do not mix.
+fn conversation(
+    source: &Source,
+    base: &[&str],
+    raw: &RawScenario,
+    errors: &mut Vec<ConfigError>,
+) -> Option<super::Conversation> {
+    let written = raw.conversation.clone()?;
+    let path = [base, &["conversation"]].concat();
+    if raw.trace.is_some() {
+        errors.push(source.at_key(
+            &path,
+            "a `trace:` replays single requests; remove `conversation:` (or `trace:`)",
+        ));
+    }
+    Some(super::conversation::check(source, &path, written, errors))
 }
 
 /// The scenario's own `thresholds:` (checked where written) over the project's; a
