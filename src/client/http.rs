@@ -21,6 +21,7 @@ use super::h1::{self, Endpoint};
 use super::limits::Limits;
 use super::request::Api;
 use super::tls::REQUEST_ID_HEADER;
+use super::trust::{trusting, CaCert};
 use crate::record::{ErrorKind, Outcome, RequestTiming};
 
 /// How to reach the endpoint.
@@ -40,6 +41,8 @@ pub struct ClientOptions {
     /// Expected peak concurrency: sizes the connection pool, and the per-request
     /// buffer caps ([`Limits`]).
     pub max_connections: usize,
+    /// Certificates to trust for `https://` besides the web roots (`--ca-cert`).
+    pub ca_cert: Option<CaCert>,
 }
 
 impl std::fmt::Debug for ClientOptions {
@@ -49,6 +52,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("api", &self.api)
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
             .field("headers", &self.headers.len())
+            .field("ca_cert", &self.ca_cert.as_ref().map(CaCert::path))
             .finish_non_exhaustive()
     }
 }
@@ -105,7 +109,8 @@ impl Client {
         let transport = if url.scheme() == "http" && url.username().is_empty() {
             Transport::Plain(Arc::new(plain_endpoint(&url, &headers, &options)?))
         } else {
-            let http = reqwest::Client::builder()
+            let builder = trusting(reqwest::Client::builder(), options.ca_cert.as_ref());
+            let http = builder
                 .default_headers(headers)
                 .connect_timeout(options.connect_timeout)
                 .pool_max_idle_per_host(options.max_connections.max(1))

@@ -18,6 +18,8 @@ pub mod request;
 pub mod sse;
 pub mod status;
 mod tls;
+pub mod trust;
 
 pub use http::{Client, ClientOptions};
 pub use request::{Api, BodyTemplate, PreparedBody};
+pub use trust::{CaCert, CaCertError};
