@@ -132,3 +132,46 @@ async fn a_certificate_for_another_server_is_not_trusted() {
     assert_eq!(kind, ErrorKind::Connect, "{reason}");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn connections_over_tls_are_reused_after_a_complete_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, ca) = tls_sim(sim(|_| {}), dir.path()).await;
+    let client = client(server.base_url(), Some(ca));
+    let first = send(&client).await;
+    assert!(first.error.is_none(), "{:?}", first.error);
+    let opened = first
+        .connection
+        .expect("the lean client says how it connected");
+    assert!(
+        opened.opened_in.is_some(),
+        "the first request opens a connection"
+    );
+    for _ in 0..3 {
+        let next = send(&client).await;
+        assert!(next.error.is_none(), "{:?}", next.error);
+        // Session tickets the server sent after the handshake do not make the
+        // pooled connection look closed.
+        let conn = next.connection.expect("connection fields");
+        assert_eq!(conn.opened_in, None, "a pooled connection served it");
+        assert_eq!(next.attempts, 1);
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn warm_up_opens_tls_connections_before_the_clock_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, ca) = tls_sim(sim(|_| {}), dir.path()).await;
+    let client = client(server.base_url(), Some(ca));
+    client.warm_up(3).await;
+    // Lets the session tickets the server sends after each handshake arrive
+    // unread, as they do when a trial starts after its warm-up.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let outcomes = futures_util::future::join_all((0..3).map(|_| send(&client))).await;
+    for outcome in outcomes {
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+        assert_eq!(outcome.connection.expect("connection").opened_in, None);
+    }
+    server.shutdown().await;
+}
