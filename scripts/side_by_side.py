@@ -106,30 +106,45 @@ def log(*a):
 
 
 class Server:
-    def __init__(self, binary, port, work):
+    def __init__(self, binary, port, work, tls=False):
+        """tls: serve HTTPS (serve-sim --tls); the certificate it made is then
+        WORK/sim-cert.pem (self.ca_cert), trusted by this script's own requests."""
         self.port = port
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         self.request_log = os.path.join(work, "sim-requests.jsonl")
+        self.ca_cert = os.path.join(work, "sim-cert.pem") if tls else None
+        self.ssl_context = None
         args = ["taskset", "-c", SERVER_CPU, binary, "serve-sim", "--port", str(port),
                 "--ttft-ms", str(TTFT_MS), "--itl-ms", str(ITL_MS),
                 "--output-tokens", str(TOKENS), "--batch-size", "1000000",
                 "--request-log", self.request_log]
+        if tls:
+            if os.path.exists(self.ca_cert):
+                os.remove(self.ca_cert)
+            args += ["--tls", "--tls-cert-out", self.ca_cert]
         self.proc = subprocess.Popen(args, stdout=open(os.path.join(work, "sim.log"), "w"),
                                      stderr=subprocess.STDOUT)
         for _ in range(100):
             try:
-                urllib.request.urlopen(self.url + "/health", timeout=1)
+                if tls and self.ssl_context is None:
+                    import ssl
+                    self.ssl_context = ssl.create_default_context(cafile=self.ca_cert)
+                self.get("/health", timeout=1)
                 return
             except Exception:
                 time.sleep(0.1)
         raise SystemExit("the simulated server did not start; see sim.log")
+
+    def get(self, path, timeout):
+        return urllib.request.urlopen(self.url + path, timeout=timeout,
+                                      context=self.ssl_context).read()
 
     def snapshot(self):
         with open(f"/proc/{self.proc.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         ticks = os.sysconf("SC_CLK_TCK")
         cpu = (int(fields[11]) + int(fields[12])) / ticks
-        text = urllib.request.urlopen(self.url + "/metrics", timeout=5).read().decode()
+        text = self.get("/metrics", timeout=5).decode()
 
         def metric(name):
             m = re.search(r"^" + re.escape(name) + r"(?:\{[^}]*\})? (\S+)$", text, re.M)
@@ -409,11 +424,11 @@ def timed(cmd, out_dir, env=None):
         return rc, None, None, None
 
 
-def run_llm_bench(binary, url, level, n, out):
+def run_llm_bench(binary, url, level, n, out, extra=()):
     rc, cpu, rss, wall = timed([binary, "run", "--url", url + "/v1", "--model", "sim-model",
                                 "--out", os.path.join(out, "results"), "--concurrency",
                                 str(level), "--requests", str(n), "--max-tokens", str(TOKENS),
-                                "--prompt-tokens", "64", "--ignore-eos"], out)
+                                "--prompt-tokens", "64", "--ignore-eos", *extra], out)
     res = {"rc": rc, "cpu_s": cpu, "rss_mib": rss}
     try:
         m = json.load(open(os.path.join(out, "results", "summary.json")))["scenarios"][0]["metrics"]

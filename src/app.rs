@@ -198,7 +198,22 @@ fn committed_baselines(
 async fn serve_sim(args: ServeSimArgs) -> anyhow::Result<u8> {
     args.sim.validate().map_err(UsageError)?;
     let bind = SocketAddr::new(args.host, args.port);
-    crate::sim::serve_until_ctrl_c(args.sim, bind, args.request_log.as_deref())
+    let tls = if args.tls {
+        let tls = crate::sim::SimTls::self_signed(args.host)?;
+        if let Some(path) = &args.tls_cert_out {
+            std::fs::write(path, tls.cert_pem()).map_err(|e| {
+                UsageError(format!(
+                    "cannot write the certificate to --tls-cert-out {}: {e}",
+                    path.display()
+                ))
+            })?;
+            eprintln!("certificate (PEM) written to {}", path.display());
+        }
+        Some(tls)
+    } else {
+        None
+    };
+    crate::sim::serve_until_ctrl_c(args.sim, bind, args.request_log.as_deref(), tls)
         .await
         .with_context(|| match &args.request_log {
             Some(log) => format!(

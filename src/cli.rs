@@ -128,6 +128,10 @@ pub struct RunArgs {
     /// when set; a variable named here must be set).
     #[arg(long, value_name = "NAME")]
     pub api_key_env: Option<String>,
+    /// Trust the CA certificate(s) in this PEM file for https:// (besides the usual
+    /// web roots), e.g. a self-signed server's; overrides targets.yaml `ca_cert`.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 
     /// Closed loop: this many requests in flight at all times (at most 65,535, and
     /// never more than the requests sent).
@@ -413,6 +417,14 @@ pub struct ServeSimArgs {
     /// truth for checking a client's timing.
     #[arg(long, value_name = "FILE")]
     pub request_log: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate made at start (for measuring
+    /// and testing the client's TLS path; clients must trust it: --tls-cert-out).
+    #[arg(long)]
+    pub tls: bool,
+    /// With --tls: write the certificate (PEM) to FILE before listening, for
+    /// `llm-bench run --ca-cert FILE` or targets.yaml `ca_cert: FILE`.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub tls_cert_out: Option<PathBuf>,
     #[command(flatten)]
     pub sim: SimConfig,
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 
 use crate::cli::{ApiArg, ArrivalArg, PrefixCacheArg, RunArgs, TelemetryArgs};
-use crate::client::{Api, BodyTemplate};
+use crate::client::{Api, BodyTemplate, CaCert};
 use crate::config::{self, Config, Endpoint, Load, PrefixCache, PromptSource};
 use crate::manifest::{LoadSpec, ScenarioSpec, SloSpec};
 use crate::sim::SimConfig;
@@ -43,6 +43,8 @@ pub struct RunOptions {
     /// "targets.yaml `api_key` of target `vllm`".
     pub key_source: String,
     pub headers: Vec<(String, String)>,
+    /// Certificates to trust for `https://` (`--ca-cert`, targets.yaml `ca_cert`).
+    pub ca_cert: Option<CaCert>,
     pub timeouts: config::Timeouts,
     /// `None`: ask the server's `/models` and take the first.
     pub model: Option<String>,
@@ -85,6 +87,9 @@ impl RunOptions {
         } else {
             Self::from_config(args, env, grace)?
         };
+        if let Some(path) = &args.ca_cert {
+            options.ca_cert = Some(CaCert::load(path).map_err(|e| UsageError(e.to_string()))?);
+        }
         if let Some(stall) = &args.stall_timeout {
             options.timeouts.stall = parse_flag_duration("--stall-timeout", stall)?;
         }
@@ -184,6 +189,7 @@ impl RunOptions {
             api_key,
             key_source,
             headers: Vec::new(),
+            ca_cert: None,
             timeouts: config::Timeouts::default(),
             model: args.model.clone(),
             workload_hash: crate::hash::sha256_hex(format!("{:?}", plan.spec).as_bytes()),
@@ -454,6 +460,7 @@ impl RunOptions {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.expose().to_string()))
                 .collect(),
+            ca_cert: target.ca_cert.clone(),
             timeouts: target.timeouts.clone(),
             model: Some(model_name),
             scenarios,

@@ -25,6 +25,7 @@ fn client(server: &Server, max_connections: usize) -> Client {
         request_timeout: Duration::from_secs(10),
         stall_timeout: STALL,
         max_connections,
+        ca_cert: None,
     })
     .unwrap()
 }

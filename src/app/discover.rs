@@ -19,11 +19,9 @@ const MODELS_CAP: usize = 4 * 1024 * 1024;
 pub(super) async fn discover_model(base_url: &str, options: &RunOptions) -> anyhow::Result<String> {
     let url = format!("{}/models", base_url.trim_end_matches('/'));
     let shown = strip_credentials(&url);
-    let mut request = reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .no_proxy()
-        .build()?
-        .get(&url);
+    let builder =
+        crate::client::trust::trusting(reqwest::Client::builder(), options.ca_cert.as_ref());
+    let mut request = builder.timeout(TIMEOUT).no_proxy().build()?.get(&url);
     if let Some(key) = &options.api_key {
         request = request.bearer_auth(key);
     }

@@ -120,6 +120,7 @@ async fn benchmark(
         request_timeout: options.timeouts.request,
         stall_timeout: options.timeouts.stall,
         max_connections: peak_concurrency(options),
+        ca_cert: options.ca_cert.clone(),
     })
     .map_err(|e| UsageError(format!("{e:#}")))?
     // A model with a tokenizer counts responses that come without usage.
@@ -140,6 +141,7 @@ async fn benchmark(
             base_url,
             is_sim,
             api_key: options.api_key.as_deref(),
+            ca_cert: options.ca_cert.as_ref(),
         },
     )
     .await;

@@ -5,11 +5,11 @@
 //! as possible to what it measures. Every failure becomes an [`ErrorKind`] with a
 //! short reason; nothing here panics on what a server sends.
 //!
-//! Two transports feed the same parsing ([`super::exchange`]): plain `http://`
-//! endpoints (a benchmark runner next to its server, the case that must not distort
-//! the measurement) go through the lean HTTP/1.1 client in [`super::h1`]
-//! ([`super::plain`]); `https://` endpoints and URLs with credentials go through
-//! reqwest (rustls, [`super::tls`]).
+//! Two transports feed the same parsing ([`super::exchange`]): `http://` and
+//! `https://` endpoints (a benchmark runner next to its server, the case that must
+//! not distort the measurement) go through the lean HTTP/1.1 client in
+//! [`super::h1`] ([`super::plain`]; rustls under it for `https://`); URLs with
+//! credentials in them go through reqwest ([`super::tls`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,10 +17,11 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 
 use super::exchange::Exchange;
-use super::h1::{self, Endpoint};
+use super::h1::{self, Endpoint, TlsSetup};
 use super::limits::Limits;
 use super::request::Api;
 use super::tls::REQUEST_ID_HEADER;
+use super::trust::{trusting, CaCert};
 use crate::record::{ErrorKind, Outcome, RequestTiming};
 
 /// How to reach the endpoint.
@@ -40,6 +41,8 @@ pub struct ClientOptions {
     /// Expected peak concurrency: sizes the connection pool, and the per-request
     /// buffer caps ([`Limits`]).
     pub max_connections: usize,
+    /// Certificates to trust for `https://` besides the web roots (`--ca-cert`).
+    pub ca_cert: Option<CaCert>,
 }
 
 impl std::fmt::Debug for ClientOptions {
@@ -49,6 +52,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("api", &self.api)
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
             .field("headers", &self.headers.len())
+            .field("ca_cert", &self.ca_cert.as_ref().map(CaCert::path))
             .finish_non_exhaustive()
     }
 }
@@ -65,9 +69,9 @@ pub struct Client {
 
 #[derive(Debug, Clone)]
 enum Transport {
-    /// `http://`: the lean HTTP/1.1 client.
+    /// `http://` and `https://`: the lean HTTP/1.1 client.
     Plain(Arc<Endpoint>),
-    /// `https://`, or a URL with credentials in it: reqwest.
+    /// A URL with credentials in it: reqwest.
     Reqwest {
         http: reqwest::Client,
         url: reqwest::Url,
@@ -102,10 +106,12 @@ impl Client {
             value.set_sensitive(true);
             headers.insert(name, value);
         }
-        let transport = if url.scheme() == "http" && url.username().is_empty() {
+        let lean = matches!(url.scheme(), "http" | "https") && url.username().is_empty();
+        let transport = if lean {
             Transport::Plain(Arc::new(plain_endpoint(&url, &headers, &options)?))
         } else {
-            let http = reqwest::Client::builder()
+            let builder = trusting(reqwest::Client::builder(), options.ca_cert.as_ref());
+            let http = builder
                 .default_headers(headers)
                 .connect_timeout(options.connect_timeout)
                 .pool_max_idle_per_host(options.max_connections.max(1))
@@ -133,8 +139,8 @@ impl Client {
     }
 
     /// Opens up to `connections` connections before a trial's clock starts, so the
-    /// first wave of requests does not time TCP set-up (plain HTTP only; reqwest
-    /// opens its connections on demand).
+    /// first wave of requests does not time TCP and TLS set-up (the lean client
+    /// only; reqwest opens its connections on demand).
     pub async fn warm_up(&self, connections: usize) {
         if let Transport::Plain(endpoint) = &self.transport {
             endpoint.warm_up(connections).await;
@@ -225,7 +231,8 @@ impl Client {
     }
 }
 
-/// The endpoint of the lean client: the request head rendered once.
+/// The endpoint of the lean client: the request head rendered once, and TLS set
+/// up once for `https://`.
 fn plain_endpoint(
     url: &reqwest::Url,
     headers: &HeaderMap,
@@ -250,14 +257,19 @@ fn plain_endpoint(
             (name.as_str().to_string(), value)
         })
         .collect();
-    Ok(Endpoint::new(
+    let endpoint = Endpoint::new(
         host,
         port,
         &path,
         &headers,
         options.max_connections,
         options.connect_timeout,
-    ))
+    );
+    if url.scheme() != "https" {
+        return Ok(endpoint);
+    }
+    let tls = TlsSetup::new(host, options.ca_cert.as_ref()).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(endpoint.over_tls(tls))
 }
 
 /// Reads what is left of a finished response (usually just the final chunk) and

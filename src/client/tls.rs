@@ -1,4 +1,4 @@
-//! One request over reqwest: `https://` endpoints and URLs with credentials. The
+//! One request over reqwest: URLs with credentials in them (`https://user:pass@…`). The
 //! same classification as the lean client, with what reqwest lets us see: it does
 //! not say whether a connection was reused, so those rows carry no connection
 //! fields.

@@ -15,7 +15,8 @@
 //! produces SSE bodies and `whole` non-streamed answers, `pacer` (on an
 //! `alarm`) wakes them when they are due, `frames` renders the bytes on the
 //! wire, `timing` is the delay model, `faults` draws injected faults, `prefix_cache`
-//! is vLLM's automatic prefix cache, `state` holds the counters and `metrics`
+//! is vLLM's automatic prefix cache, `tls` serves HTTPS with a certificate made at
+//! start, `state` holds the counters and `metrics`
 //! renders them for Prometheus.
 
 mod alarm;
@@ -32,6 +33,7 @@ mod server;
 mod state;
 mod stream;
 mod timing;
+mod tls;
 mod whole;
 
 #[cfg(test)]
@@ -40,3 +42,4 @@ mod tests;
 pub use crate::config::{SimConfig, UsageMode};
 pub use server::{serve_until_ctrl_c, SimServer};
 pub use state::SimStats;
+pub use tls::{SimTls, TlsSetupError};

@@ -14,6 +14,7 @@ use super::handlers;
 use super::pacer::Pacer;
 use super::request_log::RequestLog;
 use super::state::{Shared, SimStats};
+use super::tls::{self, SimTls};
 use crate::config::SimConfig;
 
 /// How long `shutdown` lets in-flight responses finish before cutting them.
@@ -26,6 +27,8 @@ const CLOSE_WAIT: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub struct SimServer {
     addr: SocketAddr,
+    /// Serves HTTPS (`serve-sim --tls`).
+    tls: bool,
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<io::Result<()>>,
@@ -45,6 +48,16 @@ impl SimServer {
         bind: SocketAddr,
         request_log: Option<&Path>,
     ) -> io::Result<SimServer> {
+        SimServer::start_with(config, bind, request_log, None).await
+    }
+
+    /// [`SimServer::start_logged`], over HTTPS when `tls` is given.
+    pub async fn start_with(
+        config: SimConfig,
+        bind: SocketAddr,
+        request_log: Option<&Path>,
+        tls: Option<SimTls>,
+    ) -> io::Result<SimServer> {
         let request_log = request_log.map(RequestLog::create).transpose()?;
         let listener = TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
@@ -54,6 +67,16 @@ impl SimServer {
         let shared = Arc::new(Shared::new(config, request_log, pacer));
         let (stop, stopped) = oneshot::channel::<()>();
         let app = handlers::router(Arc::clone(&shared));
+        if let Some(tls) = tls {
+            let task = tokio::spawn(async move { tls::serve(listener, app, &tls, stopped).await });
+            return Ok(SimServer {
+                addr,
+                tls: true,
+                shared,
+                stop: Some(stop),
+                task,
+            });
+        }
         let server = axum::serve(listener, app)
             // Without TCP_NODELAY, Nagle's algorithm holds small SSE chunks
             // back while an ACK is outstanding, adding up to tens of ms.
@@ -65,6 +88,7 @@ impl SimServer {
         let task = tokio::spawn(async move { server.await });
         Ok(SimServer {
             addr,
+            tls: false,
             shared,
             stop: Some(stop),
             task,
@@ -76,7 +100,8 @@ impl SimServer {
         self.addr
     }
 
-    /// Base URL for OpenAI clients, e.g. `http://127.0.0.1:PORT/v1`. A
+    /// Base URL for OpenAI clients, e.g. `http://127.0.0.1:PORT/v1` (`https://`
+    /// when serving TLS). A
     /// wildcard bind address is replaced by loopback, which clients can reach.
     pub fn base_url(&self) -> String {
         let ip = match self.addr.ip() {
@@ -84,7 +109,8 @@ impl SimServer {
             IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
             ip => ip,
         };
-        format!("http://{}/v1", SocketAddr::new(ip, self.addr.port()))
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}/v1", SocketAddr::new(ip, self.addr.port()))
     }
 
     /// A snapshot of the counters.
@@ -123,8 +149,9 @@ pub async fn serve_until_ctrl_c(
     config: SimConfig,
     bind: SocketAddr,
     request_log: Option<&Path>,
+    tls: Option<SimTls>,
 ) -> io::Result<()> {
-    let server = SimServer::start_logged(config, bind, request_log).await?;
+    let server = SimServer::start_with(config, bind, request_log, tls).await?;
     eprintln!(
         "simulated OpenAI-compatible server listening on {}",
         server.base_url()

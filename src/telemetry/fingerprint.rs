@@ -132,9 +132,10 @@ pub fn dcgm_environment(samples: &[PromSample]) -> (Vec<GpuInfo>, Option<String>
 pub async fn server_info(
     base_url: &str,
     api_key: Option<&str>,
+    ca_cert: Option<&crate::client::CaCert>,
     metrics_engine: Option<&str>,
 ) -> ServerInfo {
-    let Ok(client) = reqwest::Client::builder()
+    let Ok(client) = crate::client::trust::trusting(reqwest::Client::builder(), ca_cert)
         .timeout(Duration::from_secs(5))
         .no_proxy()
         .build()

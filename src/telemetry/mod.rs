@@ -176,6 +176,8 @@ pub struct Target<'a> {
     /// The built-in simulated server, which uses no GPU.
     pub is_sim: bool,
     pub api_key: Option<&'a str>,
+    /// Certificates to trust for an `https://` target (`--ca-cert`).
+    pub ca_cert: Option<&'a crate::client::CaCert>,
 }
 
 impl TelemetrySampler {
@@ -186,7 +188,7 @@ impl TelemetrySampler {
         options: &TelemetryOptions,
         target: Target<'_>,
     ) -> (TelemetrySampler, Environment) {
-        let client = reqwest::Client::builder()
+        let client = crate::client::trust::trusting(reqwest::Client::builder(), target.ca_cert)
             .timeout(SCRAPE_TIMEOUT)
             .no_proxy()
             .build()
@@ -239,8 +241,13 @@ impl TelemetrySampler {
         } else {
             env.gpu_note = Some("telemetry off (--no-telemetry)".into());
         }
-        env.server =
-            Some(fingerprint::server_info(target.base_url, target.api_key, metrics_engine).await);
+        let info = fingerprint::server_info(
+            target.base_url,
+            target.api_key,
+            target.ca_cert,
+            metrics_engine,
+        );
+        env.server = Some(info.await);
         (sampler, env)
     }
 

@@ -149,7 +149,25 @@ impl Conn {
                 written,
             ));
         }
-        Ok(())
+        // TLS may hold the last record until flushed; for TCP this is free.
+        match tokio::time::timeout(stall, self.stream.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err((
+                SendError::Write {
+                    error,
+                    written,
+                    total: request.len(),
+                },
+                written,
+            )),
+            Err(_) => Err((
+                SendError::Stalled {
+                    limit: stall,
+                    waiting_for: "the server to read the request",
+                },
+                written,
+            )),
+        }
     }
 }
 

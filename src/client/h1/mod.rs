@@ -9,7 +9,8 @@
 //! buffer): 239 MiB at 4,096 streams. Here the request's own task owns its
 //! connection, reads straight into one 4 KiB buffer and hands de-chunked bytes to the
 //! SSE parser in place. Response heads are parsed by `httparse` (hyper's parser);
-//! the body framing is [`framing`]. HTTPS goes through reqwest (`super::http`).
+//! the body framing is [`framing`]. `https://` adds rustls between the socket and
+//! the same code ([`stream`]); reqwest serves only URLs with credentials in them.
 //!
 //! Each read of a streamed token makes the kernel send an ACK, about a third of the
 //! client's CPU at 1,024 streams. Delaying ACKs (`TCP_QUICKACK` 0) would halve that,
@@ -24,6 +25,7 @@
 mod body;
 pub mod framing;
 mod head;
+pub mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -37,6 +39,8 @@ use tokio::net::TcpStream;
 
 pub use self::body::{Body, BodyError};
 pub use self::head::{parse_head, Head};
+use self::stream::Stream;
+pub use self::stream::TlsSetup;
 
 /// Read buffer per connection. A streamed token is ~100–300 bytes; a client that
 /// falls behind reads several per call, never needing more room than this.
@@ -64,6 +68,8 @@ pub struct Endpoint {
     /// no request races the server's close (a request sent on a connection whose
     /// close is still on its way fails, and cannot be sent again safely).
     closes_after_response: AtomicBool,
+    /// `https://`: each new connection runs a TLS handshake first.
+    tls: Option<TlsSetup>,
 }
 
 /// A pooled connection found closed within this long of its response taught us
@@ -81,7 +87,7 @@ impl std::fmt::Debug for SecretBytes {
 
 /// One open connection and its read buffer.
 pub struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     buf: Vec<u8>,
     /// Came from the pool: a failure before the kernel took any byte of the
     /// request means the server closed it, and the request goes out on a new one.
@@ -93,7 +99,7 @@ pub struct Conn {
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Conn")
-            .field("peer", &self.stream.peer_addr().ok())
+            .field("peer", &self.stream.tcp().peer_addr().ok())
             .field("reused", &self.reused)
             .finish_non_exhaustive()
     }
@@ -257,7 +263,31 @@ impl Endpoint {
             max_idle: max_idle.max(1),
             connect_timeout,
             closes_after_response: AtomicBool::new(false),
+            tls: None,
         }
+    }
+
+    /// This endpoint over TLS (`https://`): connections shake hands first, and the
+    /// `Host` header leaves out the default port 443 instead of 80.
+    pub fn over_tls(mut self, tls: TlsSetup) -> Endpoint {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let (with_port, without) = (
+            format!("\r\nHost: {host}:{}\r\n", self.port),
+            format!("\r\nHost: {host}\r\n"),
+        );
+        let head = String::from_utf8_lossy(&self.head.0).into_owned();
+        let head = match self.port {
+            443 => head.replacen(&with_port, &without, 1),
+            80 => head.replacen(&without, &with_port, 1),
+            _ => head,
+        };
+        self.head = SecretBytes(head.into_bytes());
+        self.tls = Some(tls);
+        self
     }
 
     /// Sends `body` and waits for the response head, at most `stall` without
@@ -325,7 +355,7 @@ impl Endpoint {
     /// response): sending on one would fail after the request left, when it can no
     /// longer be sent again safely.
     fn take_open_idle(&self) -> Option<Conn> {
-        while let Some(conn) = self.take_idle() {
+        while let Some(mut conn) = self.take_idle() {
             if conn.is_open() {
                 return Some(conn);
             }
@@ -398,8 +428,12 @@ impl Endpoint {
         let mut last = None;
         for addr in addrs {
             match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
-                Ok(Ok(stream)) => {
-                    stream.set_nodelay(true).map_err(SendError::Connect)?;
+                Ok(Ok(tcp)) => {
+                    tcp.set_nodelay(true).map_err(SendError::Connect)?;
+                    let stream = match &self.tls {
+                        None => Stream::Plain(tcp),
+                        Some(tls) => self.handshake(tls, tcp).await?,
+                    };
                     return Ok(Conn {
                         stream,
                         buf: vec![0; READ_BUFFER],
@@ -422,6 +456,29 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// The TLS handshake on a new connection, within the connect timeout.
+    async fn handshake(&self, tls: &TlsSetup, tcp: TcpStream) -> Result<Stream, SendError> {
+        let limit = self.connect_timeout;
+        match tokio::time::timeout(limit, tls.handshake(tcp)).await {
+            Ok(Ok(stream)) => Ok(stream),
+            Ok(Err(e)) => Err(SendError::Connect(io::Error::new(
+                e.kind(),
+                format!(
+                    "TLS handshake with {}: {e}; if the server's certificate is self-signed \
+                     or from a private CA, trust it with --ca-cert FILE (targets.yaml \
+                     `ca_cert`)",
+                    self.host
+                ),
+            ))),
+            Err(_) => Err(SendError::Connect(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no TLS handshake within {limit:?} (the connect timeout)"),
+            ))),
+        }
+    }
+}
+
 /// A request sent whole (or not at all) on a pooled connection that the server
 /// then closed without a byte of answer: how a close after each response shows
 /// when the request raced it.
@@ -440,30 +497,10 @@ fn is_unanswered_reuse(error: &SendError) -> bool {
 }
 
 impl Conn {
-    /// Whether the server still holds this idle connection open: nothing to read,
-    /// no end of stream, no reset. Asks the kernel directly (a peek that does not
-    /// wait), since the runtime's readiness may not have seen the close yet.
-    fn is_open(&self) -> bool {
-        #[cfg(unix)]
-        {
-            use std::os::fd::AsRawFd;
-            let mut byte = 0u8;
-            // SAFETY: the descriptor is open for as long as `self.stream` lives, and
-            // the buffer is one byte of this stack frame.
-            let n = unsafe {
-                libc::recv(
-                    self.stream.as_raw_fd(),
-                    std::ptr::from_mut(&mut byte).cast(),
-                    1,
-                    libc::MSG_PEEK | libc::MSG_DONTWAIT,
-                )
-            };
-            // 0: closed; > 0: bytes nobody asked for; < 0: open only if it would block.
-            n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
-        }
-        #[cfg(not(unix))]
-        {
-            true
-        }
+    /// Whether the server still holds this idle connection open: a request sent
+    /// on one it closed would fail after it left, when it can no longer be sent
+    /// again safely.
+    fn is_open(&mut self) -> bool {
+        self.stream.is_open()
     }
 }

@@ -11,6 +11,7 @@ use super::values::{
     check_base_url, check_header_name, check_header_value, check_url, expand_message, written,
 };
 use super::{Endpoint, MetricsSource, Target, Timeouts};
+use crate::client::CaCert;
 use crate::config::duration::DurationText;
 use crate::config::env::expand;
 use crate::config::error::ConfigError;
@@ -76,6 +77,7 @@ pub(super) fn target(
         api_key.is_some(),
         errors,
     );
+    let ca_cert = raw.ca_cert.and_then(|text| ca_cert(&ctx, &text, errors));
     let timeouts = timeouts(&ctx, raw.timeouts, errors);
     let metrics = metrics(&ctx, raw.metrics, errors);
     let model = raw.model.filter(|m| {
@@ -93,10 +95,26 @@ pub(super) fn target(
         api: raw.api.unwrap_or_default(),
         api_key,
         headers,
+        ca_cert,
         timeouts,
         metrics,
         model,
         name,
+    }
+}
+
+/// `ca_cert: FILE`, relative to the config folder, read now so a wrong path is
+/// reported here rather than by every request.
+fn ca_cert(ctx: &Ctx, text: &str, errors: &mut Vec<ConfigError>) -> Option<CaCert> {
+    let alternative = |var: &str| format!("give a default: `${{{var}:-ca.pem}}`");
+    let value = ctx.expand(&["ca_cert"], text, &alternative, errors)?;
+    let path = ctx.source.dir().join(value.trim());
+    match CaCert::load(&path) {
+        Ok(ca) => Some(ca),
+        Err(e) => {
+            errors.push(ctx.source.at_value(&ctx.path(&["ca_cert"]), e.to_string()));
+            None
+        }
     }
 }
 

@@ -19,6 +19,7 @@ use super::error::ConfigError;
 use super::references::resolve_default;
 use super::secret::Secret;
 use super::source::Source;
+use crate::client::CaCert;
 use crate::config::SimConfig;
 use raw::RawFile;
 
@@ -36,6 +37,9 @@ pub struct Target {
     pub api_key: Option<Secret>,
     /// Extra request headers, in file order.
     pub headers: Vec<(String, Secret)>,
+    /// CA certificates to trust for `https://` (`ca_cert: FILE`, relative to the
+    /// config folder), read when the file is loaded.
+    pub ca_cert: Option<CaCert>,
     pub timeouts: Timeouts,
     pub metrics: MetricsSource,
     /// The model to request on this target unless `--model` says otherwise.

@@ -36,6 +36,7 @@ pub(super) struct RawTarget {
     pub api: Option<ApiFlavor>,
     pub api_key: Option<SecretText>,
     pub headers: Option<Entries<SecretText>>,
+    pub ca_cert: Option<String>,
     pub timeouts: Option<RawTimeouts>,
     pub metrics: Option<RawMetrics>,
     pub model: Option<String>,

@@ -267,3 +267,24 @@ fn header_values_with_line_breaks_are_refused() {
     assert!(e.message.contains("Authorization"), "{}", e.message);
     assert!(!e.message.contains("sk-from-a-file"), "{}", e.message);
 }
+
+#[test]
+fn ca_cert_is_read_relative_to_the_config_folder_and_a_missing_file_is_named() {
+    let text = "targets:\n  t:\n    base_url: https://h/v1\n    ca_cert: certs/ca.pem\n";
+    let e = only_error(text, MODELS, WORKLOADS);
+    assert_eq!(place(&e), "targets.yaml:4:14: targets.t.ca_cert");
+    assert!(
+        e.message.contains("ca.pem") && e.message.contains("cannot read"),
+        "{}",
+        e.message
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), text, MODELS, WORKLOADS);
+    std::fs::create_dir(dir.path().join("certs")).unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["h".to_string()]).unwrap();
+    std::fs::write(dir.path().join("certs/ca.pem"), cert.cert.pem()).unwrap();
+    let config = load_dir(dir.path(), &env).unwrap();
+    let ca = config.targets[0].ca_cert.as_ref().expect("ca_cert read");
+    assert_eq!(ca.certs(), [cert.cert.der().clone()]);
+}
