@@ -306,6 +306,11 @@ pub struct RequestRow {
     /// How long opening that connection took (part of `ttft_ms` and `e2e_ms`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_ms: Option<f64>,
+    /// The first token was stamped while the client process was stopped (or
+    /// right after: SIGSTOP, CPU steal, another process on its CPU), so its
+    /// TTFT includes the client's own delay. Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client_stall: bool,
 }
 
 fn one() -> u32 {
@@ -456,6 +461,7 @@ impl RequestRow {
             first_attempt_error: outcome.first_attempt_error.clone(),
             new_connection: outcome.connection.map(|c| c.opened_in.is_some()),
             connect_ms: outcome.connection.and_then(|c| c.opened_in).map(ms),
+            client_stall: false,
         }
     }
 }

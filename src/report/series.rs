@@ -732,6 +732,7 @@ mod tests {
             first_attempt_error: None,
             new_connection: None,
             connect_ms: None,
+            client_stall: false,
         }
     }
 

@@ -163,6 +163,7 @@ fn synthetic_rows(
             first_attempt_error: None,
             new_connection: None,
             connect_ms: None,
+            client_stall: false,
         };
         let e2e = if failed {
             let kind = [

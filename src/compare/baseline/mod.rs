@@ -561,6 +561,7 @@ pub(crate) mod tests {
             first_attempt_error: None,
             new_connection: None,
             connect_ms: None,
+            client_stall: false,
         }
     }
 

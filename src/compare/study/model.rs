@@ -193,6 +193,7 @@ fn trial_rows(rng: &mut StdRng, trial: u32, speed: f64, ttft_factor: f64) -> Vec
                 first_attempt_error: None,
                 new_connection: None,
                 connect_ms: None,
+                client_stall: false,
             }
         })
         .collect()
