@@ -75,8 +75,9 @@ pub struct ClientHealth {
     /// Requests of the trial checked against the stalls (warm-up included).
     #[serde(default)]
     pub requests_watched: u64,
-    /// Of those, the ones whose first token fell inside a stall or within 1 ms
-    /// after it (`client_stall` in their rows): their TTFT includes the stall.
+    /// Of those, the ones whose first token fell inside a stall or right after it
+    /// (within 1 ms plus the stall's length, while the runtime caught up;
+    /// `client_stall` in their rows): their TTFT includes the stall.
     #[serde(default)]
     pub requests_in_stall: u64,
 }
