@@ -494,6 +494,11 @@ fn write_current_run(dir: &Path) {
                     cpu_utilisation: 0.3 / 16.0,
                     dispatch_lag_p99_ms: None,
                     dispatch_lag_over_limit: None,
+                    stalls: 0,
+                    stall_max_ms: 0.0,
+                    stall_total_ms: 0.0,
+                    requests_watched: 0,
+                    requests_in_stall: 0,
                 }
                 .judge(),
             });

@@ -313,6 +313,11 @@ pub struct RequestRow {
     /// Which turn of its conversation, from 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn: Option<u32>,
+    /// The first token was stamped while the client process was stopped (or
+    /// right after: SIGSTOP, CPU steal, another process on its CPU), so its
+    /// TTFT includes the client's own delay. Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client_stall: bool,
 }
 
 fn one() -> u32 {
@@ -465,6 +470,7 @@ impl RequestRow {
             connect_ms: outcome.connection.and_then(|c| c.opened_in).map(ms),
             conversation: None,
             turn: None,
+            client_stall: false,
         }
     }
 }

@@ -219,7 +219,7 @@ fn run(timer: &'static Timer) {
 
 /// Linux rounds sleeps up by the thread's timer slack (50 µs by default); 1 µs
 /// keeps `park_timeout` close to the deadline.
-fn lower_timer_slack() {
+pub(crate) fn lower_timer_slack() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_TIMERSLACK takes one integer argument and affects only the
     // calling thread.

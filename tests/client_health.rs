@@ -41,7 +41,21 @@ fn a_light_run_is_not_client_limited() {
         .client_health
         .clone()
         .expect("client health is measured");
-    assert!(!health.client_limited, "{health:?}");
+    // A loaded test machine may stop the whole process now and then, and the
+    // verdict rightly says so when that reaches the TTFT tail (see
+    // tests/client_stall.rs); what must not flag a light run is its own load.
+    let own_load: Vec<_> = health
+        .reasons
+        .iter()
+        .filter(|r| !r.contains("process was stopped"))
+        .collect();
+    assert!(own_load.is_empty(), "{health:?}");
+    assert_eq!(
+        health.client_limited,
+        health.requests_in_stall * 100 > health.requests_watched,
+        "{health:?}"
+    );
+    assert_eq!(health.requests_watched, 200, "{health:?}");
     assert!(health.cpus >= 1 && health.wall_s > 0.0, "{health:?}");
     assert!(out.join("client_health.jsonl").is_file());
 }

@@ -734,6 +734,7 @@ mod tests {
             connect_ms: None,
             conversation: None,
             turn: None,
+            client_stall: false,
         }
     }
 

@@ -166,6 +166,7 @@ fn synthetic_rows(
             connect_ms: None,
             conversation: None,
             turn: None,
+            client_stall: false,
         };
         let e2e = if failed {
             let kind = [

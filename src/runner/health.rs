@@ -3,15 +3,20 @@
 //! and records how late the runtime let it run, the process's CPU time from
 //! `getrusage`, and (open loop) how late the dispatcher woke for each send.
 //!
+//! Beside it runs the stall watch (`stall_watch`), an OS thread that sees when the
+//! whole process did not run, against which each request's first token is checked.
+//!
 //! Lag samples go into fixed-size HDR histograms, so a watchdog costs the same
 //! memory however long the trial runs, and about 100 wake-ups per second.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::stall_watch::{StallLog, StallWatch};
 use crate::live::TrialProbe;
 use crate::metrics::health::{ClientHealth, DISPATCH_LAG_LIMIT_MS, SCHED_LAG_LIMIT_MS};
 use crate::timer;
@@ -38,6 +43,7 @@ fn over(h: &Histogram<u64>, limit_ms: f64) -> u64 {
 pub(super) struct Watchdog {
     stop: CancellationToken,
     task: JoinHandle<Histogram<u64>>,
+    stall_watch: StallWatch,
     cpu_start: Option<Duration>,
     wall_start: Instant,
 }
@@ -66,9 +72,15 @@ impl Watchdog {
         Watchdog {
             stop,
             task,
+            stall_watch: StallWatch::start(),
             cpu_start: process_cpu_time(),
             wall_start: Instant::now(),
         }
+    }
+
+    /// The stalls seen so far, to check each request's first token against.
+    pub fn stall_log(&self) -> Arc<StallLog> {
+        self.stall_watch.log()
     }
 
     /// Stops the watchdog and judges the trial; `dispatch` holds the open loop's
@@ -80,6 +92,7 @@ impl Watchdog {
             _ => 0.0,
         };
         self.stop.cancel();
+        let stalls = self.stall_watch.finish();
         let lags = self.task.await.unwrap_or_else(|_| lag_histogram());
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
         let empty = lags.is_empty();
@@ -105,6 +118,11 @@ impl Watchdog {
             dispatch_lag_over_limit: dispatch
                 .filter(|h| !h.is_empty())
                 .map(|h| over(h, DISPATCH_LAG_LIMIT_MS)),
+            stalls: stalls.stalls,
+            stall_max_ms: stalls.longest.as_secs_f64() * 1000.0,
+            stall_total_ms: stalls.total.as_secs_f64() * 1000.0,
+            requests_watched: stalls.rows_checked,
+            requests_in_stall: stalls.rows_marked,
             ..ClientHealth::default()
         }
         .judge()

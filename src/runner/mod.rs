@@ -16,6 +16,7 @@ mod health;
 mod open;
 pub mod signals;
 pub mod sink;
+mod stall_watch;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -179,6 +180,7 @@ pub async fn run_trial(plan: &ScenarioPlan, trial: u32, body: &BodyTemplate, env
         in_flight: AtomicU32::new(0),
         probe,
         generator,
+        stalls: watchdog.stall_log(),
         id_prefix: client
             .sends_request_ids()
             .then(|| format!("{run_id}-{}-{trial}-", plan.spec.name)),
@@ -229,6 +231,8 @@ struct TrialContext {
     probe: Option<TrialProbe>,
     /// `--generator I/N`: which requests of the schedule are this process's.
     generator: Option<Part>,
+    /// Process stalls seen so far: a row whose first token fell in one is marked.
+    stalls: Arc<stall_watch::StallLog>,
     /// `<run id>-<scenario>-<trial>-`: a request's `X-Request-Id` is this plus its
     /// index. `None` when the target's own headers set `X-Request-Id`.
     id_prefix: Option<String>,
@@ -344,6 +348,7 @@ impl TrialContext {
             row.conversation = Some(conversation);
             row.turn = Some(turn);
         }
+        row.client_stall = self.stalls.check(outcome.timing.tokens.first());
         self.sink.send(row);
     }
 }

@@ -564,6 +564,7 @@ pub(crate) mod tests {
             connect_ms: None,
             conversation: None,
             turn: None,
+            client_stall: false,
         }
     }
 
