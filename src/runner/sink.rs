@@ -50,9 +50,10 @@ pub struct TrialHealth {
 }
 
 enum Message {
-    /// Boxed: a row is much larger than the other messages.
+    /// Boxed, so the channel's every message is not row-sized.
     Row(Box<RequestRow>),
-    Health(TrialHealth),
+    /// Boxed for the same reason (one per trial).
+    Health(Box<TrialHealth>),
     /// Answered once every row sent before it is on disk.
     Flush(tokio::sync::oneshot::Sender<()>),
 }
@@ -134,7 +135,7 @@ impl SinkHandle {
     }
 
     pub fn send_health(&self, health: TrialHealth) {
-        let _ = self.tx.send(Message::Health(health));
+        let _ = self.tx.send(Message::Health(Box::new(health)));
     }
 
     /// Resolves once every row sent so far is written and flushed to

@@ -6,8 +6,8 @@
 
 pub mod arrival;
 pub mod capacity;
-pub mod dataset;
 pub mod conversation;
+pub mod dataset;
 pub mod lengths;
 pub mod prompts;
 pub mod tokenizer;

@@ -5,8 +5,8 @@
 //! comments, which is how two runs are known to have used the same workload.
 
 mod capacity;
-pub mod dataset;
 pub mod conversation;
+pub mod dataset;
 mod hash;
 pub mod lengths;
 pub mod prefix;
@@ -18,8 +18,8 @@ mod sweep;
 mod trace;
 
 pub use capacity::CapacitySpec;
-pub use dataset::{Dataset, DatasetFormat, Sampling};
 pub use conversation::Conversation;
+pub use dataset::{Dataset, DatasetFormat, Sampling};
 pub use trace::{Trace, TraceFormat, TraceRequest};
 
 use std::time::Duration;
