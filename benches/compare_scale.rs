@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use llm_bench::app::gate;
 use llm_bench::app::outputs;
 use llm_bench::compare::{self, BlessContext, BlessOptions};
 use llm_bench::config::thresholds::Thresholds;
@@ -197,7 +198,7 @@ fn breakdown(results_dir: &Path, baseline_dir: &Path) {
     };
     let verdict_started = Instant::now();
     let started = Instant::now();
-    let (manifest, candidates) = compare::read_candidates(results_dir).expect("candidates");
+    let (manifest, candidates) = gate::read_candidates(results_dir).expect("candidates");
     step("read the candidates", started);
     let started = Instant::now();
     let info = compare::verdict::RunInfo {
@@ -206,7 +207,7 @@ fn breakdown(results_dir: &Path, baseline_dir: &Path) {
         baseline_dir: baseline_dir.display().to_string(),
         looks: 1,
     };
-    let judged = compare::judge(
+    let judged = gate::judge(
         &candidates,
         baseline_dir,
         false,
@@ -216,7 +217,7 @@ fn breakdown(results_dir: &Path, baseline_dir: &Path) {
     .expect("compare");
     step("read baselines + verdicts + curves", started);
     let started = Instant::now();
-    compare::write_comparison(results_dir, &judged.comparison).expect("written");
+    gate::write_comparison(results_dir, &judged.comparison).expect("written");
     std::hint::black_box(compare::render::console(&judged.comparison));
     step("write comparison.{json,md} + console", started);
     println!(
@@ -251,7 +252,7 @@ fn input_files(results_dir: &Path, baseline_dir: &Path) -> Vec<PathBuf> {
         results_dir.join(results::CHART_DATA),
     ];
     for s in &manifest("any").scenarios {
-        files.push(compare::candidate_path(results_dir, &s.name).unwrap());
+        files.push(gate::candidate_path(results_dir, &s.name).unwrap());
         files.push(compare::baseline_path(baseline_dir, TARGET, &s.name).unwrap());
     }
     files
@@ -515,5 +516,5 @@ fn write_current_run(dir: &Path) {
     assert_eq!(manifest, ended);
     results::write_json_atomic(&dir.join(results::MANIFEST), &manifest).expect("run.json");
     outputs::write_outputs_with(dir, &summary, &series.finish(), None).expect("reports");
-    compare::write_candidates(dir, &candidates).expect("candidates");
+    gate::write_candidates(dir, &candidates).expect("candidates");
 }

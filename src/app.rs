@@ -3,6 +3,7 @@
 
 mod capacity;
 mod discover;
+pub mod gate;
 mod health;
 mod history;
 mod merge;
@@ -19,9 +20,10 @@ use crate::cli::{
     ValidateArgs,
 };
 use crate::compare::verdict::Outcome;
-use crate::compare::{self, BlessContext, BlessOptions, GateOptions};
+use crate::compare::{self, BlessContext, BlessOptions};
 use crate::options::UsageError;
 use crate::{report, results};
+pub use gate::GateOptions;
 
 pub use crate::redact::strip_credentials;
 
@@ -271,8 +273,8 @@ fn outcome_code(outcome: Option<Outcome>) -> u8 {
 fn compare_command(args: &CompareArgs) -> anyhow::Result<u8> {
     let gate = gate_options(true, &args.baseline);
     let dir = &args.results_dir;
-    let (manifest, candidates) = compare::read_candidates(dir)?;
-    let judged = compare::gate(
+    let (manifest, candidates) = gate::read_candidates(dir)?;
+    let judged = gate::gate(
         dir,
         &gate,
         &bless_context(),
@@ -326,8 +328,8 @@ fn bless_command(args: &BlessArgs) -> anyhow::Result<u8> {
             scenarios: scenarios.clone(),
         }),
     };
-    let (manifest, candidates) = compare::read_candidates(from)?;
-    compare::gate(
+    let (manifest, candidates) = gate::read_candidates(from)?;
+    gate::gate(
         from,
         &gate,
         &bless_context(),

@@ -24,6 +24,8 @@ pub const SUMMARY: &str = "summary.json";
 /// GPU samples and metrics scrapes, one [`TelemetryRecord`] per line.
 pub const TELEMETRY: &str = "telemetry.jsonl";
 pub const REPORT_HTML: &str = "report.html";
+/// A run's capacity searches (`schemas/capacity.schema.json`), written by `llm-bench run`.
+pub const CAPACITY_FILE: &str = "capacity.json";
 /// What `report.html` draws that `summary.json` does not hold (CDFs, ITL histogram,
 /// time series: [`RunSeries`]), saved when a run's reports are written so
 /// `compare` redraws the page without reading `requests.jsonl`. A few hundred

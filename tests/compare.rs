@@ -402,7 +402,7 @@ fn a_prefix_cache_cannot_pass_for_a_regression() {
     );
     assert_eq!(hit_rate(&second), 0.0);
     let hash = |dir: &Path| {
-        let (_, c) = llm_bench::compare::read_candidates(dir).unwrap();
+        let (_, c) = llm_bench::app::gate::read_candidates(dir).unwrap();
         (
             c[0].fingerprint.must_match.workload_hash.clone(),
             summary(dir).run.workload_hash,

@@ -307,7 +307,7 @@ fn gpu_samples_join_the_measured_window() {
     ));
     assert_eq!(gpu.gpu_util_mean_pct, Some(80.0));
     // The comparison sees energy per token as a metric of each trial.
-    let (_, candidates) = llm_bench::compare::candidates_from_dir(&out).unwrap();
+    let (_, candidates) = llm_bench::app::gate::candidates_from_dir(&out).unwrap();
     let stat = candidates[0].trials[0].stats[&MetricId::JoulesPerOutputToken];
     assert!(close(stat, gpu.joules_per_output_token.unwrap()));
     // CSV, Markdown and HTML show it.

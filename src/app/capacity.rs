@@ -12,15 +12,17 @@
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::compare::capacity::CapacityResult;
 use crate::manifest::{LoadSpec, Manifest, ScenarioSpec};
 use crate::metrics::summary::SummaryBuilder;
 use crate::results;
+use crate::usage_error::UsageError;
 use crate::workload::capacity::{Capacity, Knob, SearchSettings, StepVerdict, Stopped};
 use crate::workload::{LoadPlan, ScenarioPlan};
 
-pub use crate::compare::capacity::CAPACITY_FILE;
+pub use crate::results::CAPACITY_FILE;
 
 /// The plan of one step: `plan` at `value` (a rate, or a concurrency for a
 /// closed loop), one trial, named after it (`<scenario>.r<rate>`,
@@ -220,6 +222,27 @@ pub fn write(dir: &Path, searches: &[SearchReport]) -> anyhow::Result<()> {
         searches,
     };
     results::write_json_atomic(&dir.join(CAPACITY_FILE), &file)
+}
+
+/// The searches [`write`] left in `dir`; none without a [`CAPACITY_FILE`].
+pub fn read_searches(dir: &Path) -> anyhow::Result<Vec<CapacityResult>> {
+    let path = dir.join(CAPACITY_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(anyhow::anyhow!("{}: {e}", path.display())),
+    };
+    #[derive(Deserialize)]
+    struct File {
+        searches: Vec<CapacityResult>,
+    }
+    let file: File = serde_json::from_str(&text).map_err(|e| {
+        UsageError(format!(
+            "{}: {e}; it is written by `llm-bench run` (schemas/capacity.schema.json)",
+            path.display()
+        ))
+    })?;
+    Ok(file.searches)
 }
 
 #[cfg(test)]

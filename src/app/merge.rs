@@ -2,9 +2,10 @@
 //! everything a run writes after its last trial is written from them here, the
 //! same way (`summary.json`, reports, chart data, baseline candidates).
 
+use super::gate;
 use crate::cli::MergeArgs;
 use crate::options::UsageError;
-use crate::{compare, config, report};
+use crate::{config, report};
 
 use super::{outputs, EXIT_OK};
 
@@ -23,8 +24,8 @@ pub(super) fn merge_command(args: &MergeArgs) -> anyhow::Result<u8> {
     let info = crate::merge::merge(out, dirs, bound)?;
     let (summary, series) = outputs::analyse_dir(out)?;
     outputs::write_outputs_with(out, &summary, &series, None)?;
-    let (_, candidates) = compare::candidates_from_dir(out)?;
-    compare::write_candidates(out, &candidates)?;
+    let (_, candidates) = gate::candidates_from_dir(out)?;
+    gate::write_candidates(out, &candidates)?;
     println!("{}", report::console::table(&summary));
     match info.alignment.as_str() {
         "none" => eprintln!("merged {} shard folder(s): disjoint scenarios", dirs.len()),

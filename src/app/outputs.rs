@@ -204,7 +204,7 @@ pub fn analyse_after_run(
         // A trial with client health but no row: pair trials the way a summary
         // of the rows alone does.
         drop(samples);
-        compare::candidates_from_dir(dir)?.1
+        super::gate::candidates_from_dir(dir)?.1
     };
     Ok((series.finish(), candidates))
 }
@@ -257,7 +257,7 @@ pub fn write_html_judged(
 }
 
 /// What `report.html` overlays of a baseline: its latency CDFs; the
-/// [`compare::Overlay`] that [`compare::gate`] is given.
+/// [`compare::Overlay`] that [`super::gate::gate`] is given.
 pub fn baseline_curves(baseline: &Baseline) -> Vec<ScenarioSeries> {
     series::from_baselines(std::slice::from_ref(baseline)).scenarios
 }

@@ -7,6 +7,7 @@ use anyhow::Context;
 
 use super::capacity;
 use super::discover::discover_model;
+use super::gate::{self, GateOptions};
 use super::health::health_verdict;
 use super::outputs;
 use super::{
@@ -15,7 +16,6 @@ use super::{
 };
 use crate::cli::{LiveArgs, RunArgs};
 use crate::client::{Client, ClientOptions};
-use crate::compare::{self, GateOptions};
 use crate::live::{Live, LiveOptions, Recorder, RunLabels};
 use crate::manifest::{Manifest, RunMeta, SCHEMA_VERSION};
 use crate::options::{Destination, RunOptions, UsageError};
@@ -245,8 +245,7 @@ async fn benchmark(
                 // is inconclusive (see compare::sequential).
                 let extra = if trial >= plan.spec.trials {
                     sink.handle().flushed().await;
-                    match compare::sequential::wants_another_trial(&out_dir, &plan.spec.name, gate)?
-                    {
+                    match gate::wants_another_trial(&out_dir, &plan.spec.name, gate)? {
                         Some(why) => format!(" (--max-trials {max_trials}: {why})"),
                         None => break,
                     }
@@ -386,7 +385,7 @@ async fn benchmark(
     outputs::write_outputs_with(&out_dir, &summary, &series, None)?;
     println!("{}", report::console::table(&summary));
     eprintln!("results: {}", out_dir.display());
-    compare::write_candidates(&out_dir, &candidates)?;
+    gate::write_candidates(&out_dir, &candidates)?;
     let manifest = results::read_manifest(&out_dir)?;
     if let Some(cause) = stopped_by {
         eprintln!("{}: partial results written", cause.name());
@@ -399,7 +398,7 @@ async fn benchmark(
     if !gate.compare && gate.bless.is_none() {
         return Ok(health);
     }
-    let judged = compare::gate(
+    let judged = gate::gate(
         &out_dir,
         gate,
         &bless_context(),

@@ -12,9 +12,11 @@
 //! [`metric`] (what is compared, effective thresholds), [`baseline`] (the file
 //! format), [`fingerprint`] and [`server_state`] (what must match), [`verdict`]
 //! (the decision), [`render`] (Markdown and console), [`append`] (multi-run
-//! baselines), [`sequential`] (`--max-trials`), [`study`] (the verdict study). This
-//! file is the edge: it reads a results folder and baseline files, writes
-//! `comparison.{json,md}`; `bless` writes blessed baselines.
+//! baselines), [`sequential`] (`--max-trials`), [`study`] (the verdict study).
+//! Judging takes values: candidates, and a function that finds each one's
+//! baseline; reading a results folder and writing `comparison.{json,md}` is
+//! `app::gate`'s. The baseline files themselves are this module's format:
+//! [`baseline`] reads and writes them, `bless` writes blessed ones.
 
 pub mod append;
 pub mod baseline;
@@ -45,7 +47,6 @@ use crate::manifest::Manifest;
 use crate::metrics::summary::SummaryBuilder;
 use crate::metrics::Summary;
 use crate::record::RequestRow;
-use crate::results;
 use crate::telemetry::TelemetryRecord;
 use crate::usage_error::UsageError;
 
@@ -94,16 +95,6 @@ pub fn sequential_looks(manifest: &Manifest) -> u32 {
         .max(1)
 }
 
-/// What `run`, `compare` and `bless` were asked to do with baselines.
-#[derive(Debug, Clone)]
-pub struct GateOptions {
-    pub baseline_dir: PathBuf,
-    pub compare: bool,
-    /// A scenario without a baseline fails (exit 3) instead of being reported as new.
-    pub strict: bool,
-    pub bless: Option<BlessOptions>,
-}
-
 /// One candidate baseline per scenario of a run, from its manifest and rows: the
 /// same per-trial statistics as `summary.json`, plus the raw samples.
 pub fn candidates(manifest: &Manifest, rows: &[RequestRow]) -> Vec<Baseline> {
@@ -126,41 +117,31 @@ pub fn candidates_with_telemetry(
     builder.finish()
 }
 
-/// Candidates of a results folder, computed from `run.json` and `requests.jsonl`
-/// read row by row (a million-request run is not held in memory).
-pub fn candidates_from_dir(dir: &Path) -> anyhow::Result<(Manifest, Vec<Baseline>)> {
-    let manifest = results::read_manifest(dir)?;
-    let mut builder = CandidateBuilder::new(&manifest);
-    results::for_each_telemetry(dir, |record| builder.add_telemetry(record))?;
-    results::for_each_row(dir, |row| builder.add(row))?;
-    Ok((manifest, builder.finish()))
-}
-
 /// Candidate baselines accumulated row by row: the run's summary (bounded memory)
 /// and each trial's samples.
-struct CandidateBuilder {
+pub struct CandidateBuilder {
     summary: SummaryBuilder,
     samples: CandidateSamples,
 }
 
 impl CandidateBuilder {
-    fn new(manifest: &Manifest) -> Self {
+    pub fn new(manifest: &Manifest) -> Self {
         CandidateBuilder {
             summary: SummaryBuilder::new(manifest.clone()),
             samples: CandidateSamples::default(),
         }
     }
 
-    fn add_telemetry(&mut self, record: &TelemetryRecord) {
+    pub fn add_telemetry(&mut self, record: &TelemetryRecord) {
         self.summary.add_telemetry(record);
     }
 
-    fn add(&mut self, row: &RequestRow) {
+    pub fn add(&mut self, row: &RequestRow) {
         self.summary.add(row);
         self.samples.add(row);
     }
 
-    fn finish(self) -> Vec<Baseline> {
+    pub fn finish(self) -> Vec<Baseline> {
         self.samples.finish(&self.summary.finish())
     }
 }
@@ -234,46 +215,8 @@ impl CandidateSamples {
     }
 }
 
-/// The candidate file of a scenario inside a results folder.
-pub fn candidate_path(dir: &Path, scenario: &str) -> anyhow::Result<PathBuf> {
-    Ok(dir.join(format!("{}{CANDIDATE_SUFFIX}", file_stem(scenario)?)))
-}
-
-/// Writes `dir/<scenario>.baseline.json.new` for every candidate.
-pub fn write_candidates(dir: &Path, candidates: &[Baseline]) -> anyhow::Result<Vec<PathBuf>> {
-    candidates
-        .iter()
-        .map(|c| {
-            let path = candidate_path(dir, &c.scenario)?;
-            baseline::write(&path, c)?;
-            Ok(path)
-        })
-        .collect()
-}
-
-/// The candidates a run left (`*.baseline.json.new`); computed from its rows when it
-/// left none.
-///
-/// The files are parsed in parallel ([`crate::parallel::map`]); an unreadable one is
-/// reported as it would be reading them in order.
-pub fn read_candidates(dir: &Path) -> anyhow::Result<(Manifest, Vec<Baseline>)> {
-    let manifest = results::read_manifest(dir)?;
-    let read = crate::parallel::map(&manifest.scenarios, |s| -> anyhow::Result<_> {
-        let path = candidate_path(dir, &s.name)?;
-        Ok(baseline::read(&path).map_err(|e| UsageError(e.to_string()))?)
-    });
-    let mut found = Vec::new();
-    for candidate in read {
-        found.extend(candidate?);
-    }
-    if found.is_empty() {
-        return candidates_from_dir(dir);
-    }
-    Ok((manifest, found))
-}
-
 /// Scenario and target names become file names; refuse anything that could escape.
-fn file_stem(name: &str) -> anyhow::Result<&str> {
+pub fn file_stem(name: &str) -> anyhow::Result<&str> {
     let ok = !name.is_empty()
         && name != "."
         && name != ".."
@@ -297,19 +240,21 @@ pub fn baseline_path(baseline_dir: &Path, target: &str, scenario: &str) -> anyho
         .join(format!("{}.json", file_stem(scenario)?)))
 }
 
-/// Compares candidates with their baselines. A baseline that cannot be read stops
-/// everything with a message saying how to repair it.
-pub fn compare(
-    candidates: &[Baseline],
-    baseline_dir: &Path,
-    strict: bool,
-    run: RunInfo,
-) -> anyhow::Result<Comparison> {
-    Ok(judge::<()>(candidates, baseline_dir, strict, run, None)?.comparison)
+/// The baseline found for a candidate (`None`: a new scenario), and how the
+/// comparison names it (its path).
+#[derive(Debug, Clone)]
+pub struct Found<B> {
+    pub shown: String,
+    pub baseline: Option<B>,
 }
 
+/// Where a candidate's baseline comes from: `app` reads it from `BASELINE_DIR`
+/// (`app::gate::find_baseline`), a test hands over values. An error stops the
+/// comparison.
+pub type FindBaseline<'a> = &'a (dyn Fn(&Baseline) -> anyhow::Result<Found<Baseline>> + Sync);
+
 /// What a caller keeps of each baseline it compared with (`report.html` keeps
-/// its latency CDFs): computed as the baseline is read, so it is not read twice.
+/// its latency CDFs): computed as the baseline is fetched, so it is not fetched twice.
 pub type Overlay<'a, O> = &'a (dyn Fn(&Baseline) -> Vec<O> + Sync);
 
 /// A comparison and what the caller's [`Overlay`] kept of the baselines it read.
@@ -321,45 +266,31 @@ pub struct Judged<O> {
     pub overlay: Vec<O>,
 }
 
-/// [`compare`], keeping what `overlay` takes of each baseline read, so
-/// `report.html` needs not read them again.
+/// Judges `candidates` against the baselines `find` returns for them, with rows
+/// judged elsewhere (`more`: capacity searches) joining the run's verdict, and
+/// keeps what `overlay` takes of each baseline found.
 ///
-/// Each scenario (read its baseline, judge it, draw its curves) is independent
+/// Each scenario (fetch its baseline, judge it, draw its curves) is independent
 /// until Holm's correction in [`verdict::finish`], so scenarios are spread over the
 /// CPUs ([`crate::parallel::map`]); results and errors come back in candidate order,
 /// so the outcome is the same as one after another.
 pub fn judge<O: Send>(
     candidates: &[Baseline],
-    baseline_dir: &Path,
-    strict: bool,
-    run: RunInfo,
-    overlay: Option<Overlay<'_, O>>,
-) -> anyhow::Result<Judged<O>> {
-    judge_with(candidates, Vec::new(), baseline_dir, strict, run, overlay)
-}
-
-/// [`judge`], with rows judged elsewhere (capacity searches) joining the run's
-/// verdict.
-fn judge_with<O: Send>(
-    candidates: &[Baseline],
     more: Vec<verdict::ScenarioComparison>,
-    baseline_dir: &Path,
+    find: FindBaseline<'_>,
     strict: bool,
     run: RunInfo,
     overlay: Option<Overlay<'_, O>>,
 ) -> anyhow::Result<Judged<O>> {
     let judged = crate::parallel::map(candidates, |current| -> anyhow::Result<_> {
-        let path = baseline_path(baseline_dir, &current.target, &current.scenario)?;
-        let shown = path.display().to_string();
-        Ok(
-            match baseline::read(&path).map_err(|e| UsageError(e.to_string()))? {
-                Some(old) => (
-                    verdict::compare_scenario(current, &old, shown),
-                    overlay.map_or_else(Vec::new, |keep| keep(&old)),
-                ),
-                None => (verdict::new_scenario(current, shown), Vec::new()),
-            },
-        )
+        let Found { shown, baseline } = find(current)?;
+        Ok(match baseline {
+            Some(old) => (
+                verdict::compare_scenario(current, &old, shown),
+                overlay.map_or_else(Vec::new, |keep| keep(&old)),
+            ),
+            None => (verdict::new_scenario(current, shown), Vec::new()),
+        })
     });
     let mut scenarios = Vec::with_capacity(candidates.len());
     let mut curves = Vec::new();
@@ -373,76 +304,6 @@ fn judge_with<O: Send>(
         comparison: verdict::finish(scenarios, strict, run),
         overlay: curves,
     })
-}
-
-/// Writes `comparison.json` and `comparison.md` into the results folder.
-pub fn write_comparison(dir: &Path, comparison: &Comparison) -> anyhow::Result<[PathBuf; 2]> {
-    let json = dir.join(COMPARISON_JSON);
-    let md = dir.join(COMPARISON_MD);
-    results::write_json_atomic(&json, comparison)?;
-    results::write_atomic(&md, render::markdown(comparison).as_bytes())?;
-    Ok([json, md])
-}
-
-/// After a run (or for `compare`/`bless` on a results folder): compares and/or
-/// blesses the candidates as asked. Returns the comparison, with what `overlay`
-/// kept of the baselines (their curves for `report.html`), when one was made.
-///
-/// A capacity search's steps are left out; its answer is compared and blessed
-/// instead ([`capacity`]).
-pub fn gate<O: Send>(
-    dir: &Path,
-    options: &GateOptions,
-    context: &BlessContext,
-    candidates: &[Baseline],
-    manifest: &Manifest,
-    overlay: Overlay<'_, O>,
-) -> anyhow::Result<Option<Judged<O>>> {
-    let searches = capacity::RunSearches::read(dir, manifest)?;
-    let kept: Vec<Baseline>;
-    let candidates = if searches.steps.is_empty() {
-        candidates
-    } else {
-        kept = candidates
-            .iter()
-            .filter(|c| !searches.is_step(&c.scenario))
-            .cloned()
-            .collect();
-        &kept
-    };
-    let mut judged = None;
-    if options.compare {
-        let info = RunInfo {
-            run_id: manifest.run.id.clone(),
-            target: manifest.run.target.clone(),
-            baseline_dir: options.baseline_dir.display().to_string(),
-            looks: sequential_looks(manifest),
-        };
-        let j = judge_with(
-            candidates,
-            capacity::compare(&searches.candidates, &options.baseline_dir)?,
-            &options.baseline_dir,
-            options.strict,
-            info,
-            Some(overlay),
-        )?;
-        let [json, md] = write_comparison(dir, &j.comparison)?;
-        println!("{}", render::console(&j.comparison));
-        eprintln!("comparison: {} · {}", md.display(), json.display());
-        judged = Some(j);
-    }
-    if let Some(bless_options) = &options.bless {
-        let report = capacity::bless_with_searches(
-            candidates,
-            &searches.candidates,
-            &options.baseline_dir,
-            bless_options,
-            context,
-            manifest.run.interrupted,
-        )?;
-        print!("{report}");
-    }
-    Ok(judged)
 }
 
 #[cfg(test)]
@@ -460,6 +321,76 @@ mod tests {
             2,
             "--trials always wins"
         );
+    }
+
+    /// Judging reads no file: the baselines are whatever `find` returns.
+    #[test]
+    fn judging_takes_baselines_as_values() {
+        use crate::compare::baseline::tests::tiny_baseline;
+        use crate::compare::verdict::{Outcome, Status};
+        let current = tiny_baseline();
+        let run = || RunInfo {
+            run_id: "r".into(),
+            target: current.target.clone(),
+            baseline_dir: "nowhere".into(),
+            looks: 1,
+        };
+        let same = current.clone();
+        let found = |_: &Baseline| -> anyhow::Result<Found<Baseline>> {
+            Ok(Found {
+                shown: "in memory".into(),
+                baseline: Some(same.clone()),
+            })
+        };
+        let keep = |b: &Baseline| vec![b.trials.len()];
+        let judged = judge(
+            std::slice::from_ref(&current),
+            Vec::new(),
+            &found,
+            false,
+            run(),
+            Some(&keep),
+        )
+        .unwrap();
+        let s = &judged.comparison.scenarios[0];
+        assert_eq!(s.status, Status::Compared);
+        assert_eq!(s.baseline_path, "in memory");
+        assert_eq!(judged.comparison.outcome, Outcome::Pass);
+        assert_eq!(
+            judged.overlay,
+            vec![3],
+            "the overlay saw the baseline found"
+        );
+
+        let none = |_: &Baseline| -> anyhow::Result<Found<Baseline>> {
+            Ok(Found {
+                shown: "nowhere/s.json".into(),
+                baseline: None,
+            })
+        };
+        let judged = judge::<()>(
+            std::slice::from_ref(&current),
+            Vec::new(),
+            &none,
+            false,
+            run(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(judged.comparison.scenarios[0].status, Status::New);
+
+        let broken =
+            |_: &Baseline| -> anyhow::Result<Found<Baseline>> { anyhow::bail!("unreadable") };
+        let err = judge::<()>(
+            std::slice::from_ref(&current),
+            Vec::new(),
+            &broken,
+            false,
+            run(),
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unreadable"));
     }
 
     #[test]

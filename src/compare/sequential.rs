@@ -11,46 +11,34 @@
 //! stays at α. `llm-bench compare` on the finished run judges it at the share of
 //! the look its trial count is.
 
-use std::path::Path;
-
+use super::baseline::Baseline;
 use super::verdict::{self, Outcome, RunInfo, Status, Verdict};
-use super::{baseline, baseline_path, candidates_from_dir, sequential_looks, GateOptions};
-use crate::manifest::ScenarioSpec;
-use crate::usage_error::UsageError;
+use super::{sequential_looks, Found};
+use crate::manifest::{Manifest, ScenarioSpec};
 
-/// Why `scenario` should get another trial (its inconclusive gated metrics), or
-/// `None` when its verdict is settled, it has no baseline, or it is not
-/// comparable. `dir` holds the run so far (rows flushed to disk).
+/// Why `current` (a scenario's trials so far) should get another trial (its
+/// inconclusive gated metrics), or `None` when its verdict is settled, it has no
+/// baseline (`found`), or it is not comparable.
 pub fn wants_another_trial(
-    dir: &Path,
-    scenario: &str,
-    options: &GateOptions,
-) -> anyhow::Result<Option<String>> {
-    let (manifest, candidates) = candidates_from_dir(dir)?;
-    let Some(current) = candidates.iter().find(|c| c.scenario == scenario) else {
-        return Ok(None);
-    };
-    let path = baseline_path(&options.baseline_dir, &current.target, &current.scenario)?;
-    let Some(old) = baseline::read(&path).map_err(|e| UsageError(e.to_string()))? else {
-        return Ok(None);
-    };
+    manifest: &Manifest,
+    current: &Baseline,
+    found: &Found<Baseline>,
+    baseline_dir: &str,
+) -> Option<String> {
+    let old = found.baseline.as_ref()?;
     let judged = verdict::finish(
-        vec![verdict::compare_scenario(
-            current,
-            &old,
-            path.display().to_string(),
-        )],
+        vec![verdict::compare_scenario(current, old, found.shown.clone())],
         false,
         RunInfo {
             run_id: manifest.run.id.clone(),
             target: manifest.run.target.clone(),
-            baseline_dir: options.baseline_dir.display().to_string(),
-            looks: sequential_looks(&manifest),
+            baseline_dir: baseline_dir.to_string(),
+            looks: sequential_looks(manifest),
         },
     );
     let s = &judged.scenarios[0];
     if s.status != Status::Compared || judged.outcome == Outcome::Regression {
-        return Ok(None);
+        return None;
     }
     let open: Vec<String> = s
         .metrics
@@ -58,7 +46,7 @@ pub fn wants_another_trial(
         .filter(|m| m.gated && m.verdict == Verdict::Inconclusive)
         .map(|m| m.metric.label())
         .collect();
-    Ok((!open.is_empty()).then(|| format!("{} inconclusive", open.join(", "))))
+    (!open.is_empty()).then(|| format!("{} inconclusive", open.join(", ")))
 }
 
 /// The share of α a comparison of `trials` trials of `spec` may spend: 1 without

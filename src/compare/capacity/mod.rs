@@ -24,14 +24,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::verdict::{BaselineInfo, ScenarioComparison, Status};
-use super::{baseline_path, file_stem};
+use super::{baseline_path, file_stem, Found};
 use crate::fingerprint::{spec_differences, Fingerprint};
 use crate::manifest::{LoadSpec, Manifest, ScenarioSpec};
 use crate::results;
 use crate::usage_error::UsageError;
 
-/// A run's capacity searches, written by `llm-bench run`.
-pub const CAPACITY_FILE: &str = "capacity.json";
 /// Version of [`CapacityBaseline`] files: "MAJOR.MINOR", a newer minor only adds.
 pub const SCHEMA_VERSION: &str = "1.0";
 
@@ -86,7 +84,7 @@ pub struct CapacityBaseline {
     pub search: CapacityResult,
 }
 
-/// The capacity searches of a results folder (none without `capacity.json`).
+/// The capacity searches of a run (none without `capacity.json`).
 #[derive(Debug, Clone, Default)]
 pub struct RunSearches {
     pub candidates: Vec<CapacityBaseline>,
@@ -95,34 +93,18 @@ pub struct RunSearches {
 }
 
 impl RunSearches {
-    /// Reads `capacity.json` of `dir`, with `manifest` (its `run.json`) for the
-    /// steps' specs.
-    pub fn read(dir: &Path, manifest: &Manifest) -> anyhow::Result<RunSearches> {
-        let path = dir.join(CAPACITY_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(anyhow::anyhow!("{}: {e}", path.display())),
-        };
-        #[derive(Deserialize)]
-        struct File {
-            searches: Vec<CapacityResult>,
-        }
-        let file: File = serde_json::from_str(&text).map_err(|e| {
-            UsageError(format!(
-                "{}: {e}; it is written by `llm-bench run` (schemas/capacity.schema.json)",
-                path.display()
-            ))
-        })?;
+    /// The searches of a run (`capacity.json`, read by `app`), with `manifest`
+    /// (its `run.json`) for the steps' specs.
+    pub fn new(searches: Vec<CapacityResult>, manifest: &Manifest) -> RunSearches {
         let mut out = RunSearches::default();
-        for search in file.searches {
+        for search in searches {
             out.steps
                 .extend(search.steps.iter().map(|s| s.scenario.clone()));
             if let Some(candidate) = candidate(manifest, search) {
                 out.candidates.push(candidate);
             }
         }
-        Ok(out)
+        out
     }
 
     pub fn is_step(&self, scenario: &str) -> bool {
@@ -205,20 +187,18 @@ pub fn read(path: &Path) -> anyhow::Result<Option<CapacityBaseline>> {
     })
 }
 
-/// Each candidate search against its blessed search, as scenario rows.
+/// Each candidate search against its blessed search (`blessed`, in the same
+/// order: `None` for a new one), as scenario rows.
 pub fn compare(
     candidates: &[CapacityBaseline],
-    baseline_dir: &Path,
-) -> anyhow::Result<Vec<ScenarioComparison>> {
+    blessed: Vec<Found<CapacityBaseline>>,
+) -> Vec<ScenarioComparison> {
     candidates
         .iter()
-        .map(|current| {
-            let path = capacity_path(baseline_dir, &current.target, &current.scenario)?;
-            let shown = path.display().to_string();
-            Ok(match read(&path)? {
-                Some(old) => compare_one(current, &old, shown),
-                None => row(current, Status::New, shown, None),
-            })
+        .zip(blessed)
+        .map(|(current, found)| match found.baseline {
+            Some(old) => compare_one(current, &old, found.shown),
+            None => row(current, Status::New, found.shown, None),
         })
         .collect()
 }

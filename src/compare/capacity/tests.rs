@@ -31,9 +31,16 @@ fn manifest(steps: &[(&str, f64)], attain_slo_ms: f64) -> Manifest {
     .unwrap()
 }
 
-/// A folder whose search `cap` ran `steps` and found `found` in [lo, hi].
-fn folder(steps: &[(&str, f64)], found: f64, lo: f64, hi: f64, attain: f64) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+/// What `capacity.json` holds when the search `cap` ran `steps` and found
+/// `found` in [lo, hi], as `RunSearches` of `manifest(steps, slo)`.
+fn searches(
+    steps: &[(&str, f64)],
+    found: f64,
+    lo: f64,
+    hi: f64,
+    attain: f64,
+    slo_ms: f64,
+) -> RunSearches {
     let steps_json: Vec<serde_json::Value> = steps
         .iter()
         .map(|(name, rate)| {
@@ -42,20 +49,27 @@ fn folder(steps: &[(&str, f64)], found: f64, lo: f64, hi: f64, attain: f64) -> t
             })
         })
         .collect();
-    std::fs::write(
-        dir.path().join(CAPACITY_FILE),
-        serde_json::json!({
-            "schema_version": 1,
-            "searches": [{
-                "scenario": "cap", "knob": "rate", "attain": attain,
-                "capacity_rate": found, "lower_rate": lo, "upper_rate": hi,
-                "stopped": "converged", "steps": steps_json,
-            }],
-        })
-        .to_string(),
-    )
+    let search: CapacityResult = serde_json::from_value(serde_json::json!({
+        "scenario": "cap", "knob": "rate", "attain": attain,
+        "capacity_rate": found, "lower_rate": lo, "upper_rate": hi,
+        "stopped": "converged", "steps": steps_json,
+    }))
     .unwrap();
-    dir
+    RunSearches::new(vec![search], &manifest(steps, slo_ms))
+}
+
+/// The blessed search of each candidate in `baselines`, as `app::gate` finds them.
+fn blessed(baselines: &Path, candidates: &[CapacityBaseline]) -> Vec<Found<CapacityBaseline>> {
+    candidates
+        .iter()
+        .map(|c| {
+            let path = capacity_path(baselines, &c.target, &c.scenario).unwrap();
+            Found {
+                shown: path.display().to_string(),
+                baseline: read(&path).unwrap(),
+            }
+        })
+        .collect()
 }
 
 fn options() -> BlessOptions {
@@ -81,34 +95,31 @@ const LATER: [(&str, f64); 3] = [("cap.r20", 20.0), ("cap.r40", 40.0), ("cap.r81
 
 #[test]
 fn steps_are_known_and_the_search_fingerprints_without_its_rate() {
-    let a = folder(&BLESSED, 79.0, 78.0, 82.0, 0.9);
-    let read = RunSearches::read(a.path(), &manifest(&BLESSED, 100.0)).unwrap();
+    let read = searches(&BLESSED, 79.0, 78.0, 82.0, 0.9, 100.0);
     assert!(read.is_step("cap.r79") && read.is_step("cap.r20") && !read.is_step("cap"));
     let c = &read.candidates[0];
     assert_eq!(c.scenario, "cap");
     assert_eq!(c.spec.name, "cap");
     assert!(matches!(c.spec.load, LoadSpec::Open { rate, .. } if rate == 0.0));
     // Another run reached other rates: the same fingerprint.
-    let b = folder(&LATER, 81.0, 80.0, 84.0, 0.9);
-    let later = RunSearches::read(b.path(), &manifest(&LATER, 100.0)).unwrap();
+    let later = searches(&LATER, 81.0, 80.0, 84.0, 0.9, 100.0);
     assert_eq!(later.candidates[0].fingerprint, c.fingerprint);
-    // A folder without searches has none.
-    let empty = tempfile::tempdir().unwrap();
-    let none = RunSearches::read(empty.path(), &manifest(&BLESSED, 100.0)).unwrap();
+    // A run without searches has none.
+    let none = RunSearches::new(Vec::new(), &manifest(&BLESSED, 100.0));
     assert!(none.candidates.is_empty() && none.steps.is_empty());
 }
 
 #[test]
 fn a_blessed_search_is_compared_as_one_row() {
     let baselines = tempfile::tempdir().unwrap();
-    let a = folder(&BLESSED, 79.0, 78.0, 82.0, 0.9);
-    let blessed = RunSearches::read(a.path(), &manifest(&BLESSED, 100.0)).unwrap();
+    let first = searches(&BLESSED, 79.0, 78.0, 82.0, 0.9, 100.0);
     // No baseline yet: new.
-    let rows = compare(&blessed.candidates, baselines.path()).unwrap();
+    let found = blessed(baselines.path(), &first.candidates);
+    let rows = compare(&first.candidates, found);
     assert_eq!(rows[0].status, Status::New);
     let report = bless_with_searches(
         &[],
-        &blessed.candidates,
+        &first.candidates,
         baselines.path(),
         &options(),
         &context(),
@@ -122,18 +133,22 @@ fn a_blessed_search_is_compared_as_one_row() {
     assert_eq!(file.blessed_by.as_deref(), Some("tester"));
     assert_eq!(file.search.capacity_rate, Some(79.0));
 
-    let b = folder(&LATER, 81.0, 80.0, 84.0, 0.9);
-    let later = RunSearches::read(b.path(), &manifest(&LATER, 100.0)).unwrap();
-    let rows = compare(&later.candidates, baselines.path()).unwrap();
+    let later = searches(&LATER, 81.0, 80.0, 84.0, 0.9, 100.0);
+    let rows = compare(
+        &later.candidates,
+        blessed(baselines.path(), &later.candidates),
+    );
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].status, Status::Compared);
     assert_eq!(rows[0].metrics.len(), 1);
     assert_eq!(rows[0].metrics[0].verdict, Verdict::WithinNoise);
 
     // Another target attain, or another SLO: not comparable, each named.
-    let c = folder(&LATER, 81.0, 80.0, 84.0, 0.8);
-    let other = RunSearches::read(c.path(), &manifest(&LATER, 200.0)).unwrap();
-    let rows = compare(&other.candidates, baselines.path()).unwrap();
+    let other = searches(&LATER, 81.0, 80.0, 84.0, 0.8, 200.0);
+    let rows = compare(
+        &other.candidates,
+        blessed(baselines.path(), &other.candidates),
+    );
     assert_eq!(rows[0].status, Status::NotComparable);
     let why = rows[0].not_comparable.join("\n");
     assert!(why.contains("capacity.attain: 0.9 → 0.8"), "{why}");
@@ -143,12 +158,11 @@ fn a_blessed_search_is_compared_as_one_row() {
 #[test]
 fn a_search_that_found_nothing_is_not_blessed() {
     let baselines = tempfile::tempdir().unwrap();
-    let a = folder(&BLESSED, 79.0, 78.0, 82.0, 0.9);
-    let mut searches = RunSearches::read(a.path(), &manifest(&BLESSED, 100.0)).unwrap();
-    searches.candidates[0].search.capacity_rate = None;
+    let mut run = searches(&BLESSED, 79.0, 78.0, 82.0, 0.9, 100.0);
+    run.candidates[0].search.capacity_rate = None;
     let err = bless_with_searches(
         &[],
-        &searches.candidates,
+        &run.candidates,
         baselines.path(),
         &options(),
         &context(),
