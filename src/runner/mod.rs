@@ -14,6 +14,7 @@ mod closed;
 mod conversation;
 mod health;
 mod open;
+mod run_delay;
 pub mod signals;
 pub mod sink;
 mod stall_watch;

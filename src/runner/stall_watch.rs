@@ -1,5 +1,6 @@
-//! Detects when the whole client process was stopped: SIGSTOP, a hypervisor
-//! stealing the core, another process holding the CPU the client is pinned to.
+//! Detects when the client could not run: the whole process stopped (SIGSTOP, a
+//! hypervisor stealing the core), or the async runtime's threads kept waiting for
+//! a CPU another task held ([`super::run_delay`]).
 //!
 //! Why a thread and not a tokio task: a task that sleeps is also late when the
 //! runtime is merely busy (a closed loop's burst of first tokens delays it by
@@ -7,7 +8,11 @@
 //! little about timestamps. A dedicated OS thread that sleeps [`PERIOD`] at a time
 //! on `CLOCK_MONOTONIC` is woken by the kernel, not by the runtime: it is late only
 //! when the process could not run at all, and then every timestamp taken during
-//! that interval is late too. Each such gap over [`STALL_MIN`] is kept as a
+//! that interval is late too. At each look it also reads how long the runtime's
+//! threads waited on a run queue since the last one: a busy loop or a compiler on
+//! the client's CPU holds the runtime for a time slice while the watch, which
+//! sleeps most of the time, is still woken promptly. Each gap over [`STALL_MIN`]
+//! of either kind is kept as a
 //! `[start, end]` interval, so rows whose first token fell inside (or right after)
 //! one can be marked `client_stall` and counted.
 //!
@@ -19,6 +24,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use super::run_delay::RunDelay;
 
 /// How long the watcher sleeps between looks at the clock.
 pub const PERIOD: Duration = Duration::from_millis(1);
@@ -178,20 +185,31 @@ impl Drop for StallWatch {
 
 fn watch(log: &StallLog, stop: &AtomicBool) {
     crate::timer::lower_timer_slack();
+    let mut runtime = RunDelay::of_runtime_threads();
     while !stop.load(Ordering::Relaxed) {
         let due = Instant::now() + PERIOD;
         std::thread::sleep(PERIOD);
-        if let Some(stall) = stall_between(due, Instant::now()) {
+        let woke = Instant::now();
+        if let Some(stall) = stall_at(due, woke, runtime.waited()) {
             log.push(stall);
         }
     }
 }
 
-/// A wake-up due at `due` that happened at `woke` is a stall when it is more than
-/// [`STALL_MIN`] late: the process did not run from `due` to `woke`.
-pub fn stall_between(due: Instant, woke: Instant) -> Option<Stall> {
-    (woke.saturating_duration_since(due) > STALL_MIN).then_some(Stall {
-        start: due,
+/// A look at `woke` (due at `due`) that found a runtime thread had waited
+/// `runtime_waited` for a CPU since the last look: a stall when either the watch
+/// itself woke more than [`STALL_MIN`] late (the process did not run from `due`
+/// to `woke`) or the runtime was held that long; it spans the longer of the two,
+/// ending now (the runtime read nothing while it waited, and stamps what it reads
+/// as it resumes).
+pub fn stall_at(due: Instant, woke: Instant, runtime_waited: Duration) -> Option<Stall> {
+    let late = woke.saturating_duration_since(due);
+    let held = [late, runtime_waited]
+        .into_iter()
+        .filter(|d| *d > STALL_MIN)
+        .max()?;
+    Some(Stall {
+        start: woke.checked_sub(held).unwrap_or(due.min(woke)),
         end: woke,
     })
 }
@@ -205,11 +223,33 @@ mod tests {
     }
 
     #[test]
+    fn a_runtime_kept_waiting_is_a_stall_even_when_the_watch_woke_on_time() {
+        let t0 = Instant::now();
+        let woke = t0 + ms(10);
+        let on_time = woke - Duration::from_micros(50);
+        assert_eq!(stall_at(on_time, woke, Duration::from_micros(800)), None);
+        let s = stall_at(on_time, woke, ms(3)).unwrap();
+        assert_eq!(
+            (s.start, s.end),
+            (woke - ms(3), woke),
+            "the runtime's wait, ending now"
+        );
+        // Both: the longer one.
+        let s = stall_at(woke - ms(5), woke, ms(2)).unwrap();
+        assert_eq!(s.duration(), ms(5));
+        let s = stall_at(woke - ms(2), woke, ms(4)).unwrap();
+        assert_eq!(s.duration(), ms(4));
+    }
+
+    #[test]
     fn a_late_wake_up_is_a_stall_and_an_on_time_one_is_not() {
         let t0 = Instant::now();
-        assert_eq!(stall_between(t0, t0 + Duration::from_micros(900)), None);
-        assert_eq!(stall_between(t0, t0 + ms(1)), None);
-        let s = stall_between(t0, t0 + ms(5)).unwrap();
+        assert_eq!(
+            stall_at(t0, t0 + Duration::from_micros(900), Duration::ZERO),
+            None
+        );
+        assert_eq!(stall_at(t0, t0 + ms(1), Duration::ZERO), None);
+        let s = stall_at(t0, t0 + ms(5), Duration::ZERO).unwrap();
         assert_eq!((s.start, s.end, s.duration()), (t0, t0 + ms(5), ms(5)));
     }
 
