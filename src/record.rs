@@ -8,111 +8,26 @@
 //!
 //! What a remote peer can grow is bounded here too: a response's gaps ([`itl`]) and
 //! its flags ([`flags`]) take the same memory whatever the server sends.
+//!
+//! This file holds the row and how it is derived; the kinds of failure are in
+//! `error_kind`, the in-flight instants in `timing`, what the client hands over
+//! in `outcome`.
 
+mod error_kind;
 pub mod flags;
 pub mod itl;
+mod outcome;
+mod timing;
 
-use std::fmt;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+pub use error_kind::ErrorKind;
 pub use flags::{Received, RowFlag, TokenCounts};
 pub use itl::{ItlRest, TokenTimes, ITL_EXACT_CAP};
-
-/// Why a request failed. Counted by kind in every summary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    /// The TCP connection (or TLS handshake) could not be made.
-    Connect,
-    /// No response, or no bytes for longer than the stall timeout, or the whole request
-    /// exceeded the request timeout.
-    Timeout,
-    /// HTTP 429: the server asked us to slow down.
-    RateLimited,
-    /// HTTP 400/422: the server rejected the request body (often an unknown field such
-    /// as `ignore_eos`): a configuration problem, reported as such.
-    InvalidRequest,
-    /// HTTP 401/403: missing or wrong API key.
-    Unauthorized,
-    /// Any other 4xx.
-    #[serde(rename = "http_4xx")]
-    Http4xx,
-    /// Any 5xx.
-    #[serde(rename = "http_5xx")]
-    Http5xx,
-    /// A 3xx: llm-bench does not follow redirects (a POST must not be replayed to
-    /// another URL unasked); the message names the `Location`.
-    Redirect,
-    /// A status outside 2xx–5xx, such as a `101 Switching Protocols` nobody asked
-    /// for, or a code above 599.
-    UnexpectedStatus,
-    /// A 2xx whose body is not what was asked for: an HTML page (a login page or a
-    /// proxy), or one JSON completion from a server that ignores `stream: true`.
-    /// The message names the content type.
-    WrongContentType,
-    /// The connection closed or reset before the response was complete.
-    StreamReset,
-    /// A `data:` payload that is not valid JSON, or a broken SSE stream.
-    MalformedEvent,
-    /// A line, an event or a whole body larger than this run's per-request cap
-    /// (chosen from the concurrency so that every stream's buffers fit at once).
-    TooLarge,
-    /// The server reported an error inside the stream.
-    StreamError,
-    /// The stream completed but carried no content token.
-    EmptyResponse,
-    /// Still in flight when the run was interrupted and the grace time ran out.
-    Cancelled,
-    /// Never sent: the open-loop arrival found `max_concurrency` requests in flight
-    /// and the scenario drops arrivals instead of queueing them.
-    Dropped,
-}
-
-impl ErrorKind {
-    /// Classify an HTTP status that is not a success.
-    pub fn from_status(status: u16) -> ErrorKind {
-        match status {
-            429 => ErrorKind::RateLimited,
-            400 | 422 => ErrorKind::InvalidRequest,
-            401 | 403 => ErrorKind::Unauthorized,
-            300..=399 => ErrorKind::Redirect,
-            400..=499 => ErrorKind::Http4xx,
-            500..=599 => ErrorKind::Http5xx,
-            _ => ErrorKind::UnexpectedStatus,
-        }
-    }
-
-    /// The snake_case name used in files and tables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::Connect => "connect",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::RateLimited => "rate_limited",
-            ErrorKind::InvalidRequest => "invalid_request",
-            ErrorKind::Unauthorized => "unauthorized",
-            ErrorKind::Http4xx => "http_4xx",
-            ErrorKind::Http5xx => "http_5xx",
-            ErrorKind::Redirect => "redirect",
-            ErrorKind::UnexpectedStatus => "unexpected_status",
-            ErrorKind::WrongContentType => "wrong_content_type",
-            ErrorKind::StreamReset => "stream_reset",
-            ErrorKind::MalformedEvent => "malformed_event",
-            ErrorKind::TooLarge => "too_large",
-            ErrorKind::StreamError => "stream_error",
-            ErrorKind::EmptyResponse => "empty_response",
-            ErrorKind::Cancelled => "cancelled",
-            ErrorKind::Dropped => "dropped",
-        }
-    }
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use outcome::{Connection, Outcome};
+pub use timing::RequestTiming;
 
 /// Where a request's token counts came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -124,104 +39,6 @@ pub enum TokenSource {
     Chunks,
     /// No usage was sent: the text was counted with the model's `tokenizer:`.
     Tokenizer,
-}
-
-/// Raw instants of one request, filled in by the client as events happen.
-#[derive(Debug, Clone)]
-pub struct RequestTiming {
-    /// When the request should have been sent (open loop: from the arrival schedule;
-    /// closed loop: equal to `sent`).
-    pub scheduled: Instant,
-    /// When the request was handed to the HTTP client; when an earlier attempt
-    /// failed without any of it reaching the server, when the last attempt started.
-    pub sent: Instant,
-    /// When the response headers arrived.
-    pub headers: Option<Instant>,
-    /// When the first body byte arrived.
-    pub first_byte: Option<Instant>,
-    /// When the first reasoning delta arrived (reasoning models).
-    pub first_reasoning: Option<Instant>,
-    /// Arrivals of the chunks that carried content: the first is the first token;
-    /// their gaps are kept in bounded memory.
-    pub tokens: TokenTimes,
-    /// When the response was complete (or failed).
-    pub end: Instant,
-}
-
-impl RequestTiming {
-    pub fn new(scheduled: Instant, sent: Instant) -> Self {
-        RequestTiming {
-            scheduled,
-            sent,
-            headers: None,
-            first_byte: None,
-            first_reasoning: None,
-            tokens: TokenTimes::default(),
-            end: sent,
-        }
-    }
-
-    /// Time to first content token, from the actual send.
-    pub fn ttft(&self) -> Option<Duration> {
-        self.tokens
-            .first()
-            .map(|t| t.saturating_duration_since(self.sent))
-    }
-
-    /// Time to first token from the intended send time: includes any queueing
-    /// behind the client's schedule, so it is free of coordinated omission.
-    pub fn response_ttft(&self) -> Option<Duration> {
-        self.tokens
-            .first()
-            .map(|t| t.saturating_duration_since(self.scheduled))
-    }
-
-    /// Time to first reasoning token, from the actual send.
-    pub fn ttfr(&self) -> Option<Duration> {
-        self.first_reasoning
-            .map(|t| t.saturating_duration_since(self.sent))
-    }
-
-    pub fn ttfb(&self) -> Option<Duration> {
-        self.first_byte
-            .map(|t| t.saturating_duration_since(self.sent))
-    }
-
-    /// End-to-end latency from the actual send.
-    pub fn e2e(&self) -> Duration {
-        self.end.saturating_duration_since(self.sent)
-    }
-
-    /// End-to-end latency from the intended send time.
-    pub fn response_e2e(&self) -> Duration {
-        self.end.saturating_duration_since(self.scheduled)
-    }
-
-    /// How late the request left compared with its schedule.
-    pub fn send_lag(&self) -> Duration {
-        self.sent.saturating_duration_since(self.scheduled)
-    }
-
-    /// Inter-token latencies: the gaps between successive content chunks, the first
-    /// [`ITL_EXACT_CAP`] of them (the rest are in [`TokenTimes::rest`]).
-    pub fn itls(&self) -> impl ExactSizeIterator<Item = Duration> + '_ {
-        self.tokens.exact_gaps()
-    }
-
-    /// Time per output token after the first: (E2E − TTFT) / (output_tokens − 1).
-    /// None when the text came in one piece (`--no-stream`, or a stream with a single
-    /// content chunk): nothing was timed after the first token.
-    pub fn tpot(&self, output_tokens: u64) -> Option<Duration> {
-        if self.tokens.count() < 2 {
-            return None;
-        }
-        let ttft = self.ttft()?;
-        let decode_tokens = u32::try_from(output_tokens.checked_sub(1)?).ok()?;
-        if decode_tokens == 0 {
-            return None;
-        }
-        Some(self.e2e().saturating_sub(ttft) / decode_tokens)
-    }
 }
 
 /// One finished request as written to `requests.jsonl`: flat, snake_case, units in
@@ -342,51 +159,6 @@ impl RequestRow {
     }
 }
 
-/// Everything the client learned about one request.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub timing: RequestTiming,
-    pub status: Option<u16>,
-    /// Set when the request failed; the message never contains secrets.
-    pub error: Option<(ErrorKind, String)>,
-    pub usage_prompt_tokens: Option<u64>,
-    pub usage_output_tokens: Option<u64>,
-    /// What arrived of the response's text, to check usage against.
-    pub received: Received,
-    /// How the request was sent; `None` when the transport does not say.
-    pub connection: Option<Connection>,
-    pub attempts: u32,
-    pub first_attempt_error: Option<String>,
-    /// The generated text, when the client was asked to keep it (a model with a
-    /// tokenizer) and it fit the per-request cap.
-    pub content_text: Option<String>,
-}
-
-/// The connection a request went out on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Connection {
-    /// How long opening it took, when this request opened it.
-    pub opened_in: Option<Duration>,
-}
-
-impl Outcome {
-    /// A request that has not learned anything yet: one attempt, no response.
-    pub fn new(timing: RequestTiming) -> Outcome {
-        Outcome {
-            timing,
-            status: None,
-            error: None,
-            usage_prompt_tokens: None,
-            usage_output_tokens: None,
-            received: Received::default(),
-            connection: None,
-            attempts: 1,
-            first_attempt_error: None,
-            content_text: None,
-        }
-    }
-}
-
 /// Where a request sits in the run, for its row.
 #[derive(Debug, Clone, Copy)]
 pub struct RowContext<'a> {
@@ -479,54 +251,6 @@ impl RequestRow {
 mod tests {
     use super::*;
 
-    /// The names in files, tables and the JSON Schema are one and the same.
-    #[test]
-    fn error_kind_names_match_their_serialized_form() {
-        use ErrorKind::*;
-        for kind in [
-            Connect,
-            Timeout,
-            RateLimited,
-            InvalidRequest,
-            Unauthorized,
-            Http4xx,
-            Http5xx,
-            Redirect,
-            UnexpectedStatus,
-            WrongContentType,
-            StreamReset,
-            MalformedEvent,
-            TooLarge,
-            StreamError,
-            EmptyResponse,
-            Cancelled,
-            Dropped,
-        ] {
-            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
-        }
-    }
-
-    #[test]
-    fn every_status_class_has_its_own_kind() {
-        use ErrorKind::*;
-        for (status, kind) in [
-            (101, UnexpectedStatus),
-            (301, Redirect),
-            (307, Redirect),
-            (308, Redirect),
-            (400, InvalidRequest),
-            (401, Unauthorized),
-            (404, Http4xx),
-            (429, RateLimited),
-            (500, Http5xx),
-            (599, Http5xx),
-            (600, UnexpectedStatus),
-            (999, UnexpectedStatus),
-        ] {
-            assert_eq!(ErrorKind::from_status(status), kind, "{status}");
-        }
-    }
-
     #[test]
     fn rows_written_before_attempts_were_recorded_read_as_one_attempt() {
         let line = r#"{"scenario":"s","trial":0,"index":0,"warmup":false,"ok":true,"scheduled_ms":0.0,"start_ms":0.0,"end_ms":1.0,"send_lag_ms":0.0,"e2e_ms":1.0,"response_e2e_ms":1.0,"output_tokens":1,"chunks":1,"token_source":"usage","in_flight":1}"#;
@@ -534,28 +258,5 @@ mod tests {
         assert_eq!(row.attempts, 1);
         assert_eq!((row.new_connection, row.connect_ms), (None, None));
         assert!(row.flags.is_empty() && row.itl_rest.is_none());
-    }
-
-    #[test]
-    fn durations_derive_from_instants() {
-        let t0 = Instant::now();
-        let ms = Duration::from_millis;
-        let mut t = RequestTiming::new(t0, t0 + ms(2));
-        for at in [52, 57, 62] {
-            t.tokens.push(t0 + ms(at));
-        }
-        t.end = t0 + ms(63);
-        assert_eq!(t.ttft(), Some(ms(50)));
-        assert_eq!(t.response_ttft(), Some(ms(52)));
-        assert_eq!(t.send_lag(), ms(2));
-        assert_eq!(t.itls().collect::<Vec<_>>(), vec![ms(5), ms(5)]);
-        // (E2E 61 − TTFT 50) / (12 − 1) tokens = 1 ms.
-        assert_eq!(t.tpot(12), Some(ms(1)));
-        assert_eq!(t.tpot(1), None);
-        // One chunk (`--no-stream`): nothing was timed after the first token.
-        let mut one = RequestTiming::new(t0, t0 + ms(2));
-        one.tokens.push(t0 + ms(52));
-        one.end = t0 + ms(63);
-        assert_eq!(one.tpot(12), None);
     }
 }
