@@ -53,6 +53,17 @@ clean_results() { # DIR
 
 # The first error line a run printed (its message, without the `error: ` prefix), else
 # its last line.
+# Runs CMD with its stderr shown and also written to LOG, and sets the caller's
+# `code` to CMD's exit status; the caller turns `set -e` off around it. A pipeline
+# rather than `2> >(tee LOG)`: the shell waits for every part of a pipeline, so LOG
+# is complete when it is read. A process substitution is not waited for, and
+# under load `first_error` read the log before tee had written the error line.
+run_logged() { # LOG CMD...
+  local log=$1
+  shift
+  { "$@" 2>&1 1>&3 3>&- | tee "$log" >&2 3>&-; code=${PIPESTATUS[0]}; } 3>&1
+}
+
 first_error() { # LOG
   local line
   line=$(grep -m1 '^error: ' "$1" 2>/dev/null || true)
@@ -147,11 +158,9 @@ cmd_bench() {
     [[ -z $t ]] || target_args=(--target "$t")
     echo "::group::llm-bench run ${t:-(default target)}"
     set +e
-    "$bin" run "${args[@]}" "${target_args[@]+"${target_args[@]}"}" --out "$dir" "${extra[@]+"${extra[@]}"}" \
-      2> >(tee "$logs/$n.log" >&2)
-    code=$?
+    run_logged "$logs/$n.log" \
+      "$bin" run "${args[@]}" "${target_args[@]+"${target_args[@]}"}" --out "$dir" "${extra[@]+"${extra[@]}"}"
     set -e
-    wait # for tee
     echo "::endgroup::"
     echo "llm-bench run ${t:-(default target)}: exit code $code ($dir)"
     runs+="$code $dir"$'\n'
@@ -183,13 +192,9 @@ merge_and_compare() { # BIN FROM OUT COMPARE_ARGS...
   mkdir -p "$logs"
   echo "::group::llm-bench merge (${#dirs[@]} folders)"
   set +e
-  "$bin" merge "$out" "${dirs[@]}" 2> >(tee "$logs/merge.log" >&2)
-  code=$?
-  wait # for tee
+  run_logged "$logs/merge.log" "$bin" merge "$out" "${dirs[@]}"
   if ((code == 0)); then
-    "$bin" compare "${compare_args[@]+"${compare_args[@]}"}" "$out" 2> >(tee "$logs/merge.log" >&2)
-    code=$?
-    wait
+    run_logged "$logs/merge.log" "$bin" compare "${compare_args[@]+"${compare_args[@]}"}" "$out"
   fi
   set -e
   echo "::endgroup::"
