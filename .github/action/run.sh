@@ -51,19 +51,19 @@ clean_results() { # DIR
   rm -rf -- "$dir"
 }
 
-# The first error line a run printed (its message, without the `error: ` prefix), else
-# its last line.
 # Runs CMD with its stderr shown and also written to LOG, and sets the caller's
 # `code` to CMD's exit status; the caller turns `set -e` off around it. A pipeline
 # rather than `2> >(tee LOG)`: the shell waits for every part of a pipeline, so LOG
-# is complete when it is read. A process substitution is not waited for, and
-# under load `first_error` read the log before tee had written the error line.
+# is whole when `first_error` reads it. With the process substitution, under load
+# the step's `errors` output sometimes lost the line naming the file and field.
 run_logged() { # LOG CMD...
   local log=$1
   shift
   { "$@" 2>&1 1>&3 3>&- | tee "$log" >&2 3>&-; code=${PIPESTATUS[0]}; } 3>&1
 }
 
+# The first error line a run printed (its message, without the `error: ` prefix), else
+# its last line.
 first_error() { # LOG
   local line
   line=$(grep -m1 '^error: ' "$1" 2>/dev/null || true)
