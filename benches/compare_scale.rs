@@ -500,6 +500,8 @@ fn write_current_run(dir: &Path) {
                     stall_total_ms: 0.0,
                     requests_watched: 0,
                     requests_in_stall: 0,
+                    first_token_waits_timed: 0,
+                    first_token_wait_max_ms: 0.0,
                 }
                 .judge(),
             });

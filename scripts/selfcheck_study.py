@@ -16,9 +16,11 @@ Each run is labelled by paired truth: llm-bench's first-token stamp of each
 request minus the moment the server wrote that first token (both CLOCK_MONOTONIC,
 paired by X-Request-Id, as scripts/side_by_side.py does); paired p99 > 1 ms means
 the client was limited. Prints a per-run table (label, verdict, paired mean / p99 /
-max, stalls and requests marked `client_stall`, the watchdog's lag, CPU) and the
-verdict's precision and recall against the label, as Markdown for
-docs/performance.md. Only loopback traffic.
+max, stalls; rows late by paired truth, rows marked `client_stall` and both; rows
+whose `first_token_wait_ms` the kernel timed and how far it is from the paired
+error; the watchdog's lag, CPU) and the verdict's precision and recall against
+the label, per run and per row, as Markdown for docs/performance.md. Only
+loopback traffic.
 
   scripts/selfcheck_study.py [--quick] [--repeats 6] [--levels 256,1024]
                              [--conditions quiet,stutter,contended] [--seed 1]
@@ -128,9 +130,11 @@ def main():
             res = run_once(binary, server.url, level, condition, args.seed + i, out)
             time.sleep(0.3)  # the server logs a request as its response ends
             paired = sbs.paired_llm_bench(os.path.join(out, "results"), server.entries(before))
-            errors = paired_errors(os.path.join(out, "results"), server.entries(before))
+            pairs = paired_rows(os.path.join(out, "results"), server.entries(before))
+            errors = [e for e, _, _ in pairs]
             res.update(condition=condition, level=level, repeat=rep, **paired)
             res["paired_err_max"] = max(errors) if errors else None
+            res["rows"] = row_agreement(pairs)
             res["label"] = (res["paired_err_p99"] or 0) > LABEL_P99_MS
             res["verdict"] = bool(res["health"].get("client_limited"))
             rows.append(res)
@@ -142,8 +146,9 @@ def main():
     report(rows, host)
 
 
-def paired_errors(results_dir, entries):
-    """Every paired error (ms), for the maximum."""
+def paired_rows(results_dir, entries):
+    """Every paired error (ms), with the row's `first_token_wait_ms` and
+    `client_stall`."""
     by_id = {e["request_id"]: e for e in entries if e.get("request_id")}
     starts = {}
     for line in open(os.path.join(results_dir, "client_health.jsonl")):
@@ -157,8 +162,22 @@ def paired_errors(results_dir, entries):
         if row.get("warmup") or not row.get("ok") or row.get("ttft_ms") is None or not e \
                 or start is None:
             continue
-        out.append((start + (row["start_ms"] + row["ttft_ms"]) * 1e6 - e["first_chunk_ns"]) / 1e6)
+        error = (start + (row["start_ms"] + row["ttft_ms"]) * 1e6 - e["first_chunk_ns"]) / 1e6
+        out.append((error, row.get("first_token_wait_ms"), bool(row.get("client_stall"))))
     return out
+
+
+def row_agreement(pairs):
+    """Per request: rows late by paired truth (error > 1 ms) and rows marked
+    `client_stall`, how many of each agree, and how far the kernel-timed wait
+    is from the paired error (it should be the whole of it)."""
+    late = sum(e > LABEL_P99_MS for e, _, _ in pairs)
+    marked = sum(m for _, _, m in pairs)
+    both = sum(e > LABEL_P99_MS and m for e, _, m in pairs)
+    gaps = sorted(abs(e - w) for e, w, _ in pairs if w is not None)
+    return {"late": late, "marked": marked, "both": both, "timed": len(gaps),
+            "gap_p50": gaps[len(gaps) // 2] if gaps else None,
+            "gap_p99": gaps[int(len(gaps) * 0.99)] if gaps else None}
 
 
 def f(x, spec):
@@ -170,20 +189,23 @@ def report(rows, host):
     print(f"Host: {host['cpu']}, {host['cpus']} CPUs, kernel {host['kernel']}; "
           f"started {host['started_utc']} UTC\n")
     print("| condition | streams | run | paired mean ms | paired p99 ms | paired max ms | "
-          "label | client_limited | stalls (max ms) | requests in stall | "
-          "watchdog p50 / p99 ms | CPU | injected stops (ms) |")
-    print("|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|")
+          "label | client_limited | stalls (max ms) | rows late / marked / both | "
+          "timed | wait vs paired p50 / p99 ms | watchdog p50 / p99 ms | CPU | "
+          "injected stops (ms) |")
+    print("|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         h = r["health"]
         inj = r.get("injected")
         inj_s = f"{inj['stops']} ({inj['stopped_ms_total']:.0f})" if inj else "–"
+        rw = r["rows"]
         print(f"| {r['condition']} | {r['level']} | {r['repeat'] + 1} | "
               f"{f(r.get('paired_err_mean'), '+.3f')} | {f(r.get('paired_err_p99'), '+.3f')} | "
               f"{f(r.get('paired_err_max'), '+.2f')} | "
               f"{'limited' if r['label'] else 'accurate'} | "
               f"{'**yes**' if r['verdict'] else 'no'} | "
               f"{h.get('stalls', 0)} ({h.get('stall_max_ms', 0):.1f}) | "
-              f"{h.get('requests_in_stall', 0)} / {h.get('requests_watched', 0)} | "
+              f"{rw['late']} / {rw['marked']} / {rw['both']} | {rw['timed']} | "
+              f"{f(rw['gap_p50'], '.3f')} / {f(rw['gap_p99'], '.3f')} | "
               f"{h.get('sched_lag_p50_ms', 0):.2f} / {h.get('sched_lag_p99_ms', 0):.2f} | "
               f"{h.get('cpu_utilisation', 0):.2f} | {inj_s} |")
     tp = sum(r["label"] and r["verdict"] for r in rows)
@@ -197,6 +219,13 @@ def report(rows, host):
           f"true negatives {tn}.\n")
     print("| | value |\n|---|---:|")
     print(f"| precision | {f(precision, '.2f')} |\n| recall | {f(recall, '.2f')} |")
+    late = sum(r["rows"]["late"] for r in rows)
+    marked = sum(r["rows"]["marked"] for r in rows)
+    both = sum(r["rows"]["both"] for r in rows)
+    print(f"| rows: precision of `client_stall` (of {marked} marked) | "
+          f"{f(both / marked if marked else None, '.3f')} |")
+    print(f"| rows: recall of `client_stall` (of {late} late) | "
+          f"{f(both / late if late else None, '.3f')} |")
     for cond in sorted({r["condition"] for r in rows}):
         sub = [r for r in rows if r["condition"] == cond]
         agree = sum(r["label"] == r["verdict"] for r in sub)

@@ -27,7 +27,7 @@ pub use error_kind::ErrorKind;
 pub use flags::{Received, RowFlag, TokenCounts};
 pub use itl::{ItlRest, TokenTimes, ITL_EXACT_CAP};
 pub use outcome::{Connection, Outcome};
-pub use timing::RequestTiming;
+pub use timing::{FirstTokenWait, RequestTiming};
 
 /// Where a request's token counts came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -130,9 +130,18 @@ pub struct RequestRow {
     /// Which turn of its conversation, from 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn: Option<u32>,
-    /// The first token was stamped while the client process was stopped (or
-    /// right after: SIGSTOP, CPU steal, another process on its CPU), so its
-    /// TTFT includes the client's own delay. Absent when false.
+    /// How long the first token's bytes had waited in the kernel's socket buffer
+    /// when llm-bench read them: the client's own share of `ttft_ms`. Absent
+    /// where the kernel does not say (`https://`, URLs with credentials, systems
+    /// other than Linux) and where the read also took later bytes (the kernel
+    /// stamps only the newest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_token_wait_ms: Option<f64>,
+    /// The first token was read late because of the client (SIGSTOP, CPU steal,
+    /// another process on its CPU, a runtime busy elsewhere), so its TTFT
+    /// includes the client's own delay: it waited over 1 ms in the kernel
+    /// (`first_token_wait_ms`) or, where that is not known, it was stamped during
+    /// or right after a stall of the client process. Absent when false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub client_stall: bool,
 }
@@ -242,6 +251,7 @@ impl RequestRow {
             connect_ms: outcome.connection.and_then(|c| c.opened_in).map(ms),
             conversation: None,
             turn: None,
+            first_token_wait_ms: t.first_token_wait.and_then(FirstTokenWait::exact).map(ms),
             client_stall: false,
         }
     }

@@ -47,7 +47,9 @@ fn a_light_run_is_not_client_limited() {
     let own_load: Vec<_> = health
         .reasons
         .iter()
-        .filter(|r| !r.contains("process was stopped"))
+        .filter(|r| {
+            !r.contains("process was stopped") && !r.contains("first token read more than 1 ms")
+        })
         .collect();
     assert!(own_load.is_empty(), "{health:?}");
     assert_eq!(

@@ -229,6 +229,9 @@ pub(super) struct EventStream {
     /// `[DONE]`, an error event or a failing chunk ended the stream.
     pub done: bool,
     broken: Option<SseError>,
+    /// Events dispatched so far, and which of them brought the first token.
+    events: u64,
+    first_token_event: Option<u64>,
 }
 
 impl EventStream {
@@ -237,7 +240,16 @@ impl EventStream {
             parser: SseParser::with_limit(limits.per_buffer),
             done: false,
             broken: None,
+            events: 0,
+            first_token_event: None,
         }
+    }
+
+    /// Whether the first token's event was the last thing fed: nothing came
+    /// after it, not even part of another event. Then the newest bytes read
+    /// were the first token's own.
+    pub fn ends_with_first_token(&self) -> bool {
+        self.first_token_event == Some(self.events) && self.parser.is_between_events()
     }
 
     pub fn feed(&mut self, exchange: &mut Exchange, bytes: &[u8], now: Instant) {
@@ -245,10 +257,19 @@ impl EventStream {
             return;
         }
         exchange.timing.first_byte.get_or_insert(now);
-        let done = &mut self.done;
+        let (done, events, first) = (
+            &mut self.done,
+            &mut self.events,
+            &mut self.first_token_event,
+        );
         let fed = self.parser.feed(bytes, |event| {
+            *events += 1;
             if !*done {
+                let had_token = !exchange.timing.tokens.is_empty();
                 *done = exchange.on_event(event, now);
+                if !had_token && !exchange.timing.tokens.is_empty() {
+                    *first = Some(*events);
+                }
             }
         });
         if let Err(e) = fed {

@@ -7,7 +7,7 @@ use super::exchange::{EventStream, Exchange};
 use super::h1::{self, Attempts, BodyError, Endpoint, SendError};
 use super::limits::grow_within;
 use super::status::{status_message, ErrorBody};
-use crate::record::ErrorKind;
+use crate::record::{ErrorKind, FirstTokenWait};
 
 impl Exchange {
     /// Sends the request and reads the response. Returns the body of a response
@@ -78,9 +78,19 @@ impl Exchange {
     ) -> Result<(), BodyError> {
         let mut events = EventStream::new(self.limits);
         while !events.done {
+            let had_token = !self.timing.tokens.is_empty();
             let more = response
                 .next(stall, |bytes, now| events.feed(self, bytes, now))
                 .await?;
+            if !had_token && !self.timing.tokens.is_empty() {
+                self.timing.first_token_wait = response.read_wait().map(|waited| {
+                    if events.ends_with_first_token() {
+                        FirstTokenWait::Exact(waited)
+                    } else {
+                        FirstTokenWait::AtLeast(waited)
+                    }
+                });
+            }
             if events.take_broken(self) {
                 return Ok(());
             }
@@ -112,6 +122,9 @@ impl Exchange {
                 return Ok(());
             }
         }
+        // The one token is stamped now, as the last read ends: its wait is that
+        // of the body's last bytes.
+        self.timing.first_token_wait = response.read_wait().map(FirstTokenWait::Exact);
         self.on_whole_body(&body, Instant::now());
         Ok(())
     }

@@ -206,6 +206,12 @@ impl SseParser {
         };
     }
 
+    /// True when no part of an event is held: every byte fed so far belonged to
+    /// an event already dispatched (or to comments and blank lines).
+    pub fn is_between_events(&self) -> bool {
+        self.line.is_empty() && !self.has_data && !self.after_cr
+    }
+
     /// Total bytes passed to [`feed`](SseParser::feed) since creation or reset.
     pub fn bytes_seen(&self) -> u64 {
         self.bytes_seen

@@ -10,12 +10,15 @@
 //!
 //! The verdict is judged against paired truth (scripts/selfcheck_study.py: a
 //! trial is client-limited when its per-request TTFT error, against the moment
-//! the server wrote each first token, has p99 over 1 ms). What predicts it:
-//! requests whose first token fell inside a process stall (more than 1 % of them
-//! puts the p99 past 1 ms), a saturated CPU, an open-loop dispatcher that woke
-//! late, and a runtime late most of the time. A runtime late only now and then is
-//! not: a closed loop's burst of first tokens delays the watchdog task by
-//! milliseconds while every token is still stamped on time.
+//! the server wrote each first token, has p99 over 1 ms). Over plain `http://` on
+//! Linux the client measures that error itself: the kernel stamps each packet as
+//! it arrives, and a first token that waited over 1 ms before the client read it
+//! marks its row; more than 1 % of them puts the p99 past 1 ms. Elsewhere it is
+//! predicted: requests whose first token fell inside a process stall, a
+//! saturated CPU, and a runtime late most of the time (a runtime late only now
+//! and then is not: a closed loop's burst of first tokens delays the watchdog
+//! task by milliseconds while every token is still stamped on time). An open-loop
+//! dispatcher that woke late is a symptom either way: it sends late.
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +28,9 @@ pub const SCHED_LAG_LIMIT_MS: f64 = 2.0;
 /// Share of requests whose first token fell in a stall beyond which the trial's
 /// TTFT p99 is the client's delay: more than 1 % of them.
 pub const STALLED_REQUEST_SHARE: f64 = 0.01;
+/// Share of requests whose first-token wait the kernel must have timed for those
+/// waits to decide the verdict alone (the rest failed before a first token).
+const WAITS_MEASURED_SHARE: f64 = 0.9;
 /// An open loop whose dispatcher wakes more than this late sends late by as much.
 pub const DISPATCH_LAG_LIMIT_MS: f64 = 2.0;
 /// Share of its CPUs the process used; beyond this the runtime has no headroom.
@@ -75,11 +81,19 @@ pub struct ClientHealth {
     /// Requests of the trial checked against the stalls (warm-up included).
     #[serde(default)]
     pub requests_watched: u64,
-    /// Of those, the ones whose first token fell inside a stall or right after it
-    /// (within 1 ms plus the stall's length, while the runtime caught up;
-    /// `client_stall` in their rows): their TTFT includes the stall.
+    /// Of those, the ones whose first token the client read late (`client_stall`
+    /// in their rows): it waited over 1 ms in the kernel before the read, or,
+    /// where that wait is not known, it was stamped inside a stall or right after
+    /// one (within 1 ms plus the stall's length, while the runtime caught up).
+    /// Their TTFT includes the client's delay.
     #[serde(default)]
     pub requests_in_stall: u64,
+    /// Requests whose first token's wait in the kernel is known (plain `http://`
+    /// on Linux: the kernel's receive timestamp), and the longest of those waits.
+    #[serde(default)]
+    pub first_token_waits_timed: u64,
+    #[serde(default)]
+    pub first_token_wait_max_ms: f64,
 }
 
 impl ClientHealth {
@@ -96,29 +110,34 @@ impl ClientHealth {
             (Some(p99), Some(over)) => over >= MIN_LATE_SAMPLES && p99 > DISPATCH_LAG_LIMIT_MS,
             _ => false,
         };
+        // Where the kernel said how long first tokens waited before they were
+        // read, that is the measurement; a busy runtime or CPU only predicts it.
+        let predicted = !self.waits_measured();
         Symptoms {
             stalls: self.requests_in_stall > 0
                 && self.requests_in_stall as f64
                     > STALLED_REQUEST_SHARE * self.requests_watched as f64,
-            sched_lag: self.sched_lag_samples > 0 && self.sched_lag_p50_ms > SCHED_LAG_LIMIT_MS,
-            cpu: self.cpu_utilisation > CPU_UTILISATION_LIMIT,
+            sched_lag: predicted
+                && self.sched_lag_samples > 0
+                && self.sched_lag_p50_ms > SCHED_LAG_LIMIT_MS,
+            cpu: predicted && self.cpu_utilisation > CPU_UTILISATION_LIMIT,
             dispatch,
         }
+    }
+
+    /// Whether the kernel timed the first-token waits of nearly every request
+    /// ([`WAITS_MEASURED_SHARE`]): plain `http://` on Linux.
+    fn waits_measured(&self) -> bool {
+        self.first_token_waits_timed > 0
+            && self.first_token_waits_timed as f64
+                >= WAITS_MEASURED_SHARE * self.requests_watched as f64
     }
 
     /// Sets `client_limited` and one reason per symptom, worded from these numbers.
     fn describe(&mut self, symptoms: Symptoms) {
         let mut reasons = Vec::new();
         if symptoms.stalls {
-            reasons.push(format!(
-                "the client process was stopped {} time(s), for up to {:.1} ms ({:.1} ms in all: other processes on its CPU, CPU steal on a virtual machine, or a stop signal), and {} of {} requests ({:.1}%) got their first token during or right after a stall, so their TTFTs are late by as much",
-                self.stalls,
-                self.stall_max_ms,
-                self.stall_total_ms,
-                self.requests_in_stall,
-                self.requests_watched,
-                100.0 * self.requests_in_stall as f64 / self.requests_watched.max(1) as f64
-            ));
+            reasons.push(self.stall_reason());
         }
         if symptoms.sched_lag {
             let cause = if self.machine_stalled() {
@@ -149,6 +168,33 @@ impl ClientHealth {
         }
         self.client_limited = !reasons.is_empty();
         self.reasons = reasons;
+    }
+
+    /// Why rows were marked: measured waits in the kernel where the client knows
+    /// them, the stalls it saw otherwise.
+    fn stall_reason(&self) -> String {
+        let share = format!(
+            "{} of {} requests ({:.1}%)",
+            self.requests_in_stall,
+            self.requests_watched,
+            100.0 * self.requests_in_stall as f64 / self.requests_watched.max(1) as f64
+        );
+        let stopped = format!(
+            "the client process was stopped {} time(s), for up to {:.1} ms ({:.1} ms in all: other processes on its CPU, CPU steal on a virtual machine, or a stop signal)",
+            self.stalls, self.stall_max_ms, self.stall_total_ms
+        );
+        if self.first_token_waits_timed == 0 {
+            return format!("{stopped}, and {share} got their first token during or right after a stall, so their TTFTs are late by as much");
+        }
+        let why = if self.stalls > 0 {
+            stopped
+        } else {
+            "the client's runtime was busy or kept off its CPU".to_string()
+        };
+        format!(
+            "{share} had their first token read more than 1 ms after it arrived (it waited up to {:.1} ms in the kernel), so their TTFTs are late by as much; {why}",
+            self.first_token_wait_max_ms
+        )
     }
 
     /// The worst of several trials: a scenario is client-limited if any trial was.
@@ -186,6 +232,8 @@ impl ClientHealth {
             p.stall_total_ms += h.stall_total_ms;
             p.requests_watched += h.requests_watched;
             p.requests_in_stall += h.requests_in_stall;
+            p.first_token_waits_timed += h.first_token_waits_timed;
+            p.first_token_wait_max_ms = p.first_token_wait_max_ms.max(h.first_token_wait_max_ms);
             p.dispatch_lag_over_limit = match (p.dispatch_lag_over_limit, h.dispatch_lag_over_limit)
             {
                 (Some(a), Some(b)) => Some(a + b),
@@ -324,6 +372,39 @@ mod tests {
             ..stalled(0)
         };
         assert!(!idle.judge().client_limited, "a stall that delayed nothing");
+    }
+
+    /// Where the kernel timed the first-token waits, they decide: a busy CPU or
+    /// a late runtime with every first token read on time is not a verdict,
+    /// more than 1 % read late is, worded from the waits.
+    #[test]
+    fn measured_waits_decide_where_the_kernel_timed_them() {
+        let timed = |late: u64| ClientHealth {
+            cpu_utilisation: 0.97,
+            sched_lag_p50_ms: 4.0,
+            requests_in_stall: late,
+            first_token_waits_timed: 990,
+            first_token_wait_max_ms: 3.25,
+            ..healthy()
+        };
+        let h = timed(10).judge();
+        assert!(!h.client_limited, "{h:?}");
+        let h = timed(11).judge();
+        assert!(h.client_limited, "{h:?}");
+        assert_eq!(h.reasons.len(), 1, "{h:?}");
+        assert!(
+            h.reasons[0].starts_with("11 of 1000 requests (1.1%) had their first token read more than 1 ms after it arrived (it waited up to 3.2 ms")
+                && h.reasons[0].ends_with("the client's runtime was busy or kept off its CPU"),
+            "{:?}",
+            h.reasons
+        );
+        // Too few timed (most requests went over TLS): the predictors count.
+        let few = ClientHealth {
+            first_token_waits_timed: 100,
+            ..timed(0)
+        }
+        .judge();
+        assert!(few.client_limited && few.reasons.len() == 2, "{few:?}");
     }
 
     #[test]

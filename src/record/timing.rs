@@ -23,8 +23,33 @@ pub struct RequestTiming {
     /// Arrivals of the chunks that carried content: the first is the first token;
     /// their gaps are kept in bounded memory.
     pub tokens: TokenTimes,
+    /// How long the bytes of the first token had waited in the kernel's socket
+    /// buffer when the client read them (and stamped the token): the client's own
+    /// share of the TTFT. `None` where the kernel does not say (TLS, reqwest, not
+    /// Linux, a packet it did not stamp).
+    pub first_token_wait: Option<FirstTokenWait>,
     /// When the response was complete (or failed).
     pub end: Instant,
+}
+
+/// The first token's wait in the kernel before the client read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstTokenWait {
+    /// The read ended with the first token: the kernel's stamp is its own.
+    Exact(Duration),
+    /// The read also took what came after it; the kernel stamps the newest
+    /// bytes of a read, so the first token waited at least this long.
+    AtLeast(Duration),
+}
+
+impl FirstTokenWait {
+    /// The wait when it is the first token's own.
+    pub fn exact(self) -> Option<Duration> {
+        match self {
+            FirstTokenWait::Exact(d) => Some(d),
+            FirstTokenWait::AtLeast(_) => None,
+        }
+    }
 }
 
 impl RequestTiming {
@@ -36,6 +61,7 @@ impl RequestTiming {
             first_byte: None,
             first_reasoning: None,
             tokens: TokenTimes::default(),
+            first_token_wait: None,
             end: sent,
         }
     }

@@ -168,6 +168,7 @@ fn synthetic_rows(
             connect_ms: None,
             conversation: None,
             turn: None,
+            first_token_wait_ms: None,
             client_stall: false,
         };
         let e2e = if failed {

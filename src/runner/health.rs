@@ -123,6 +123,8 @@ impl Watchdog {
             stall_total_ms: stalls.total.as_secs_f64() * 1000.0,
             requests_watched: stalls.rows_checked,
             requests_in_stall: stalls.rows_marked,
+            first_token_waits_timed: stalls.rows_timed,
+            first_token_wait_max_ms: stalls.longest_wait.as_secs_f64() * 1000.0,
             ..ClientHealth::default()
         }
         .judge()

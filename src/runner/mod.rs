@@ -349,7 +349,10 @@ impl TrialContext {
             row.conversation = Some(conversation);
             row.turn = Some(turn);
         }
-        row.client_stall = self.stalls.check(outcome.timing.tokens.first());
+        row.client_stall = self.stalls.check(
+            outcome.timing.tokens.first(),
+            outcome.timing.first_token_wait,
+        );
         self.sink.send(row);
     }
 }

@@ -26,6 +26,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::run_delay::RunDelay;
+use crate::record::FirstTokenWait;
 
 /// How long the watcher sleeps between looks at the clock.
 pub const PERIOD: Duration = Duration::from_millis(1);
@@ -78,6 +79,10 @@ pub struct StallLog {
     /// under the lock only once this is non-zero.
     seen: AtomicU64,
     rows_checked: AtomicU64,
+    /// Rows whose first token's wait in the kernel is known.
+    rows_timed: AtomicU64,
+    /// The longest of those waits, in µs.
+    longest_wait_us: AtomicU64,
     rows_marked: AtomicU64,
 }
 
@@ -91,32 +96,50 @@ impl StallLog {
         self.seen.fetch_add(1, Ordering::Release);
     }
 
-    /// Whether a request whose first token was stamped at `first_token` was
-    /// delayed by a stall; counts the row either way.
-    pub fn check(&self, first_token: Option<Instant>) -> bool {
+    /// Whether a request's first token was read late because of the client;
+    /// counts the row either way. Where the kernel said how long the token's
+    /// own bytes waited before the read, that decides: more than [`STALL_MIN`].
+    /// A wait that is only a lower bound decides when it is over that; else,
+    /// and where no wait is known: whether the token was stamped
+    /// (`first_token`) during or right after a stall.
+    pub fn check(&self, first_token: Option<Instant>, waited: Option<FirstTokenWait>) -> bool {
         self.rows_checked.fetch_add(1, Ordering::Relaxed);
-        let Some(t) = first_token else {
-            return false;
+        let hit = match (first_token, waited) {
+            (None, _) => false,
+            (Some(_), Some(FirstTokenWait::Exact(waited))) => {
+                self.rows_timed.fetch_add(1, Ordering::Relaxed);
+                self.longest_wait_us
+                    .fetch_max(waited.as_micros() as u64, Ordering::Relaxed);
+                waited > STALL_MIN
+            }
+            (Some(t), Some(FirstTokenWait::AtLeast(waited))) => {
+                waited > STALL_MIN || self.in_stall(t)
+            }
+            (Some(t), None) => self.in_stall(t),
         };
-        if self.seen.load(Ordering::Acquire) == 0 {
-            return false;
-        }
-        let stalls = self.stalls.lock().unwrap_or_else(|p| p.into_inner());
-        // Stalls are pushed in time order: the ones that ended more than the
-        // longest aftermath before `t` are behind, so look from the newest back.
-        let hit = stalls
-            .iter()
-            .rev()
-            .take_while(|s| s.end + MAX_AFTERMATH >= t)
-            .any(|s| s.delayed(t));
-        drop(stalls);
         if hit {
             self.rows_marked.fetch_add(1, Ordering::Relaxed);
         }
         hit
     }
 
-    /// What the trial saw: stall count, longest, total, rows checked and marked.
+    /// Whether an event stamped at `t` fell in a stall or its aftermath.
+    fn in_stall(&self, t: Instant) -> bool {
+        if self.seen.load(Ordering::Acquire) == 0 {
+            return false;
+        }
+        let stalls = self.stalls.lock().unwrap_or_else(|p| p.into_inner());
+        // Stalls are pushed in time order: the ones that ended more than the
+        // longest aftermath before `t` are behind, so look from the newest back.
+        stalls
+            .iter()
+            .rev()
+            .take_while(|s| s.end + MAX_AFTERMATH >= t)
+            .any(|s| s.delayed(t))
+    }
+
+    /// What the trial saw: stall count, longest, total; rows checked, timed by the
+    /// kernel and marked.
     pub fn totals(&self) -> StallTotals {
         let stalls = self.stalls.lock().unwrap_or_else(|p| p.into_inner());
         StallTotals {
@@ -124,6 +147,8 @@ impl StallLog {
             longest: stalls.iter().map(Stall::duration).max().unwrap_or_default(),
             total: stalls.iter().map(Stall::duration).sum(),
             rows_checked: self.rows_checked.load(Ordering::Relaxed),
+            rows_timed: self.rows_timed.load(Ordering::Relaxed),
+            longest_wait: Duration::from_micros(self.longest_wait_us.load(Ordering::Relaxed)),
             rows_marked: self.rows_marked.load(Ordering::Relaxed),
         }
     }
@@ -136,6 +161,9 @@ pub struct StallTotals {
     pub longest: Duration,
     pub total: Duration,
     pub rows_checked: u64,
+    /// Rows whose first token's wait in the kernel is known, and the longest.
+    pub rows_timed: u64,
+    pub longest_wait: Duration,
     pub rows_marked: u64,
 }
 
@@ -253,6 +281,32 @@ mod tests {
         assert_eq!((s.start, s.end, s.duration()), (t0, t0 + ms(5), ms(5)));
     }
 
+    /// A wait the kernel timed decides over the stalls: an exact wait over 1 ms
+    /// marks the row anywhere, one under it does not even inside a stall. A
+    /// lower bound under 1 ms leaves it to the stalls.
+    #[test]
+    fn a_timed_wait_decides_and_a_lower_bound_falls_back_to_the_stalls() {
+        let t0 = Instant::now();
+        let log = StallLog::default();
+        log.push(Stall {
+            start: t0 + ms(10),
+            end: t0 + ms(15),
+        });
+        let (inside, outside) = (Some(t0 + ms(12)), Some(t0 + ms(40)));
+        let exact = |us| Some(FirstTokenWait::Exact(Duration::from_micros(us)));
+        let at_least = |us| Some(FirstTokenWait::AtLeast(Duration::from_micros(us)));
+        assert!(!log.check(inside, exact(40)), "read on time inside a stall");
+        assert!(log.check(outside, exact(1_500)), "read late outside one");
+        assert!(!log.check(outside, exact(1_000)), "1 ms is not over 1 ms");
+        assert!(log.check(outside, at_least(2_000)), "at least 2 ms");
+        assert!(log.check(inside, at_least(300)), "maybe late, in a stall");
+        assert!(!log.check(outside, at_least(300)), "maybe late, no stall");
+        let totals = log.totals();
+        assert_eq!((totals.rows_checked, totals.rows_marked), (6, 3));
+        assert_eq!(totals.rows_timed, 3, "only exact waits are timed");
+        assert_eq!(totals.longest_wait, Duration::from_micros(1_500));
+    }
+
     /// Rows whose first token fell inside a stall, or within the aftermath after
     /// it, are marked; others, and rows without a first token, are not; every
     /// row is counted.
@@ -260,7 +314,7 @@ mod tests {
     fn rows_in_or_right_after_a_stall_are_marked() {
         let t0 = Instant::now();
         let log = StallLog::default();
-        assert!(!log.check(Some(t0 + ms(1))), "no stall yet");
+        assert!(!log.check(Some(t0 + ms(1)), None), "no stall yet");
         log.push(Stall {
             start: t0 + ms(10),
             end: t0 + ms(15),
@@ -270,19 +324,19 @@ mod tests {
             end: t0 + ms(42),
         });
         let at = |us: u64| Some(t0 + Duration::from_micros(us));
-        assert!(!log.check(at(9_999)), "before the first stall");
-        assert!(log.check(at(10_000)), "at its start");
-        assert!(log.check(at(15_000)), "at its end");
+        assert!(!log.check(at(9_999), None), "before the first stall");
+        assert!(log.check(at(10_000), None), "at its start");
+        assert!(log.check(at(15_000), None), "at its end");
         // Its aftermath: 1 ms plus its own 5 ms.
-        assert!(log.check(at(20_900)), "in its aftermath");
-        assert!(!log.check(at(21_100)), "after the aftermath");
-        assert!(!log.check(at(30_000)), "between stalls");
-        assert!(log.check(at(41_000)), "inside the second");
+        assert!(log.check(at(20_900), None), "in its aftermath");
+        assert!(!log.check(at(21_100), None), "after the aftermath");
+        assert!(!log.check(at(30_000), None), "between stalls");
+        assert!(log.check(at(41_000), None), "inside the second");
         assert!(
-            log.check(at(44_900)),
+            log.check(at(44_900), None),
             "in the second's aftermath (1 + 2 ms)"
         );
-        assert!(!log.check(None), "no first token");
+        assert!(!log.check(None, None), "no first token");
         let totals = log.totals();
         assert_eq!(totals.stalls, 2);
         assert_eq!(totals.longest, ms(5));

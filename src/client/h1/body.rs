@@ -6,7 +6,6 @@ use std::io;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncReadExt;
 use tokio::time::Sleep;
 
 use super::framing::{BodyDecoder, FramingError};
@@ -78,6 +77,13 @@ impl Body {
         self.head_time
     }
 
+    /// How long the newest bytes of the last read (of the body, or of the head
+    /// when nothing of the body has been read yet) had waited in the kernel
+    /// before the client read them; `None` where the kernel does not say.
+    pub fn read_wait(&self) -> Option<Duration> {
+        self.conn.read_wait
+    }
+
     /// True once every byte of the body has been read.
     pub fn is_complete(&self) -> bool {
         self.decoder.is_done() && self.pending.0 >= self.pending.1
@@ -140,7 +146,7 @@ impl Body {
                 .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
             tokio::select! {
                 biased;
-                read = self.conn.stream.read(&mut self.conn.buf) => {
+                read = self.conn.read_into(0) => {
                     return read.map_err(BodyError::Io);
                 }
                 () = sleep.as_mut() => {
@@ -162,6 +168,13 @@ impl Body {
 }
 
 impl Conn {
+    /// Reads into the buffer from `from` on, keeping how long the bytes waited.
+    pub(super) async fn read_into(&mut self, from: usize) -> io::Result<usize> {
+        let (n, waited) = self.stream.read_timed(&mut self.buf[from..]).await?;
+        self.read_wait = waited;
+        Ok(n)
+    }
+
     /// Gives back what a long response head made the read buffer grow to.
     fn shrink_buffer(&mut self) {
         if self.buf.len() > READ_BUFFER {

@@ -10,7 +10,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use super::body::Body;
 use super::framing::Framing;
@@ -65,7 +65,7 @@ impl Conn {
                 }
                 self.buf.resize(self.buf.len() * 2, 0);
             }
-            let read = tokio::time::timeout(stall, self.stream.read(&mut self.buf[filled..]));
+            let read = tokio::time::timeout(stall, self.read_into(filled));
             let n = match read.await {
                 Err(_) => {
                     return Err(fail(SendError::Stalled {

@@ -25,6 +25,7 @@
 mod body;
 pub mod framing;
 mod head;
+mod rx_time;
 pub mod stream;
 #[cfg(test)]
 mod tests;
@@ -94,6 +95,9 @@ pub struct Conn {
     reused: bool,
     /// When its last response ended (it went back to the pool).
     idle_since: Option<Instant>,
+    /// How long the newest bytes of the last read waited in the kernel, where
+    /// known ([`rx_time`]).
+    read_wait: Option<Duration>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -431,7 +435,10 @@ impl Endpoint {
                 Ok(Ok(tcp)) => {
                     tcp.set_nodelay(true).map_err(SendError::Connect)?;
                     let stream = match &self.tls {
-                        None => Stream::Plain(tcp),
+                        None => {
+                            rx_time::enable(&tcp);
+                            Stream::Plain(tcp)
+                        }
                         Some(tls) => self.handshake(tls, tcp).await?,
                     };
                     return Ok(Conn {
@@ -439,6 +446,7 @@ impl Endpoint {
                         buf: vec![0; READ_BUFFER],
                         reused: false,
                         idle_since: None,
+                        read_wait: None,
                     });
                 }
                 Ok(Err(e)) => last = Some(e),

@@ -82,6 +82,22 @@ pub enum Stream {
 }
 
 impl Stream {
+    /// Reads what is there into `buf`, waiting until something is; with the time
+    /// the newest of those bytes waited in the kernel, where it is known (plain
+    /// TCP on Linux: [`super::rx_time`]).
+    pub(super) async fn read_timed(
+        &mut self,
+        buf: &mut [u8],
+    ) -> io::Result<(usize, Option<std::time::Duration>)> {
+        match self {
+            Stream::Plain(tcp) => super::rx_time::recv(tcp, buf).await,
+            Stream::Tls(tls) => {
+                use tokio::io::AsyncReadExt;
+                tls.read(buf).await.map(|n| (n, None))
+            }
+        }
+    }
+
     /// The socket underneath.
     pub(super) fn tcp(&self) -> &TcpStream {
         match self {

@@ -290,6 +290,7 @@ mod tests {
                     connect_ms: None,
                     conversation: None,
                     turn: None,
+                    first_token_wait_ms: None,
                     client_stall: false,
                 }
             })

@@ -118,6 +118,7 @@ pub(crate) fn sample_row(index: u64) -> RequestRow {
         connect_ms: None,
         conversation: None,
         turn: None,
+        first_token_wait_ms: None,
         client_stall: false,
     }
 }

@@ -196,6 +196,7 @@ fn trial_rows(rng: &mut StdRng, trial: u32, speed: f64, ttft_factor: f64) -> Vec
                 connect_ms: None,
                 conversation: None,
                 turn: None,
+                first_token_wait_ms: None,
                 client_stall: false,
             }
         })

@@ -46,6 +46,7 @@ pub(crate) fn row(index: u64, start_ms: f64, e2e_ms: f64) -> RequestRow {
         connect_ms: None,
         conversation: None,
         turn: None,
+        first_token_wait_ms: None,
         client_stall: false,
     }
 }
