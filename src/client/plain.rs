@@ -90,6 +90,7 @@ impl Exchange {
                         FirstTokenWait::AtLeast(waited)
                     }
                 });
+                response.stop_timing_reads();
             }
             if events.take_broken(self) {
                 return Ok(());

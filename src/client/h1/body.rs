@@ -84,6 +84,13 @@ impl Body {
         self.conn.read_wait
     }
 
+    /// Reads no longer ask how long their bytes waited (the first token has been
+    /// timed), until the connection's next request.
+    pub fn stop_timing_reads(&mut self) {
+        self.conn.time_reads = false;
+        self.conn.read_wait = None;
+    }
+
     /// True once every byte of the body has been read.
     pub fn is_complete(&self) -> bool {
         self.decoder.is_done() && self.pending.0 >= self.pending.1
@@ -170,7 +177,10 @@ impl Body {
 impl Conn {
     /// Reads into the buffer from `from` on, keeping how long the bytes waited.
     pub(super) async fn read_into(&mut self, from: usize) -> io::Result<usize> {
-        let (n, waited) = self.stream.read_timed(&mut self.buf[from..]).await?;
+        let (n, waited) = self
+            .stream
+            .read_timed(&mut self.buf[from..], self.time_reads)
+            .await?;
         self.read_wait = waited;
         Ok(n)
     }

@@ -46,6 +46,7 @@ impl Conn {
         request: &[u8],
         stall: Duration,
     ) -> Result<(Head, Body), Failed> {
+        self.time_reads = true;
         let reused = self.reused;
         self.write_request(request, stall)
             .await

@@ -95,6 +95,9 @@ pub struct Conn {
     reused: bool,
     /// When its last response ended (it went back to the pool).
     idle_since: Option<Instant>,
+    /// Whether reads ask the kernel how long their bytes waited: from each
+    /// request's send until its first token.
+    time_reads: bool,
     /// How long the newest bytes of the last read waited in the kernel, where
     /// known ([`rx_time`]).
     read_wait: Option<Duration>,
@@ -446,6 +449,7 @@ impl Endpoint {
                         buf: vec![0; READ_BUFFER],
                         reused: false,
                         idle_since: None,
+                        time_reads: true,
                         read_wait: None,
                     });
                 }

@@ -82,19 +82,20 @@ pub enum Stream {
 }
 
 impl Stream {
-    /// Reads what is there into `buf`, waiting until something is; with the time
-    /// the newest of those bytes waited in the kernel, where it is known (plain
-    /// TCP on Linux: [`super::rx_time`]).
+    /// Reads what is there into `buf`, waiting until something is. With `timed`,
+    /// also how long the newest of those bytes waited in the kernel, where that is
+    /// known (plain TCP on Linux: [`super::rx_time`]); it costs a `recvmsg` in
+    /// place of a `read`, so it is asked for only until the first token.
     pub(super) async fn read_timed(
         &mut self,
         buf: &mut [u8],
+        timed: bool,
     ) -> io::Result<(usize, Option<std::time::Duration>)> {
+        use tokio::io::AsyncReadExt;
         match self {
-            Stream::Plain(tcp) => super::rx_time::recv(tcp, buf).await,
-            Stream::Tls(tls) => {
-                use tokio::io::AsyncReadExt;
-                tls.read(buf).await.map(|n| (n, None))
-            }
+            Stream::Plain(tcp) if timed => super::rx_time::recv(tcp, buf).await,
+            Stream::Plain(tcp) => tcp.read(buf).await.map(|n| (n, None)),
+            Stream::Tls(tls) => tls.read(buf).await.map(|n| (n, None)),
         }
     }
 

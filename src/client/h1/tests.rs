@@ -144,6 +144,38 @@ async fn fetch(ep: &Endpoint) -> (u16, Result<Vec<u8>, String>, Body) {
     (head.status, result, body)
 }
 
+/// Reads ask the kernel how long their bytes waited only until told to stop
+/// (the first token is timed); a pooled connection's next request is timed again.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn reads_are_timed_until_the_first_token_and_again_for_the_next_request() {
+    super::rx_time::until_stamping_is_on().await;
+    // Empty pieces stretch the pause after "ab" to ~40 ms, so "cd" comes in a
+    // read of its own.
+    let mut pieces: Vec<&'static [u8]> =
+        vec![b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n", b"ab"];
+    pieces.extend([&b""[..]; 20]);
+    pieces.push(b"cd");
+    let reply = Reply::Pieces(pieces);
+    let s = server(vec![reply.clone(), reply]).await;
+    let ep = endpoint(s.port);
+    for _ in 0..2 {
+        let (_, mut body) = ep
+            .send(None, b"{}", STALL, &mut Attempts::default())
+            .await
+            .unwrap();
+        body.next(STALL, |b, _| assert_eq!(b, b"ab")).await.unwrap();
+        assert!(body.read_wait().is_some(), "timed until told to stop");
+        body.stop_timing_reads();
+        assert_eq!(body.read_wait(), None);
+        body.next(STALL, |b, _| assert_eq!(b, b"cd")).await.unwrap();
+        assert_eq!(body.read_wait(), None, "a plain read says nothing");
+        assert!(body.is_complete());
+        ep.put_back(body.into_reusable().expect("reusable"));
+    }
+    assert_eq!(s.connections.load(Ordering::SeqCst), 1);
+}
+
 #[tokio::test]
 async fn content_length_bodies_reuse_one_connection() {
     let reply = Reply::Pieces(vec![
