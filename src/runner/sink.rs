@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -284,7 +285,7 @@ const BATCH_BYTES: usize = 1 << 16;
 /// of a core the runtime needs, and all of it while the runtime is idle. A lower
 /// weight alone does not stop it from holding the core for a whole time slice once
 /// it runs (milliseconds, while a burst of first tokens waits), hence also
-/// [`YIELD_BELOW_BACKLOG`].
+/// [`YIELD_EVERY`].
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: setpriority on `who = 0` changes only the calling thread's nice value.
@@ -293,15 +294,23 @@ fn lower_priority() {
     }
 }
 
-/// The writer gives the core back (`sched_yield`) after each row while fewer than
-/// this many rows wait. When a closed loop's requests finish together, the runtime
-/// wakes for their successors' first tokens while the writer serialises the burst;
-/// a writer that held on for its slice made those tokens wait: at 1,024 streams on a
-/// pinned core, paired TTFT error p99 was above 1 ms in 5 of 12 runs and 4–7 ms in 4,
-/// against at most 1.2 ms in 12 runs with the yield (docs/performance.md). Past this
-/// backlog the runtime is saturated for longer than a burst; the writer then stops
-/// yielding and keeps its share, so the rows waiting in memory stay bounded.
+/// The writer gives the core back (`sched_yield`) every [`YIELD_EVERY`] of writing
+/// while fewer than this many rows wait. When a closed loop's requests finish
+/// together, the runtime wakes for their successors' first tokens while the writer
+/// serialises the burst; a writer that held on for its slice made those tokens
+/// wait: at 1,024 streams on a pinned core, paired TTFT error p99 was above 1 ms in
+/// 5 of 12 runs and 4–7 ms in 4, against at most 1.2 ms in 12 runs with the yield
+/// (docs/performance.md). Past this backlog the runtime is saturated for longer
+/// than a burst; the writer then stops yielding and keeps its share, so the rows
+/// waiting in memory stay bounded.
 const YIELD_BELOW_BACKLOG: u64 = 4096;
+
+/// How long the writer writes before it yields: short against the 1 ms a first
+/// token may wait, and long enough for a few dozen rows (~7 µs each). Yielding
+/// after every row made a writer that shares its core with a busy process (in one
+/// scheduling group) write one row per turn it got: a 4,096-request run at 1,024
+/// streams took 39 s to finish instead of 12 s.
+const YIELD_EVERY: Duration = Duration::from_micros(200);
 
 fn write_rows(
     rx: Receiver<Message>,
@@ -314,13 +323,16 @@ fn write_rows(
 ) -> Result<(), WriteError> {
     let mut line = Vec::with_capacity(4096);
     let mut written: u64 = 0;
+    let mut since_yield = Instant::now();
     loop {
         let row = match rx.try_recv() {
             Ok(row) => row,
             Err(TryRecvError::Empty) => {
                 // Nothing waiting: put what we have on disk (a no-op when empty).
                 out.flush()?;
-                match rx.recv() {
+                let next = rx.recv();
+                since_yield = Instant::now();
+                match next {
                     Ok(row) => row,
                     Err(_) => break,
                 }
@@ -361,8 +373,11 @@ fn write_rows(
         }
         written += 1;
         let sent = progress.done.load(Ordering::Relaxed);
-        if sent.saturating_sub(written) < YIELD_BELOW_BACKLOG {
+        if sent.saturating_sub(written) < YIELD_BELOW_BACKLOG
+            && since_yield.elapsed() >= YIELD_EVERY
+        {
             std::thread::yield_now();
+            since_yield = Instant::now();
         }
     }
     out.flush()
