@@ -30,6 +30,15 @@
 //! an event that lies entirely within one network chunk is handed out as a slice
 //! of that chunk. Only a line split across chunks, or an event with several
 //! `data:` lines, is copied into a buffer the parser owns and reuses.
+//!
+//! Layout: this file holds the parser's types and its entry points (`feed`,
+//! `finish`); `lines` cuts chunks into lines (line endings split across reads,
+//! lines split across chunks, UTF-8, the byte order mark) and `fields` says what
+//! each line does to the pending event (field name and value, joined data,
+//! dispatch).
+
+mod fields;
+mod lines;
 
 use std::fmt;
 
@@ -96,47 +105,6 @@ impl fmt::Display for SseError {
 }
 
 impl std::error::Error for SseError {}
-
-/// One field line, after the spec's §9.2.6 split into name and value.
-enum Line<'a> {
-    /// An empty line: dispatch the event.
-    Blank,
-    /// A `data` field, with its value.
-    Data(&'a str),
-    /// An `event` field, with its value (the event type).
-    Event(&'a str),
-    /// A comment, or a field this client has no use for (`id`, `retry`, unknown).
-    Ignored,
-}
-
-impl<'a> Line<'a> {
-    /// Spec §9.2.6: a line starting with a colon is a comment; otherwise the field
-    /// name is everything before the first colon (the whole line if there is
-    /// none) and the value everything after it, minus one leading space.
-    fn classify(line: &'a str) -> Line<'a> {
-        // `data:` first: nearly every line of a completion stream is one.
-        if let Some(value) = line.strip_prefix("data:") {
-            return Line::Data(strip_one_space(value));
-        }
-        if line.is_empty() {
-            return Line::Blank;
-        }
-        let (name, value) = match line.split_once(':') {
-            Some((name, value)) => (name, strip_one_space(value)),
-            None => (line, ""),
-        };
-        // An empty name is a comment (the line started with a colon).
-        match name {
-            "data" => Line::Data(value),
-            "event" => Line::Event(value),
-            _ => Line::Ignored,
-        }
-    }
-}
-
-fn strip_one_space(value: &str) -> &str {
-    value.strip_prefix(' ').unwrap_or(value)
-}
 
 /// Incremental SSE parser for one response body. Create one per stream (creating
 /// it allocates nothing), or [`reset`](SseParser::reset) it to reuse its buffers.
@@ -272,191 +240,6 @@ impl SseParser {
         }
         self.dispatch(None, &mut on_event);
         Ok(())
-    }
-
-    fn feed_lines<'b, F: FnMut(SseEvent<'_>)>(
-        &mut self,
-        bytes: &'b [u8],
-        base: u64,
-        on_event: &mut F,
-    ) -> Result<(), SseError> {
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        let mut pos = 0;
-        // Spec §9.2.6: CRLF is one line ending even when the read boundary falls
-        // between the CR and the LF; the line itself was handled at the CR.
-        if std::mem::take(&mut self.after_cr) && bytes[0] == b'\n' {
-            pos = 1;
-        }
-        // The pending event's data when it is a single line of this chunk: handed
-        // out without copying if the event also ends in this chunk.
-        let mut borrowed: Option<&'b str> = None;
-        let result = loop {
-            let rest = &bytes[pos..];
-            let Some(len) = memchr::memchr2(b'\n', b'\r', rest) else {
-                // No line ending: keep the start of the line for the next chunk.
-                if !rest.is_empty() {
-                    if self.line.len() + rest.len() > self.limit {
-                        break Err(SseError::LineTooLong { limit: self.limit });
-                    }
-                    if self.line.is_empty() {
-                        self.line_start = base + pos as u64;
-                    }
-                    self.reserve_line(rest.len());
-                    self.line.extend_from_slice(rest);
-                }
-                break Ok(());
-            };
-            let end = pos + len;
-            // Spec §9.2.6: a line ends with CRLF, a lone LF, or a lone CR (the
-            // `end-of-line` rule of §9.2.5).
-            let next = if bytes[end] == b'\n' {
-                end + 1
-            } else {
-                match bytes.get(end + 1) {
-                    Some(b'\n') => end + 2,
-                    Some(_) => end + 1,
-                    None => {
-                        self.after_cr = true;
-                        end + 1
-                    }
-                }
-            };
-            let line = &bytes[pos..end];
-            let handled = if self.line.is_empty() {
-                self.chunk_line(line, base + pos as u64, &mut borrowed, on_event)
-            } else {
-                self.split_line(line, &mut borrowed, on_event)
-            };
-            if let Err(error) = handled {
-                break Err(error);
-            }
-            pos = next;
-        };
-        // `bytes` is only lent to us: an event still open at the end of the chunk
-        // must keep its data in our own buffer.
-        if let Some(data) = borrowed {
-            self.reserve_data(data.len());
-            self.data.push_str(data);
-        }
-        result
-    }
-
-    /// A line that lies entirely within the current chunk: the fast path, which
-    /// copies nothing unless the event has several `data:` lines.
-    fn chunk_line<'b, F: FnMut(SseEvent<'_>)>(
-        &mut self,
-        raw: &'b [u8],
-        offset: u64,
-        borrowed: &mut Option<&'b str>,
-        on_event: &mut F,
-    ) -> Result<(), SseError> {
-        if raw.len() > self.limit {
-            return Err(SseError::LineTooLong { limit: self.limit });
-        }
-        let line = self.decode(raw, offset)?;
-        match Line::classify(line) {
-            Line::Data(value) if !self.has_data => {
-                self.has_data = true;
-                *borrowed = Some(value);
-                Ok(())
-            }
-            line => self.apply(line, borrowed, on_event),
-        }
-    }
-
-    /// The end of a line whose start arrived in an earlier chunk.
-    fn split_line<F: FnMut(SseEvent<'_>)>(
-        &mut self,
-        tail: &[u8],
-        borrowed: &mut Option<&str>,
-        on_event: &mut F,
-    ) -> Result<(), SseError> {
-        if self.line.len() + tail.len() > self.limit {
-            return Err(SseError::LineTooLong { limit: self.limit });
-        }
-        // Taken out (no allocation) so the line can be read while `self` changes,
-        // then put back so its capacity is reused.
-        let mut raw = std::mem::take(&mut self.line);
-        raw.reserve_exact(reserve_within(
-            raw.len(),
-            raw.capacity(),
-            tail.len(),
-            self.limit,
-        ));
-        raw.extend_from_slice(tail);
-        let result = match self.decode(&raw, self.line_start) {
-            Ok(line) => self.apply(Line::classify(line), borrowed, on_event),
-            Err(error) => Err(error),
-        };
-        raw.clear();
-        self.line = raw;
-        result
-    }
-
-    /// Checks that a complete line is UTF-8 and drops a leading byte order mark.
-    fn decode<'l>(&mut self, raw: &'l [u8], offset: u64) -> Result<&'l str, SseError> {
-        let line = std::str::from_utf8(raw).map_err(|e| SseError::InvalidUtf8 {
-            offset: offset + e.valid_up_to() as u64,
-        })?;
-        // Spec §9.2.6: the stream is decoded with "UTF-8 decode", which skips one
-        // leading BOM (`stream = [ bom ] *event` in §9.2.5). Checked on the first complete line, so a BOM split across
-        // chunks is found too.
-        if std::mem::take(&mut self.at_start) {
-            return Ok(line.strip_prefix('\u{feff}').unwrap_or(line));
-        }
-        Ok(line)
-    }
-
-    /// Spec §9.2.6: what each kind of line does to the pending event.
-    fn apply<F: FnMut(SseEvent<'_>)>(
-        &mut self,
-        line: Line<'_>,
-        borrowed: &mut Option<&str>,
-        on_event: &mut F,
-    ) -> Result<(), SseError> {
-        match line {
-            Line::Blank => self.dispatch(borrowed.take(), on_event),
-            Line::Data(value) => {
-                // A second data line (or one that spanned chunks): join in our buffer.
-                if self.has_data {
-                    if let Some(first) = borrowed.take() {
-                        self.reserve_data(first.len());
-                        self.data.push_str(first);
-                    }
-                    if self.data.len() + 1 + value.len() > self.limit {
-                        return Err(SseError::EventTooLarge { limit: self.limit });
-                    }
-                    self.reserve_data(1 + value.len());
-                    self.data.push('\n');
-                } else if self.data.len() + value.len() > self.limit {
-                    return Err(SseError::EventTooLarge { limit: self.limit });
-                }
-                self.has_data = true;
-                self.reserve_data(value.len());
-                self.data.push_str(value);
-            }
-            Line::Event(kind) => self.error_event = kind == "error",
-            Line::Ignored => {}
-        }
-        Ok(())
-    }
-
-    /// Spec §9.2.6 "dispatch the event": an event without any data line is
-    /// dropped; either way the data and event type buffers are emptied.
-    fn dispatch<F: FnMut(SseEvent<'_>)>(&mut self, borrowed: Option<&str>, on_event: &mut F) {
-        if self.has_data {
-            let data = borrowed.unwrap_or(self.data.as_str());
-            on_event(if self.error_event {
-                SseEvent::Error(data)
-            } else if data == DONE {
-                SseEvent::Done
-            } else {
-                SseEvent::Data(data)
-            });
-        }
-        self.clear_event();
     }
 
     /// Room for `extra` more bytes of line, growing no further than the limit

@@ -16,29 +16,34 @@
 //! client's CPU at 1,024 streams. Delaying ACKs (`TCP_QUICKACK` 0) would halve that,
 //! and is not done: a server that leaves Nagle's algorithm on then holds every other
 //! token until the delayed-ACK timer fires, ~40 ms, and the measured ITLs become the
-//! client's (`tests::a_server_with_nagle_on_is_not_stalled_by_delayed_acks`).
+//! client's (`tests::timing::a_server_with_nagle_on_is_not_stalled_by_delayed_acks`).
 //!
 //! Requests are never replayed behind the caller's back: a pooled connection is
 //! checked before use, and a request is sent again only when the kernel took none of
 //! its bytes (see [`Attempts`]).
+//!
+//! Layout: this file holds the endpoint, a connection and sending a request;
+//! `pool` the idle connections and opening new ones, `error` what can fail
+//! before a response head, `head` and `body` reading the response.
 
 mod body;
+mod error;
 pub mod framing;
 mod head;
+mod pool;
 mod rx_time;
 pub mod stream;
 #[cfg(test)]
 mod tests;
 
-use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpStream;
-
 pub use self::body::{Body, BodyError};
+use self::error::is_unanswered_reuse;
+pub use self::error::SendError;
 pub use self::head::{parse_head, Head};
 use self::stream::Stream;
 pub use self::stream::TlsSetup;
@@ -73,10 +78,6 @@ pub struct Endpoint {
     tls: Option<TlsSetup>,
 }
 
-/// A pooled connection found closed within this long of its response taught us
-/// that the server closes after each response (a keep-alive timeout is longer).
-const CLOSED_SOON_AFTER: Duration = Duration::from_secs(1);
-
 /// Bytes that must not reach a log.
 struct SecretBytes(Vec<u8>);
 
@@ -109,103 +110,6 @@ impl std::fmt::Debug for Conn {
             .field("peer", &self.stream.tcp().peer_addr().ok())
             .field("reused", &self.reused)
             .finish_non_exhaustive()
-    }
-}
-
-/// A failure on the way to a response head.
-#[derive(Debug)]
-pub enum SendError {
-    Connect(io::Error),
-    /// Writing the request failed after the kernel took `written` of its `total`
-    /// bytes.
-    Write {
-        error: io::Error,
-        written: usize,
-        total: usize,
-    },
-    /// No progress for the stall limit while sending the request or waiting for
-    /// the head.
-    Stalled {
-        limit: Duration,
-        waiting_for: &'static str,
-    },
-    /// The server closed the connection after the request was sent, having sent
-    /// `head_bytes` of a head.
-    Closed {
-        reused: bool,
-        head_bytes: usize,
-    },
-    /// The connection broke after the request was sent, before the head was
-    /// complete.
-    Io {
-        error: io::Error,
-        reused: bool,
-        head_bytes: usize,
-    },
-    /// The server's answer is not HTTP/1.x.
-    Protocol(String),
-    /// The response head is longer than `limit` bytes.
-    HeadTooLarge {
-        limit: usize,
-    },
-}
-
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Sent whole, then nothing back on a connection that served a response
-        // before: the server's keep-alive may have closed it, or it may have read
-        // the request and died. Either way the request is not sent again.
-        let unanswered = "the request may have reached the server, so it was not sent again";
-        match self {
-            SendError::Connect(e) => write!(f, "connect: {e}"),
-            SendError::Write {
-                error,
-                written,
-                total,
-            } => write!(
-                f,
-                "the connection failed while sending the request ({written} of {total} bytes \
-                 sent): {error}"
-            ),
-            SendError::Stalled { limit, waiting_for } => write!(
-                f,
-                "no progress for {limit:?} (the stall timeout) waiting for {waiting_for}; \
-                 if the server queues requests for longer before it answers, raise \
-                 --stall-timeout"
-            ),
-            SendError::Closed {
-                reused: true,
-                head_bytes: 0,
-            } => write!(
-                f,
-                "the server closed a reused keep-alive connection without answering; \
-                 {unanswered}"
-            ),
-            SendError::Closed { head_bytes: 0, .. } => {
-                f.write_str("the server closed the connection without answering")
-            }
-            SendError::Closed { head_bytes, .. } => write!(
-                f,
-                "the server closed the connection inside the response head (after \
-                 {head_bytes} bytes)"
-            ),
-            SendError::Io {
-                error,
-                reused: true,
-                head_bytes: 0,
-            } => write!(
-                f,
-                "a reused keep-alive connection failed before any answer ({error}); \
-                 {unanswered}"
-            ),
-            SendError::Io { error, .. } => {
-                write!(f, "connection error before the response: {error}")
-            }
-            SendError::Protocol(why) => write!(f, "not an HTTP/1.1 response: {why}"),
-            SendError::HeadTooLarge { limit } => {
-                write!(f, "the response head is longer than {} KiB", limit / 1024)
-            }
-        }
     }
 }
 
@@ -355,164 +259,5 @@ impl Endpoint {
         let conn = self.connect().await?;
         attempts.opened_in = Some(start.elapsed());
         Ok(conn)
-    }
-
-    /// A pooled connection the server has not closed. Servers close idle
-    /// connections (a keep-alive timeout; llama.cpp's server after every streamed
-    /// response): sending on one would fail after the request left, when it can no
-    /// longer be sent again safely.
-    fn take_open_idle(&self) -> Option<Conn> {
-        while let Some(mut conn) = self.take_idle() {
-            if conn.is_open() {
-                return Some(conn);
-            }
-            if conn
-                .idle_since
-                .is_some_and(|since| since.elapsed() < CLOSED_SOON_AFTER)
-            {
-                self.closes_after_response.store(true, Ordering::Relaxed);
-            }
-        }
-        None
-    }
-
-    /// Whether this server was seen closing connections right after responses.
-    pub fn closes_after_response(&self) -> bool {
-        self.closes_after_response.load(Ordering::Relaxed)
-    }
-
-    /// Returns a connection whose response was read to its end, for the next request.
-    pub fn put_back(&self, mut conn: Conn) {
-        if self.closes_after_response() {
-            return;
-        }
-        conn.reused = true;
-        conn.idle_since = Some(Instant::now());
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < self.max_idle {
-            idle.push(conn);
-        }
-    }
-
-    /// Connections idle in the pool.
-    pub fn idle_count(&self) -> usize {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    /// Opens connections until `count` are idle, all at once; failures are left to
-    /// the requests that follow, which report them.
-    pub async fn warm_up(&self, count: usize) {
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).len();
-        let missing = count.min(self.max_idle).saturating_sub(idle);
-        let opened = futures_util::future::join_all((0..missing).map(|_| self.connect())).await;
-        for conn in opened.into_iter().flatten() {
-            self.put_back(conn);
-        }
-    }
-
-    fn take_idle(&self) -> Option<Conn> {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
-    }
-
-    async fn connect(&self) -> Result<Conn, SendError> {
-        let addrs = self
-            .addrs
-            .get_or_try_init(|| async {
-                let found: Vec<SocketAddr> =
-                    tokio::net::lookup_host((self.host.as_str(), self.port))
-                        .await?
-                        .collect();
-                if found.is_empty() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::NotFound,
-                        format!("`{}` resolves to no address", self.host),
-                    ));
-                }
-                Ok(found)
-            })
-            .await
-            .map_err(SendError::Connect)?;
-        let mut last = None;
-        for addr in addrs {
-            match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
-                Ok(Ok(tcp)) => {
-                    tcp.set_nodelay(true).map_err(SendError::Connect)?;
-                    let stream = match &self.tls {
-                        None => {
-                            rx_time::enable(&tcp);
-                            Stream::Plain(tcp)
-                        }
-                        Some(tls) => self.handshake(tls, tcp).await?,
-                    };
-                    return Ok(Conn {
-                        stream,
-                        buf: vec![0; READ_BUFFER],
-                        reused: false,
-                        idle_since: None,
-                        time_reads: true,
-                        read_wait: None,
-                    });
-                }
-                Ok(Err(e)) => last = Some(e),
-                Err(_) => {
-                    last = Some(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!("no connection within {:?}", self.connect_timeout),
-                    ))
-                }
-            }
-        }
-        Err(SendError::Connect(last.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::NotFound, "no address to connect to")
-        })))
-    }
-}
-
-impl Endpoint {
-    /// The TLS handshake on a new connection, within the connect timeout.
-    async fn handshake(&self, tls: &TlsSetup, tcp: TcpStream) -> Result<Stream, SendError> {
-        let limit = self.connect_timeout;
-        match tokio::time::timeout(limit, tls.handshake(tcp)).await {
-            Ok(Ok(stream)) => Ok(stream),
-            Ok(Err(e)) => Err(SendError::Connect(io::Error::new(
-                e.kind(),
-                format!(
-                    "TLS handshake with {}: {e}; if the server's certificate is self-signed \
-                     or from a private CA, trust it with --ca-cert FILE (targets.yaml \
-                     `ca_cert`)",
-                    self.host
-                ),
-            ))),
-            Err(_) => Err(SendError::Connect(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("no TLS handshake within {limit:?} (the connect timeout)"),
-            ))),
-        }
-    }
-}
-
-/// A request sent whole (or not at all) on a pooled connection that the server
-/// then closed without a byte of answer: how a close after each response shows
-/// when the request raced it.
-fn is_unanswered_reuse(error: &SendError) -> bool {
-    matches!(
-        error,
-        SendError::Closed {
-            reused: true,
-            head_bytes: 0
-        } | SendError::Io {
-            reused: true,
-            head_bytes: 0,
-            ..
-        }
-    )
-}
-
-impl Conn {
-    /// Whether the server still holds this idle connection open: a request sent
-    /// on one it closed would fail after it left, when it can no longer be sent
-    /// again safely.
-    fn is_open(&mut self) -> bool {
-        self.stream.is_open()
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::record::RequestRow;
 
 #[test]
 fn histogram_round_trips() {

@@ -1,7 +1,10 @@
+use super::cells::signed;
 use super::*;
-use crate::compare::metric::EffectiveThreshold;
-use crate::compare::verdict::{BaselineInfo, Method, Outcome};
-use crate::config::thresholds::Tolerance;
+use crate::compare::metric::{EffectiveThreshold, Kind, MetricId};
+use crate::compare::verdict::{
+    BaselineInfo, Comparison, Method, MetricComparison, Outcome, ScenarioComparison,
+};
+use crate::config::thresholds::{Thresholds, Tolerance};
 
 fn row(
     metric: MetricId,

@@ -4,6 +4,7 @@
 mod conversation;
 mod files;
 mod lengths;
+mod sweep;
 mod targets;
 mod workloads;
 

@@ -1,85 +1,7 @@
-//! Multi-turn conversations end to end against the built-in simulator: the
-//! history each turn carried (from the server's request log), the think time
-//! between turns, per-turn metrics, and TTFT by turn under the simulator's
-//! prefill cost with and without its prefix cache.
+//! What each turn carries: the conversation so far, the think time before it,
+//! per-turn metrics; a target that cannot hold a history; a turn that fails.
 
-mod common;
-
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use common::*;
-use llm_bench::config::{Conversation, Lengths};
-use llm_bench::record::RequestRow;
-use llm_bench::sim::SimConfig;
-use llm_bench::workload::conversation::ConversationPlan;
-use llm_bench::workload::PromptGenerator;
-use serde_json::Value;
-
-/// A config folder with one chat (or completions) target at `url`.
-fn config(dir: &Path, url: &str, api: &str, workloads: &str) {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(
-        dir.join("targets.yaml"),
-        format!("default: t\ntargets:\n  t:\n    base_url: {url}\n    api: {api}\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("models.yaml"),
-        "default: sim-model\nmodels:\n  sim-model:\n    max_tokens: 8\n",
-    )
-    .unwrap();
-    std::fs::write(dir.join("workloads.yaml"), workloads).unwrap();
-}
-
-/// Runs the config folder's only scenario; returns the results folder and the
-/// server's request log by request id.
-fn run(tmp: &Path, sim: SimConfig, workloads: &str) -> (PathBuf, HashMap<String, Value>) {
-    let log = tmp.join("sim-requests.jsonl");
-    let server = Sim::start_logged(sim, Some(&log));
-    let dir = tmp.join("config");
-    config(&dir, &server.url(), "chat", workloads);
-    let out = tmp.join("out");
-    let o = bin()
-        .args(["run", "--config-dir"])
-        .arg(&dir)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    drop(server);
-    let served = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .map(|e| (e["request_id"].as_str().unwrap().to_string(), e))
-        .collect();
-    (out, served)
-}
-
-/// Rows by conversation, each in turn order.
-fn conversations(rows: &[RequestRow]) -> BTreeMap<u64, Vec<&RequestRow>> {
-    let mut by: BTreeMap<u64, Vec<&RequestRow>> = BTreeMap::new();
-    for r in rows {
-        by.entry(r.conversation.expect("every row is a turn"))
-            .or_default()
-            .push(r);
-    }
-    for turns in by.values_mut() {
-        turns.sort_by_key(|r| r.turn);
-    }
-    by
-}
-
-/// What the simulator streams for `n` tokens.
-fn sim_text(n: u64) -> String {
-    let words = [
-        " the", " sim", " says", " hello", " to", " every", " bench", " run",
-    ];
-    (0..n as usize).map(|i| words[i % words.len()]).collect()
-}
+use super::*;
 
 /// Each turn carries the conversation so far: turn k has k user messages and
 /// k−1 assistant messages, the earlier turns' messages unchanged, and each
@@ -231,74 +153,6 @@ fn each_turn_carries_the_history_and_waits_its_think_time() {
     assert!(page.contains("<h3>TTFT by turn</h3>"));
 }
 
-/// The simulator charges `ttft_per_prompt_token_ms` for every prompt token its
-/// prefix cache does not hold. Without the cache, TTFT by turn rises with the
-/// history (at least the injected prefill of each turn's prompt); with it, a
-/// turn pays only for what the previous turn did not send (its answer, the new
-/// question and the last partial block), so later turns stay far below that.
-#[test]
-fn ttft_by_turn_follows_the_simulators_prefill_and_prefix_cache() {
-    let _quiet = timing_sensitive();
-    const PER_TOKEN_MS: f64 = 1.0;
-    let workloads =
-        "prompts:\n  p: { synthetic_tokens: 16 }\nscenarios:\n  s:\n    prompt: p\n    \
-                     concurrency: 2\n    requests: 8\n    \
-                     conversation: { turns: 4, user_tokens: 64 }\n";
-    let by_turn = |prefix_cache: bool| -> Vec<(f64, f64)> {
-        let tmp = tempfile::tempdir().unwrap();
-        let sim = SimConfig {
-            ttft_ms: 1.0,
-            ttft_per_prompt_token_ms: PER_TOKEN_MS,
-            itl_ms: 0.0,
-            prefix_cache,
-            ..SimConfig::default()
-        };
-        let (out, _) = run(tmp.path(), sim, workloads);
-        let summary = validated_summary(&out);
-        summary["scenarios"][0]["metrics"]["by_turn"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| {
-                (
-                    t["ttft_ms"]["mean"].as_f64().unwrap(),
-                    t["input_tokens_mean"].as_f64().unwrap(),
-                )
-            })
-            .collect()
-    };
-    let cold = by_turn(false);
-    assert_eq!(cold.len(), 4);
-    for (k, &(ttft, input)) in cold.iter().enumerate() {
-        // Turn k: 64 words per question (the first also a salt), 8 per answer.
-        assert_eq!(
-            input,
-            64.0 * (k as f64 + 1.0) + 8.0 * k as f64 + 1.0,
-            "{cold:?}"
-        );
-        assert!(
-            ttft >= 1.0 + PER_TOKEN_MS * input,
-            "turn {}: {cold:?}",
-            k + 1
-        );
-        assert!(ttft < 1.0 + PER_TOKEN_MS * input + 1000.0, "{cold:?}");
-    }
-    let warm = by_turn(true);
-    assert_eq!(warm.len(), 4);
-    // Turn 1 has nothing cached; later turns at most 15 + 8 + 64 new tokens.
-    assert!(warm[0].0 >= 1.0 + PER_TOKEN_MS * warm[0].1, "{warm:?}");
-    for &(ttft, _) in &warm[1..] {
-        assert!(ttft >= 1.0 + PER_TOKEN_MS * (8.0 + 64.0), "{warm:?}");
-    }
-    // From turn 3 on the history is long enough for the saving to be plain.
-    for &(ttft, input) in &warm[2..] {
-        assert!(
-            ttft < 0.6 * (1.0 + PER_TOKEN_MS * input),
-            "the cache spares the history: {warm:?} vs cold {cold:?}"
-        );
-    }
-}
-
 /// A completions target has no messages to hold a history: the run stops before
 /// sending anything, naming the scenario, where `conversation:` is written and
 /// what to change.
@@ -376,34 +230,4 @@ fn a_failed_turn_ends_its_conversation_and_the_run_goes_on() {
         .unwrap();
     let failed_by_turn: u64 = by_turn.iter().map(|t| t["failed"].as_u64().unwrap()).sum();
     assert_eq!(failed_by_turn, failed as u64);
-}
-
-/// Open loop: conversations start on the arrival schedule (constant: one every
-/// 1/rate seconds), each later turn after its predecessor's answer, and
-/// `max_concurrency` caps the conversations in flight.
-#[test]
-fn open_loop_conversations_start_on_the_schedule() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sim = SimConfig {
-        ttft_ms: 5.0,
-        itl_ms: 1.0,
-        ..SimConfig::default()
-    };
-    let workloads = "prompts:\n  p: { synthetic_tokens: 8 }\nscenarios:\n  s:\n    prompt: p\n    \
-                     rate: 20\n    arrival: constant\n    max_concurrency: 2\n    requests: 12\n    \
-                     conversation: { turns: 2 }\n";
-    let (out, _) = run(tmp.path(), sim, workloads);
-    let rows = rows(&out);
-    assert_eq!(rows.len(), 12);
-    for (&id, turns) in &conversations(&rows) {
-        assert_eq!(turns.len(), 2, "{turns:?}");
-        let expected_ms = id as f64 * 50.0;
-        assert!(
-            (turns[0].scheduled_ms - expected_ms).abs() < 0.01,
-            "conversation {id} scheduled at {} ms",
-            turns[0].scheduled_ms
-        );
-        assert!(turns[1].scheduled_ms >= turns[0].end_ms, "{turns:?}");
-        assert!(turns.iter().all(|r| r.ok && r.in_flight <= 2), "{turns:?}");
-    }
 }
