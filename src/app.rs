@@ -1,5 +1,5 @@
 //! The commands: wires options, the runner, the results folder and the reports.
-//! `run` lives in [`run`]; the messages that explain a failed run in [`health`].
+//! `run` lives in `run`; the messages that explain a failed run in `health`.
 
 mod capacity;
 mod discover;

@@ -2,6 +2,11 @@
 //! validated run description. This file holds the commands and the small
 //! commands' flags; `run`, `compare`/`bless`, `comment` and `history`/`trend`
 //! have a file each in `cli/`.
+//!
+//! The doc comments here are `--help` text, which clap prints as written, so they
+//! name placeholders the way help text does (`<target>/<scenario>`), not as
+//! rustdoc would have them.
+#![allow(rustdoc::invalid_html_tags)]
 
 use std::path::PathBuf;
 

@@ -27,7 +27,7 @@ pub const REPORT_HTML: &str = "report.html";
 /// A run's capacity searches (`schemas/capacity.schema.json`), written by `llm-bench run`.
 pub const CAPACITY_FILE: &str = "capacity.json";
 /// What `report.html` draws that `summary.json` does not hold (CDFs, ITL histogram,
-/// time series: [`RunSeries`]), saved when a run's reports are written so
+/// time series: `RunSeries`), saved when a run's reports are written so
 /// `compare` redraws the page without reading `requests.jsonl`. A few hundred
 /// points per chart, so its size does not grow with the run.
 pub const CHART_DATA: &str = "chart_data.json";

@@ -118,7 +118,7 @@ pub fn compare(
     Ok(judge::<()>(candidates, baseline_dir, strict, run, None)?.comparison)
 }
 
-/// [`compare`], keeping what `overlay` takes of each baseline read
+/// `compare`, keeping what `overlay` takes of each baseline read
 /// ([`compare::judge`]).
 pub fn judge<O: Send>(
     candidates: &[Baseline],

@@ -5,11 +5,11 @@
 //! as possible to what it measures. Every failure becomes an [`ErrorKind`] with a
 //! short reason; nothing here panics on what a server sends.
 //!
-//! Two transports feed the same parsing ([`super::exchange`]): `http://` and
+//! Two transports feed the same parsing (`super::exchange`): `http://` and
 //! `https://` endpoints (a benchmark runner next to its server, the case that must
 //! not distort the measurement) go through the lean HTTP/1.1 client in
-//! [`super::h1`] ([`super::plain`]; rustls under it for `https://`); URLs with
-//! credentials in them go through reqwest ([`super::tls`]).
+//! `super::h1` (`super::plain`; rustls under it for `https://`); URLs with
+//! credentials in them go through reqwest (`super::tls`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

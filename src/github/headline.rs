@@ -24,7 +24,7 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    /// " · `abc1234` · [run #123](url) · [results](url)", or "" when nothing is known.
+    /// `` " · `abc1234` · [run #123](url) · [results](url)" ``, or `""` when nothing is known.
     pub fn suffix(&self) -> String {
         let mut parts = Vec::new();
         if let Some(c) = &self.commit {

@@ -7,7 +7,7 @@
 //! holds the server's engine and version) and each trial's statistics and server
 //! state, in the baseline's own per-trial field names ([`TrialStats`] is
 //! [`TrialRecord`] less `samples`). So a run of the history is a baseline run:
-//! [`Entry::between_run_trials`] gives the per-run log statistics that the gate's
+//! `Entry::between_run_trials` gives the per-run log statistics that the gate's
 //! between-run variance ([`crate::compare::drift::estimate`]) reads, and
 //! [`Entry::from_candidate`] / [`Entry::trial_records`] convert both ways.
 //!

@@ -8,9 +8,9 @@
 //! `run --pushgateway URL` pushes them after each trial and at the end.
 //!
 //! The values come from where they already are, never from the token path
-//! ([`recorder`]): finished rows on the sink thread, the runner's in-flight count,
+//! (`recorder`): finished rows on the sink thread, the runner's in-flight count,
 //! the watchdog's lag. Scrapes and pushes are handled on a thread of their own
-//! ([`server`]). Nothing here can fail a run once it has started: a failed push is
+//! (`server`). Nothing here can fail a run once it has started: a failed push is
 //! a warning. Only a listener that cannot bind stops it, before any request.
 
 pub mod buckets;

@@ -74,7 +74,7 @@ impl TokenCounter {
     }
 
     /// `text` cut or extended (by `more`, which appends a little text) until it is
-    /// exactly `target` tokens long; after [`FIT_ROUNDS`] rounds the last text is
+    /// exactly `target` tokens long; after `FIT_ROUNDS` rounds the last text is
     /// returned as it is. The first `keep` bytes are never cut (a salt): when they
     /// alone are longer than `target`, they are the text. Returns the text and its
     /// count.

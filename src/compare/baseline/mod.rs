@@ -20,8 +20,8 @@
 //! promotes a run without re-running it.
 //!
 //! Layout: this file holds the types; `samples` the per-request samples of a
-//! trial, [`file`] reads and checks a file, [`text`] renders the canonical text and
-//! [`write`] puts it on disk.
+//! trial, `file` reads and checks a file, `text` renders the canonical text and
+//! `write` puts it on disk.
 
 mod file;
 mod samples;

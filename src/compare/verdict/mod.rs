@@ -5,8 +5,8 @@
 //! Δ = ln(current / baseline) oriented so that positive means worse, with a variance
 //! that includes the between-run component ([`super::drift`]), after zero-valued
 //! and outlier trials are left out by name ([`super::trials`]); see
-//! [`super::log_metric`]. The success rate is tested on trial-clustered counts
-//! ([`super::success`]) and against the SLO's hard floor. A scenario whose
+//! `super::log_metric`. The success rate is tested on trial-clustered counts
+//! (`super::success`) and against the SLO's hard floor. A scenario whose
 //! fingerprint or server state ([`super::server_state`]) differs is not comparable.
 //!
 //! Verdicts, with δ the metric's minimum effect in its units

@@ -232,7 +232,7 @@ pub struct ScenarioComparison {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_state: Option<StateComparison>,
     /// The share of α this comparison may spend: below 1 for a look of a
-    /// `--max-trials` run ([`super::sequential::alpha_share`]).
+    /// `--max-trials` run (`super::sequential::alpha_share`).
     #[serde(default = "full_share", skip_serializing_if = "is_full_share")]
     pub alpha_share: f64,
     pub thresholds: Thresholds,

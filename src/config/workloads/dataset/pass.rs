@@ -4,7 +4,7 @@
 //! A dataset can be gigabytes (ShareGPT's is 650 MB), so nothing holds the file's
 //! text: JSONL is read line by line, and a ShareGPT file (one JSON array) is
 //! scanned byte by byte for its elements' boundaries, each element parsed alone
-//! and dropped. What stays is a [`Record`] (24 bytes) per record; requests read
+//! and dropped. What stays is a `Record` (24 bytes) per record; requests read
 //! their record back by offset. The same pass hashes the file's bytes, so the
 //! workload hash follows the contents, not the path.
 
