@@ -265,9 +265,10 @@ impl EventStream {
         let fed = self.parser.feed(bytes, |event| {
             *events += 1;
             if !*done {
-                let had_token = !exchange.timing.tokens.is_empty();
+                // Only until the first token: after it, one check of `first`.
+                let awaiting_first = first.is_none() && exchange.timing.tokens.is_empty();
                 *done = exchange.on_event(event, now);
-                if !had_token && !exchange.timing.tokens.is_empty() {
+                if awaiting_first && !exchange.timing.tokens.is_empty() {
                     *first = Some(*events);
                 }
             }
