@@ -2,44 +2,16 @@
 //! (prompts and `max_tokens`, from its request log) and what the rows say.
 
 mod common;
+#[path = "common/tokenized_config.rs"]
+mod tokenized_config;
 
 use std::path::{Path, PathBuf};
 
 use common::*;
 use llm_bench::record::TokenSource;
 use llm_bench::sim::{SimConfig, UsageMode};
-use llm_bench::workload::tokenizer::TokenCounter;
 use serde_json::Value;
-
-fn tiny() -> TokenCounter {
-    let path = tiny_tokenizer();
-    TokenCounter::from_bytes(&path, &std::fs::read(&path).unwrap()).unwrap()
-}
-
-fn tiny_tokenizer() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tokenizer/tiny-wordpiece.json")
-}
-
-/// A config folder whose one target is `url`, whose model uses the test tokenizer
-/// (when `tokenizer`), with `workloads` as workloads.yaml.
-fn config(dir: &Path, url: &str, tokenizer: bool, workloads: &str) {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(
-        dir.join("targets.yaml"),
-        format!("default: t\ntargets:\n  t:\n    base_url: {url}\n    api: chat\n"),
-    )
-    .unwrap();
-    let tokenizer = match tokenizer {
-        true => format!("    tokenizer: {}\n", tiny_tokenizer().display()),
-        false => String::new(),
-    };
-    std::fs::write(
-        dir.join("models.yaml"),
-        format!("default: sim-model\nmodels:\n  sim-model:\n    max_tokens: 8\n{tokenizer}"),
-    )
-    .unwrap();
-    std::fs::write(dir.join("workloads.yaml"), workloads).unwrap();
-}
+use tokenized_config::{config, tiny};
 
 /// Runs the config folder's only scenario; returns the server's request log.
 fn run(tmp: &Path, sim: SimConfig, tokenizer: bool, workloads: &str) -> (PathBuf, Vec<Value>) {

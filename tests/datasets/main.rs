@@ -9,46 +9,19 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../common/tokenized_config.rs"]
+mod tokenized_config;
 
 mod errors;
 mod records;
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
 use llm_bench::sim::SimConfig;
-use llm_bench::workload::tokenizer::TokenCounter;
 use serde_json::Value;
-
-fn tiny_tokenizer() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tokenizer/tiny-wordpiece.json")
-}
-
-fn tiny() -> TokenCounter {
-    let path = tiny_tokenizer();
-    TokenCounter::from_bytes(&path, &std::fs::read(&path).unwrap()).unwrap()
-}
-
-/// A config folder whose target is `url` (with the test tokenizer when asked).
-fn config(dir: &Path, url: &str, tokenizer: bool, workloads: &str) {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(
-        dir.join("targets.yaml"),
-        format!("default: t\ntargets:\n  t:\n    base_url: {url}\n    api: chat\n"),
-    )
-    .unwrap();
-    let tokenizer = match tokenizer {
-        true => format!("    tokenizer: {}\n", tiny_tokenizer().display()),
-        false => String::new(),
-    };
-    std::fs::write(
-        dir.join("models.yaml"),
-        format!("default: sim-model\nmodels:\n  sim-model:\n    max_tokens: 8\n{tokenizer}"),
-    )
-    .unwrap();
-    std::fs::write(dir.join("workloads.yaml"), workloads).unwrap();
-}
+use tokenized_config::{config, tiny};
 
 fn sim() -> SimConfig {
     SimConfig {
